@@ -1,0 +1,52 @@
+# Two commands for a new user: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 5050
+STORE  ?= sqlite:///var/beacon.sqlite
+
+.PHONY: run test install lint format clean benchmark
+
+run: $(STAMP)
+	BEACON_STORE_URI=$(STORE) $(BIN)/beacon load demo
+	BEACON_STORE_URI=$(STORE) BEACON_ACCESS_FILE=$${BEACON_ACCESS_FILE:-beacon/demo/access-policy.yaml} \
+		BEACON_BASE_URL=$${BEACON_BASE_URL:-http://$(HOST):$(PORT)/api} \
+		$(BIN)/beacon serve --host $(HOST) --port $(PORT)
+
+test: $(STAMP) tests/oidc/node_modules/.installed
+	$(BIN)/ruff check beacon loaders tests benchmarks
+	$(BIN)/pytest -n 2 --dist loadgroup
+
+install: $(STAMP)
+
+# The venv needs Debian's python3-venv (ensurepip); install it when it is missing.
+$(STAMP): setup.cfg pyproject.toml
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || ./scripts/install-debian-packages python3-venv
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+# The local OpenID provider used by the access-tier tests (skipped with a reason when node is absent).
+tests/oidc/node_modules/.installed: tests/oidc/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed; \
+	else \
+		echo "npm not found: the OpenID provider tests will be skipped (install nodejs and npm to run them)"; \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check beacon loaders tests benchmarks
+	$(BIN)/ruff format --check beacon loaders tests benchmarks
+
+format: $(STAMP)
+	$(BIN)/ruff format beacon loaders tests benchmarks
+	$(BIN)/ruff check --fix beacon loaders tests benchmarks
+
+benchmark: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) var build *.egg-info tests/oidc/node_modules

@@ -1,0 +1,72 @@
+"""A GA4GH Beacon v2 discovery server: `create_app(settings)` wires the Flask application."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+from flask_cors import CORS
+
+from beacon.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, **collaborators: Any) -> Flask:
+    """The Flask app for one beacon; `settings` defaults to `Settings.from_env()`.
+
+    `collaborators` may replace the store, policy or verifier built from the settings (tests use it
+    to share one store between an app and a loader).
+    """
+    from beacon.api import context, entries, errors, framework
+
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.json.sort_keys = False  # keep the spec's field order readable
+    app.extensions[context.EXTENSION_KEY] = _build_context(settings, collaborators)
+    errors.init_app(app)
+    CORS(
+        app,
+        resources={r"/api/*": {"origins": "*"}},
+        methods=["GET", "POST", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type"],
+        send_wildcard=True,
+    )
+    app.register_blueprint(framework.bp, url_prefix="/api")
+    app.register_blueprint(entries.create_blueprint(app.extensions[context.EXTENSION_KEY].registry), url_prefix="/api")
+    return app
+
+
+def _build_context(settings: Settings, collaborators: dict[str, Any]) -> Any:
+    from beacon.api.context import BeaconContext
+    from beacon.auth.policy import AccessPolicy
+    from beacon.auth.tokens import AuthConfig, TokenVerifier
+    from beacon.query.entry_types import EntryTypeRegistry
+    from beacon.query.framework import BeaconIdentity
+    from beacon.schemas import default_validator
+    from beacon.store import open_store
+
+    store = collaborators.get("store") or open_store(settings.store_uri)
+    policy = collaborators.get("policy") or AccessPolicy.load(settings.access_file)
+    if getattr(policy, "secure_default", False):
+        log.warning("no BEACON_ACCESS_FILE: every dataset is CONTROLLED (anonymous callers get boolean answers)")
+    verifier = collaborators.get("verifier") or TokenVerifier(
+        AuthConfig(
+            issuers=settings.oidc_issuers,
+            audiences=settings.oidc_audiences,
+            trusted_jkus=settings.trusted_jkus,
+            visa_issuers=settings.visa_issuers,
+            registered_requires=settings.registered_requires,
+            http_timeout=settings.http_timeout,
+        )
+    )
+    return BeaconContext(
+        settings=settings,
+        store=store,
+        validator=default_validator(),
+        identity=BeaconIdentity.from_info(settings.info, settings.environment, settings.base_url),
+        registry=EntryTypeRegistry(),
+        policy=policy,
+        verifier=verifier,
+    )

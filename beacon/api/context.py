@@ -1,0 +1,74 @@
+"""What every request handler needs, built once per app: settings, store, policy, verifier, schemas."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app, request
+
+from beacon.errors import BadRequest, Unauthorized, UnsupportedMediaType
+from beacon.query.entries import Caller, Policy
+from beacon.query.entry_types import EntryType, EntryTypeRegistry
+from beacon.query.framework import BeaconIdentity
+from beacon.query.requests import BeaconRequest, Limits, parse_get, parse_post
+from beacon.schemas import SchemaValidator
+from beacon.settings import Settings
+from beacon.store.base import Store
+
+EXTENSION_KEY = "beacon"
+
+
+@dataclass(frozen=True)
+class BeaconContext:
+    """The app's collaborators; stored in `app.extensions["beacon"]`."""
+
+    settings: Settings
+    store: Store
+    validator: SchemaValidator
+    identity: BeaconIdentity
+    registry: EntryTypeRegistry
+    policy: Policy
+    verifier: Any  # beacon.auth.tokens.TokenVerifier: principal(authorization_header) -> Principal
+
+    @property
+    def limits(self) -> Limits:
+        """Page-size bounds from the settings."""
+        return Limits(default_limit=self.settings.default_limit, max_limit=self.settings.max_limit)
+
+
+def beacon_context() -> BeaconContext:
+    """The context of the app handling the current request."""
+    return current_app.extensions[EXTENSION_KEY]
+
+
+def current_caller(ctx: BeaconContext) -> Caller:
+    """The verified caller of this request; a presented but invalid token is a 401."""
+    from beacon.auth.tokens import InvalidTokenError
+
+    try:
+        principal = ctx.verifier.principal(request.headers.get("Authorization"))
+    except InvalidTokenError as error:
+        raise Unauthorized(f"invalid bearer token: {error}") from None
+    return Caller(principal=principal, policy=ctx.policy)
+
+
+def parse_request(ctx: BeaconContext, entry_type: EntryType | None = None) -> BeaconRequest:
+    """The typed request from the query string (GET) or the JSON body (POST)."""
+    allowed = entry_type.request_parameters if entry_type else ()
+    if request.method == "GET":
+        return parse_get(request.args.items(multi=True), allowed_parameters=allowed, limits=ctx.limits)
+    return parse_post(read_json_body(), validator=ctx.validator, allowed_parameters=allowed, limits=ctx.limits)
+
+
+def read_json_body() -> Any:
+    """The decoded JSON body of a POST; 415 unless it is declared as JSON, 400 if it is not valid JSON."""
+    if not request.is_json:
+        raise UnsupportedMediaType("POST requests must have Content-Type: application/json")
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return {}
+    body = request.get_json(silent=True)
+    if body is None:
+        raise BadRequest("the request body is not valid JSON")
+    return body

@@ -1,0 +1,119 @@
+"""Entry-type endpoints for metadata: /datasets, /cohorts, /individuals, /biosamples and their relations.
+
+The routes are declared from the entry type registry, so /map and the routes cannot disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Blueprint, Response, jsonify
+
+from beacon.api.context import BeaconContext, beacon_context, current_caller, parse_request
+from beacon.errors import BadRequest
+from beacon.query import entries, responses
+from beacon.query.entry_types import EntryType, EntryTypeRegistry
+from beacon.query.granularity import narrowest
+from beacon.query.requests import BeaconRequest
+
+_METHODS = ("GET", "POST")
+
+
+def _conditions(request: BeaconRequest) -> tuple:
+    # Filters arrive with their own issue; until then a filtered query is refused, never ignored.
+    if request.filters:
+        raise BadRequest("filters are not supported by this beacon yet")
+    return ()
+
+
+def list_entries(entry_type: EntryType) -> Response:
+    """All records of an entry type in the datasets the caller may see."""
+    ctx = beacon_context()
+    request = parse_request(ctx, entry_type)
+    caller = current_caller(ctx)
+    if entry_type.is_collection:
+        return _collection_response(ctx, entry_type, request, caller)
+    conditions = _conditions(request)
+    results = entries.query_records(ctx.store, caller, entry_type, request, entries.Scope(), conditions)
+    return jsonify(responses.build_resultsets_response(ctx.identity.id, request, entry_type, results))
+
+
+def _collection_response(
+    ctx: BeaconContext, entry_type: EntryType, request: BeaconRequest, caller: entries.Caller
+) -> Response:
+    _conditions(request)
+    total, page = entries.list_collection(ctx.store, caller, entry_type, request)
+    granularity = narrowest(request.requested_granularity, entry_type.max_granularity)
+    document = responses.build_collections_response(
+        ctx.identity.id, request, entry_type, granularity, total, _with_security(ctx, entry_type, page)
+    )
+    return jsonify(document)
+
+
+def _with_security(ctx: BeaconContext, entry_type: EntryType, records: list[dict]) -> list[dict]:
+    if entry_type.path != "datasets":
+        return records
+    # Each dataset says how it may be accessed (the spec's `info` is free-form).
+    return [
+        {**record, "info": {**(record.get("info") or {}), "securityLevel": ctx.policy.security_level(record["id"])}}
+        for record in records
+    ]
+
+
+def get_entry(entry_type: EntryType, entry_id: str) -> Response:
+    """One record by id."""
+    ctx = beacon_context()
+    request = parse_request(ctx, entry_type)
+    caller = current_caller(ctx)
+    if entry_type.is_collection:
+        record = entries.find_collection_record(ctx.store, caller, entry_type, entry_id)
+        granularity = narrowest(request.requested_granularity, entry_type.max_granularity)
+        page = _with_security(ctx, entry_type, [record])
+        document = responses.build_collections_response(ctx.identity.id, request, entry_type, granularity, 1, page)
+        return jsonify(document)
+    scope = entries.Scope(record_id=entry_id)
+    results = entries.query_records(ctx.store, caller, entry_type, request, scope, _conditions(request))
+    return jsonify(responses.build_resultsets_response(ctx.identity.id, request, entry_type, results))
+
+
+def list_related(parent: EntryType, child: EntryType, entry_id: str) -> Response:
+    """Records of `child` within one dataset or cohort (e.g. /datasets/{id}/individuals)."""
+    ctx = beacon_context()
+    request = parse_request(ctx, child)
+    caller = current_caller(ctx)
+    dataset_id = _dataset_of(ctx, caller, parent, entry_id)
+    scope = entries.Scope(dataset_ids=(dataset_id,), explicit=True)
+    results = entries.query_records(ctx.store, caller, child, request, scope, _conditions(request))
+    return jsonify(responses.build_resultsets_response(ctx.identity.id, request, child, results))
+
+
+def _dataset_of(ctx: BeaconContext, caller: entries.Caller, parent: EntryType, entry_id: str) -> str:
+    if parent.path == "datasets":
+        return entry_id
+    record = entries.find_collection_record(ctx.store, caller, parent, entry_id)
+    return str(record["datasetId"])
+
+
+def _bind(view: Callable[..., Response], *bound: EntryType) -> Callable[..., Response]:
+    def bound_view(**kwargs: str) -> Response:
+        return view(*bound, **kwargs)
+
+    return bound_view
+
+
+def create_blueprint(registry: EntryTypeRegistry) -> Blueprint:
+    """A blueprint with the routes of every metadata entry type in the registry."""
+    bp = Blueprint("entries", __name__)
+    for entry_type in registry.entry_types:
+        if entry_type.path == "g_variants":
+            continue  # served by beacon.api.g_variants
+        path = entry_type.path
+        bp.add_url_rule(f"/{path}", f"{path}_list", _bind(list_entries, entry_type), methods=_METHODS)
+        bp.add_url_rule(f"/{path}/<entry_id>", f"{path}_one", _bind(get_entry, entry_type), methods=_METHODS)
+        for relation in registry.relations(entry_type):
+            child = registry.by_path(relation.child)
+            if child.path == "g_variants":
+                continue
+            view = _bind(list_related, entry_type, child)
+            bp.add_url_rule(f"/{path}/<entry_id>/{child.path}", f"{path}_{child.path}", view, methods=_METHODS)
+    return bp

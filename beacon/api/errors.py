@@ -1,0 +1,53 @@
+"""The one place where any failure becomes the Beacon error envelope."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, current_app, jsonify
+from werkzeug.exceptions import HTTPException
+
+from beacon.errors import GENERIC_500, BeaconError, ServiceUnavailable, error_envelope
+from beacon.store.base import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+
+def render_error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    """A JSON error envelope response with `errorCode` equal to the HTTP status."""
+    identity = current_app.extensions.get("beacon")
+    beacon_id = identity.identity.id if identity is not None else "beacon"
+    response = jsonify(error_envelope(status, message, beacon_id=beacon_id))
+    response.status_code = status
+    response.headers.update(headers or {})
+    return response
+
+
+def _handle_beacon_error(error: BeaconError) -> Response:
+    return render_error(error.status, error.message, dict(error.headers))
+
+
+def _handle_http_exception(error: HTTPException) -> Response:
+    status = error.code or 500
+    headers = {"Allow": ", ".join(error.valid_methods)} if getattr(error, "valid_methods", None) else {}
+    message = {404: "no such endpoint", 405: "method not allowed for this endpoint"}.get(status, error.name)
+    return render_error(status, message, headers)
+
+
+def _handle_store_unavailable(error: StoreUnavailable) -> Response:
+    log.error("store unavailable: %s", error)
+    return _handle_beacon_error(ServiceUnavailable("the data store is not available; try again later"))
+
+
+def _handle_unexpected(error: Exception) -> Response:
+    # The traceback goes to the log only; the caller never sees exception text.
+    log.exception("unhandled error while answering a request")
+    return render_error(500, GENERIC_500)
+
+
+def init_app(app: Flask) -> None:
+    """Register the error handlers on an app."""
+    app.register_error_handler(BeaconError, _handle_beacon_error)
+    app.register_error_handler(StoreUnavailable, _handle_store_unavailable)
+    app.register_error_handler(HTTPException, _handle_http_exception)
+    app.register_error_handler(Exception, _handle_unexpected)

@@ -1,0 +1,87 @@
+"""Errors a request can end in, and the one place that renders them as the Beacon error envelope."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+API_VERSION = "v2.1.1"
+
+
+class BeaconError(Exception):
+    """An error with an HTTP status whose message is safe to show to the caller."""
+
+    status = 500
+    headers: Mapping[str, str] = {}
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequest(BeaconError):
+    """The request is malformed or names something the beacon does not understand (400)."""
+
+    status = 400
+
+
+class Unauthorized(BeaconError):
+    """A bearer token was presented but is not valid (401)."""
+
+    status = 401
+    headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+
+
+class Forbidden(BeaconError):
+    """The caller asked explicitly for something it may not see (403)."""
+
+    status = 403
+
+
+class NotFound(BeaconError):
+    """No such endpoint or record (404)."""
+
+    status = 404
+
+
+class MethodNotAllowed(BeaconError):
+    """The endpoint exists but not for this HTTP method (405)."""
+
+    status = 405
+
+
+class UnsupportedMediaType(BeaconError):
+    """A POST body that is not `application/json` (415)."""
+
+    status = 415
+
+
+class ServiceUnavailable(BeaconError):
+    """The store cannot be reached right now (503)."""
+
+    status = 503
+
+
+GENERIC_500 = "internal server error; the beacon logged the details"
+
+
+def error_envelope(status: int, message: str, *, beacon_id: str) -> dict[str, Any]:
+    """The Beacon v2 `beaconErrorResponse` document for an error.
+
+    The request may not have been understood at all, so the request summary holds the defaults.
+    """
+    return {
+        "meta": {
+            "beaconId": beacon_id,
+            "apiVersion": API_VERSION,
+            "returnedSchemas": [],
+            "returnedGranularity": "boolean",
+            "receivedRequestSummary": {
+                "apiVersion": API_VERSION,
+                "requestedSchemas": [],
+                "pagination": {"skip": 0, "limit": 0},
+                "requestedGranularity": "boolean",
+            },
+        },
+        "error": {"errorCode": status, "errorMessage": message},
+    }

@@ -1,0 +1,147 @@
+"""The official Beacon v2 JSON Schemas, loaded with `referencing` and validated with `jsonschema`.
+
+The schema files have no `$id` and refer to each other by relative paths, by absolute URLs to the
+upstream repository and by the VRS 1.3 w3id URL; `schemas/beacon-v2/SOURCE.txt` explains the mapping
+implemented in `_retrieve`, including the upstream `../common/info.json` bug.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import referencing
+import referencing.exceptions
+import referencing.jsonschema
+
+BEACON_V2 = "beacon-v2"
+_UPSTREAM_PREFIX = "https://raw.githubusercontent.com/ga4gh-beacon/beacon-v2/main/"
+_VRS_URL = "https://w3id.org/ga4gh/schema/vrs/1.3/vrs.json"
+_MODELS = "models/json/beacon-v2-default-model"
+
+RESPONSE_SCHEMAS = {
+    "boolean": "framework/json/responses/beaconBooleanResponse.json",
+    "count": "framework/json/responses/beaconCountResponse.json",
+    "record": "framework/json/responses/beaconResultsetsResponse.json",
+    "collections": "framework/json/responses/beaconCollectionsResponse.json",
+    "error": "framework/json/responses/beaconErrorResponse.json",
+    "info": "framework/json/responses/beaconInfoResponse.json",
+    "service-info": "framework/json/responses/ga4gh-service-info-1-0-0-schema.json",
+    "configuration": "framework/json/responses/beaconConfigurationResponse.json",
+    "map": "framework/json/responses/beaconMapResponse.json",
+    "entry_types": "framework/json/responses/beaconEntryTypesResponse.json",
+    "filtering_terms": "framework/json/responses/beaconFilteringTermsResponse.json",
+    "request": "framework/json/requests/beaconRequestBody.json",
+}
+"""Framework schemas by the name the code uses for them."""
+
+MODEL_ENTITIES = ("analyses", "biosamples", "cohorts", "datasets", "genomicVariations", "individuals", "runs")
+
+
+def schema_dir() -> Path:
+    """The folder holding the Beacon v2 schema tree (`framework/`, `models/`, `external/`)."""
+    return _schema_base()
+
+
+@functools.cache
+def _schema_base() -> Path:
+    # `schemas/` is installed as the data package `beacon_schemas` (setup.cfg), editable or not.
+    return Path(str(importlib.resources.files("beacon_schemas"))) / BEACON_V2
+
+
+def _read(path: Path) -> Any:
+    with path.open(encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def _retrieve(uri: str) -> referencing.Resource:
+    base = _schema_base()
+    if uri.startswith(_VRS_URL):
+        contents = _read(base / "external/ga4gh-vrs-1.3/schema/vrs.json")
+        return referencing.jsonschema.DRAFT7.create_resource(contents)
+    if uri.startswith(_UPSTREAM_PREFIX):
+        path = base / uri.removeprefix(_UPSTREAM_PREFIX)
+    elif uri.startswith("file://"):
+        path = Path(uri.removeprefix("file://"))
+    else:
+        raise referencing.exceptions.NoSuchResource(ref=uri)
+    if not path.exists() and path.name == "info.json" and path.parent.name == "common":
+        # Upstream bug: the model schemas refer to a models/.../common/info.json that does not exist.
+        path = base / "framework/json/common/info.json"
+    if not path.exists():
+        raise referencing.exceptions.NoSuchResource(ref=uri)
+    return referencing.jsonschema.DRAFT202012.create_resource(_read(path))
+
+
+def _preloaded_registry() -> referencing.Registry:
+    # Registering every file up front matters: a lazily retrieving registry is immutable, so each
+    # validation would retrieve and re-crawl the referenced files again (about 100x slower).
+    base = _schema_base()
+    resources = []
+    for path in sorted(base.rglob("*.json")):
+        if "examples" in path.parts:
+            continue
+        resources.append((path.resolve().as_uri(), _retrieve(path.resolve().as_uri())))
+        relative = path.relative_to(base).as_posix()
+        if relative.startswith(("framework/", "models/")):
+            resources.append((_UPSTREAM_PREFIX + relative, resources[-1][1]))
+    resources.append((_VRS_URL, _retrieve(_VRS_URL)))
+    missing_info = (base / _MODELS / "common" / "info.json").resolve().as_uri()
+    resources.append((missing_info, _retrieve(missing_info)))
+    registry = referencing.Registry(retrieve=_retrieve).with_resources(resources)
+    return registry.crawl()
+
+
+class SchemaValidator:
+    """Validates documents against the Beacon v2 framework and model schemas."""
+
+    def __init__(self) -> None:
+        self._registry: referencing.Registry = _preloaded_registry()
+        self._validators: dict[str, jsonschema.Draft202012Validator] = {}
+
+    def _validator(self, relative_path: str) -> jsonschema.Draft202012Validator:
+        if relative_path not in self._validators:
+            uri = (_schema_base() / relative_path).resolve().as_uri()
+            self._validators[relative_path] = jsonschema.Draft202012Validator({"$ref": uri}, registry=self._registry)
+        return self._validators[relative_path]
+
+    def framework_errors(self, name: str, document: Mapping[str, Any]) -> Iterator[jsonschema.ValidationError]:
+        """Errors of a document against a framework schema named in RESPONSE_SCHEMAS."""
+        return self._validator(RESPONSE_SCHEMAS[name]).iter_errors(document)
+
+    def model_errors(self, entity: str, record: Mapping[str, Any]) -> Iterator[jsonschema.ValidationError]:
+        """Errors of one record against its model's defaultSchema.json."""
+        if entity not in MODEL_ENTITIES:
+            raise KeyError(f"no Beacon v2 model for entity {entity!r}")
+        return self._validator(f"{_MODELS}/{entity}/defaultSchema.json").iter_errors(record)
+
+    def first_model_error(self, entity: str, record: Mapping[str, Any]) -> str | None:
+        """A one-line description (`field.path: reason`) of the record's first error, or None."""
+        error = next(iter(sorted(self.model_errors(entity, record), key=_error_order)), None)
+        return None if error is None else describe_error(error)
+
+
+def _error_order(error: jsonschema.ValidationError) -> tuple[int, str]:
+    return (len(error.absolute_path), error.message)
+
+
+def describe_error(error: jsonschema.ValidationError) -> str:
+    """`field.path: reason` for a validation error; the path is `(root)` at the top level."""
+    best = jsonschema.exceptions.best_match([error])
+    path = ".".join(str(part) for part in best.absolute_path) or "(root)"
+    return f"{path}: {_short(best.message)}"
+
+
+def _short(message: str, limit: int = 200) -> str:
+    return message if len(message) <= limit else message[: limit - 3] + "..."
+
+
+@functools.cache
+def default_validator() -> SchemaValidator:
+    """A process-wide validator; it holds only immutable, lazily compiled schemas."""
+    return SchemaValidator()

@@ -1,0 +1,213 @@
+"""One frozen Settings object, built from `BEACON_*` environment variables and validated at start-up.
+
+This is the only module that reads the environment. `SETTINGS` declares every setting with its
+default and documentation; README.md's configuration table is tested against it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import yaml
+
+DEFAULT_STORE_URI = "sqlite:///var/beacon.sqlite"
+REGISTERED_REQUIREMENTS = ("bona_fide", "researcher_status", "authenticated")
+
+
+class SettingsError(ValueError):
+    """A setting has an invalid value; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """One documented setting: its variable, default and meaning."""
+
+    env: str
+    default: str
+    help: str
+
+
+SETTINGS: tuple[SettingSpec, ...] = (
+    SettingSpec(
+        "BEACON_STORE_URI",
+        DEFAULT_STORE_URI,
+        "Where data lives: `sqlite:///relative/or/absolute/path.sqlite` (default, embedded) or a "
+        "`mongodb://` / `mongodb+srv://` connection string.",
+    ),
+    SettingSpec(
+        "BEACON_BASE_URL",
+        "http://127.0.0.1:5050/api",
+        "Public base URL of the API, used for the absolute URLs in `/map` and `/info`.",
+    ),
+    SettingSpec(
+        "BEACON_INFO_FILE",
+        "",
+        "Optional JSON or YAML file with the beacon's identity: id, name, organization (id, name, "
+        "logoUrl, welcomeUrl, contactUrl...), environment, description, version.",
+    ),
+    SettingSpec("BEACON_ENVIRONMENT", "dev", "Deployment environment reported in `/info`: prod, test, dev or staging."),
+    SettingSpec(
+        "BEACON_ACCESS_FILE",
+        "",
+        "Access policy file (YAML/JSON): security level and granularity ceilings per dataset. Without "
+        "it every dataset is CONTROLLED.",
+    ),
+    SettingSpec("BEACON_OIDC_ISSUERS", "", "Comma-separated trusted token issuers (exact match)."),
+    SettingSpec("BEACON_OIDC_AUDIENCES", "", "Comma-separated accepted `aud` values of access tokens."),
+    SettingSpec("BEACON_TRUSTED_JKUS", "", "Comma-separated trusted visa key set URLs (`jku`)."),
+    SettingSpec("BEACON_VISA_ISSUERS", "", "Comma-separated trusted visa issuers."),
+    SettingSpec(
+        "BEACON_REGISTERED_REQUIRES",
+        "bona_fide",
+        "What makes a caller `registered`: bona_fide (ResearcherStatus + AcceptedTermsAndPolicies "
+        "visas), researcher_status, or authenticated (any valid token).",
+    ),
+    SettingSpec(
+        "BEACON_HTTP_TIMEOUT", "2.0", "Seconds allowed for each outgoing request (OIDC discovery, JWKS, userinfo)."
+    ),
+    SettingSpec("BEACON_MAX_LIMIT", "1000", "Largest `limit` (page size) a request may ask for."),
+    SettingSpec("BEACON_DEFAULT_LIMIT", "10", "Page size when a request gives no `limit`."),
+)
+
+
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of one beacon process; build it with `Settings.from_env()`."""
+
+    store_uri: str = DEFAULT_STORE_URI
+    base_url: str = "http://127.0.0.1:5050/api"
+    info: Mapping[str, Any] = field(default_factory=dict)
+    environment: str = "dev"
+    access_file: Path | None = None
+    oidc_issuers: tuple[str, ...] = ()
+    oidc_audiences: tuple[str, ...] = ()
+    trusted_jkus: tuple[str, ...] = ()
+    visa_issuers: tuple[str, ...] = ()
+    registered_requires: str = "bona_fide"
+    http_timeout: float = 2.0
+    max_limit: int = 1000
+    default_limit: int = 10
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from `BEACON_*` variables (default: os.environ); keyword overrides win."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for spec in SETTINGS:
+            raw = env.get(spec.env, "").strip()
+            if raw:
+                values[_FIELD_OF[spec.env]] = _parse(spec.env, raw)
+        values.update(overrides)
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some settings changed."""
+        return dataclasses.replace(self, **changes)
+
+
+def _parse_int(name: str, raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}: expected a whole number, got {raw!r}") from None
+
+
+def _parse_float(name: str, raw: str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}: expected a number of seconds, got {raw!r}") from None
+
+
+def _parse_info_file(name: str, raw: str) -> Mapping[str, Any]:
+    path = Path(raw)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise SettingsError(f"{name}: cannot read {raw}: {error.strerror}") from None
+    try:
+        data = yaml.safe_load(text) if path.suffix.lower() in (".yaml", ".yml") else json.loads(text)
+    except (ValueError, yaml.YAMLError) as error:
+        raise SettingsError(f"{name}: {raw} is not valid JSON/YAML: {error}") from None
+    if not isinstance(data, dict):
+        raise SettingsError(f"{name}: {raw} must hold an object (mapping)")
+    return data
+
+
+_PARSERS: dict[str, Callable[[str, str], Any]] = {
+    "BEACON_INFO_FILE": _parse_info_file,
+    "BEACON_ACCESS_FILE": lambda _name, raw: Path(raw),
+    "BEACON_OIDC_ISSUERS": lambda _name, raw: _split(raw),
+    "BEACON_OIDC_AUDIENCES": lambda _name, raw: _split(raw),
+    "BEACON_TRUSTED_JKUS": lambda _name, raw: _split(raw),
+    "BEACON_VISA_ISSUERS": lambda _name, raw: _split(raw),
+    "BEACON_HTTP_TIMEOUT": _parse_float,
+    "BEACON_MAX_LIMIT": _parse_int,
+    "BEACON_DEFAULT_LIMIT": _parse_int,
+}
+
+_FIELD_OF = {
+    "BEACON_STORE_URI": "store_uri",
+    "BEACON_BASE_URL": "base_url",
+    "BEACON_INFO_FILE": "info",
+    "BEACON_ENVIRONMENT": "environment",
+    "BEACON_ACCESS_FILE": "access_file",
+    "BEACON_OIDC_ISSUERS": "oidc_issuers",
+    "BEACON_OIDC_AUDIENCES": "oidc_audiences",
+    "BEACON_TRUSTED_JKUS": "trusted_jkus",
+    "BEACON_VISA_ISSUERS": "visa_issuers",
+    "BEACON_REGISTERED_REQUIRES": "registered_requires",
+    "BEACON_HTTP_TIMEOUT": "http_timeout",
+    "BEACON_MAX_LIMIT": "max_limit",
+    "BEACON_DEFAULT_LIMIT": "default_limit",
+}
+
+
+def _parse(name: str, raw: str) -> Any:
+    parser = _PARSERS.get(name)
+    return raw if parser is None else parser(name, raw)
+
+
+def _validate(settings: Settings) -> None:
+    _validate_store_uri(settings.store_uri)
+    if urlparse(settings.base_url).scheme not in ("http", "https"):
+        raise SettingsError(f"BEACON_BASE_URL: expected an absolute http(s) URL, got {settings.base_url!r}")
+    if settings.environment not in ("prod", "test", "dev", "staging"):
+        raise SettingsError(f"BEACON_ENVIRONMENT: expected prod, test, dev or staging, got {settings.environment!r}")
+    if settings.registered_requires not in REGISTERED_REQUIREMENTS:
+        allowed = ", ".join(REGISTERED_REQUIREMENTS)
+        raise SettingsError(f"BEACON_REGISTERED_REQUIRES: expected one of {allowed}")
+    if settings.access_file is not None and not settings.access_file.is_file():
+        raise SettingsError(f"BEACON_ACCESS_FILE: no such file {str(settings.access_file)!r}")
+    if not 0 < settings.http_timeout <= 4:
+        raise SettingsError("BEACON_HTTP_TIMEOUT: must be above 0 and at most 4 s (the network budget is 5 s)")
+    if not 1 <= settings.default_limit <= settings.max_limit:
+        raise SettingsError("BEACON_DEFAULT_LIMIT: must be between 1 and BEACON_MAX_LIMIT")
+    if settings.oidc_issuers and not settings.oidc_audiences:
+        raise SettingsError("BEACON_OIDC_AUDIENCES: required when BEACON_OIDC_ISSUERS is set")
+    for url in (*settings.oidc_issuers, *settings.trusted_jkus):
+        if urlparse(url).scheme not in ("http", "https"):
+            raise SettingsError(f"BEACON_OIDC_ISSUERS/BEACON_TRUSTED_JKUS: {url!r} is not an http(s) URL")
+
+
+def _validate_store_uri(uri: str) -> None:
+    scheme = urlparse(uri).scheme
+    if scheme == "sqlite":
+        if not uri.startswith("sqlite:///") or len(uri) <= len("sqlite:///"):
+            raise SettingsError(f"BEACON_STORE_URI: expected sqlite:///PATH, got {uri!r}")
+    elif scheme not in ("mongodb", "mongodb+srv"):
+        raise SettingsError(f"BEACON_STORE_URI: expected sqlite:///PATH or mongodb://..., got {uri!r}")

@@ -1,0 +1,125 @@
+"""Shared fixtures: stores, the demo data, the app, its test client and CLI runner, schema checks."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from beacon import create_app
+from beacon.demo import DEMO_ACCESS_POLICY, load_demo
+from beacon.schemas import SchemaValidator, default_validator
+from beacon.settings import Settings
+from beacon.store.sqlite import SqliteStore
+
+TESTS_DIR = Path(__file__).resolve().parent
+DATA_DIR = TESTS_DIR / "data"
+DEMO_DATASET = "CINECA_synthetic_cohort_EUROPE_UK1"
+DEMO_COHORT = "CINECA_synthetic_cohort_UK1"
+
+MODEL_OF_ENTRY_TYPE = {
+    "dataset": "datasets",
+    "cohort": "cohorts",
+    "individual": "individuals",
+    "biosample": "biosamples",
+    "genomicVariant": "genomicVariations",
+}
+
+
+@pytest.fixture(scope="session")
+def validator() -> SchemaValidator:
+    """The official Beacon v2 schemas."""
+    return default_validator()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqliteStore]:
+    """An empty SQLite store of its own for one test."""
+    sqlite_store = SqliteStore(tmp_path / "beacon.sqlite")
+    yield sqlite_store
+    sqlite_store.close()
+
+
+@pytest.fixture(scope="session")
+def demo_store_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite file with the demo data loaded once per test session (copy it before writing)."""
+    path = tmp_path_factory.mktemp("demo") / "beacon.sqlite"
+    sqlite_store = SqliteStore(path)
+    list(load_demo(sqlite_store))
+    sqlite_store.close()
+    return path
+
+
+@pytest.fixture
+def demo_store(demo_store_file: Path, tmp_path: Path) -> Iterator[SqliteStore]:
+    """A private copy of the demo store, free to modify."""
+    path = tmp_path / "demo.sqlite"
+    shutil.copy(demo_store_file, path)
+    sqlite_store = SqliteStore(path)
+    yield sqlite_store
+    sqlite_store.close()
+
+
+def make_settings(store_path: Path, **overrides: Any) -> Settings:
+    """Test settings for a store file, with the demo access policy unless overridden."""
+    values: dict[str, Any] = {
+        "store_uri": f"sqlite:///{store_path}",
+        "base_url": "http://beacon.test/api",
+        "access_file": DEMO_ACCESS_POLICY,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture(scope="session")
+def demo_app(demo_store_file: Path) -> Flask:
+    """An app serving the shared demo store read-only (one per session: it is never written to)."""
+    return create_app(make_settings(demo_store_file))
+
+
+@pytest.fixture
+def client(demo_app: Flask) -> FlaskClient:
+    """A test client of the demo app."""
+    return demo_app.test_client()
+
+
+@pytest.fixture
+def runner(demo_store: SqliteStore, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A CLI runner whose BEACON_STORE_URI points at a private demo store."""
+    from click.testing import CliRunner
+
+    monkeypatch.setenv("BEACON_STORE_URI", f"sqlite:///{demo_store.path}")
+    return CliRunner()
+
+
+def response_errors(validator: SchemaValidator, document: Mapping[str, Any]) -> list[str]:
+    """Schema errors of a response: the envelope by returnedGranularity, then each record by its model."""
+    meta = document.get("meta", {})
+    if "error" in document:
+        return [e.message for e in validator.framework_errors("error", document)]
+    granularity = meta.get("returnedGranularity")
+    response = document.get("response", {})
+    name = {"boolean": "boolean", "count": "count"}.get(granularity)
+    if name is None:
+        name = "collections" if "collections" in response else "record"
+    problems = [f"envelope: {e.message}" for e in validator.framework_errors(name, document)]
+    entity = MODEL_OF_ENTRY_TYPE[meta["returnedSchemas"][0]["entityType"]]
+    records = response.get("collections") or [
+        record for result_set in response.get("resultSets", []) for record in result_set["results"]
+    ]
+    for record in records:
+        problem = validator.first_model_error(entity, record)
+        if problem:
+            problems.append(f"record {record.get('id', record.get('variantInternalId'))}: {problem}")
+    return problems
+
+
+def assert_valid(validator: SchemaValidator, document: Mapping[str, Any]) -> None:
+    """Fail with the schema errors of a response, if any."""
+    problems = response_errors(validator, document)
+    assert not problems, problems[:5]

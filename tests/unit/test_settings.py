@@ -1,0 +1,80 @@
+"""Settings: built from BEACON_* variables, invalid values name the variable, all documented in README."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from beacon.settings import SETTINGS, Settings, SettingsError
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_defaults_need_no_environment():
+    settings = Settings.from_env({})
+    assert settings.store_uri == "sqlite:///var/beacon.sqlite"
+    assert settings.access_file is None
+    assert settings.max_limit == 1000
+
+
+def test_values_come_from_the_environment(tmp_path):
+    info = tmp_path / "info.yaml"
+    info.write_text("id: eu.example.beacon\nname: Example\n")
+    settings = Settings.from_env(
+        {
+            "BEACON_STORE_URI": "mongodb://db:27017/beacon",
+            "BEACON_BASE_URL": "https://beacon.example.org/api",
+            "BEACON_INFO_FILE": str(info),
+            "BEACON_OIDC_ISSUERS": "https://login.elixir-czech.org/oidc/, https://idp.example.nl",
+            "BEACON_OIDC_AUDIENCES": "beacon-client",
+            "BEACON_HTTP_TIMEOUT": "1.5",
+        }
+    )
+    assert settings.store_uri == "mongodb://db:27017/beacon"
+    assert settings.info["id"] == "eu.example.beacon"
+    assert settings.oidc_issuers == ("https://login.elixir-czech.org/oidc/", "https://idp.example.nl")
+    assert settings.http_timeout == 1.5
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("BEACON_STORE_URI", "postgres://db"),
+        ("BEACON_STORE_URI", "sqlite:///"),
+        ("BEACON_BASE_URL", "beacon.example.org/api"),
+        ("BEACON_INFO_FILE", "/no/such/file.json"),
+        ("BEACON_ACCESS_FILE", "/no/such/policy.yaml"),
+        ("BEACON_ENVIRONMENT", "production"),
+        ("BEACON_REGISTERED_REQUIRES", "everyone"),
+        ("BEACON_HTTP_TIMEOUT", "soon"),
+        ("BEACON_HTTP_TIMEOUT", "30"),
+        ("BEACON_MAX_LIMIT", "lots"),
+        ("BEACON_DEFAULT_LIMIT", "0"),
+        ("BEACON_OIDC_ISSUERS", "ftp://idp"),
+    ],
+)
+def test_invalid_settings_name_the_variable(variable, value):
+    environ = {variable: value}
+    if variable == "BEACON_OIDC_ISSUERS":
+        environ["BEACON_OIDC_AUDIENCES"] = "beacon"
+    with pytest.raises(SettingsError, match=variable):
+        Settings.from_env(environ)
+
+
+def test_issuers_need_audiences():
+    with pytest.raises(SettingsError, match="BEACON_OIDC_AUDIENCES"):
+        Settings.from_env({"BEACON_OIDC_ISSUERS": "https://idp.example.org"})
+
+
+def test_settings_are_frozen():
+    settings = Settings.from_env({})
+    with pytest.raises(AttributeError):
+        settings.store_uri = "sqlite:///other.sqlite"  # type: ignore[misc]
+
+
+def test_every_setting_is_documented_in_the_readme():
+    documented = set(re.findall(r"^\| `(BEACON_[A-Z_]+)` \|", README.read_text(), flags=re.MULTILINE))
+    declared = {spec.env for spec in SETTINGS}
+    assert declared == documented
