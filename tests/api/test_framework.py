@@ -68,7 +68,7 @@ def test_filtering_terms_list_terms_present_in_the_data(client, demo_store_file)
     """Every ontology term of the demo individuals appears, as the independent term table lists them."""
     terms = client.get("/api/filtering_terms").get_json()["response"]["filteringTerms"]
     by_id = {term["id"]: term for term in terms}
-    table = DATA_DIR / "cineca" / "ontology_terms_used.tsv"
+    table = DATA_DIR / "cineca_uk1_bff_ritools_v2" / "ontology_terms_used.tsv"
     with open(table, encoding="utf-8") as handle:
         rows = [row for row in csv.DictReader(handle, delimiter="\t") if row["entity"] == "individuals"]
     assert rows, "the term table lists individual terms"
