@@ -95,6 +95,7 @@ class Settings:
     trusted_jkus: tuple[str, ...] = ()
     visa_issuers: tuple[str, ...] = ()
     registered_requires: str = "bona_fide"
+    oidc_opaque_issuer: str | None = None
     http_timeout: float = 2.0
     max_limit: int = 1000
     default_limit: int = 10
@@ -171,6 +172,7 @@ _FIELD_OF = {
     "BEACON_TRUSTED_JKUS": "trusted_jkus",
     "BEACON_VISA_ISSUERS": "visa_issuers",
     "BEACON_REGISTERED_REQUIRES": "registered_requires",
+    "BEACON_OIDC_OPAQUE_ISSUER": "oidc_opaque_issuer",
     "BEACON_HTTP_TIMEOUT": "http_timeout",
     "BEACON_MAX_LIMIT": "max_limit",
     "BEACON_DEFAULT_LIMIT": "default_limit",
@@ -193,10 +195,12 @@ def _validate(settings: Settings) -> None:
         raise SettingsError(f"BEACON_REGISTERED_REQUIRES: expected one of {allowed}")
     if settings.access_file is not None and not settings.access_file.is_file():
         raise SettingsError(f"BEACON_ACCESS_FILE: no such file {str(settings.access_file)!r}")
-    if not 0 < settings.http_timeout <= 4:
-        raise SettingsError("BEACON_HTTP_TIMEOUT: must be above 0 and at most 4 s (the network budget is 5 s)")
+    if not 0 < settings.http_timeout <= 2:
+        raise SettingsError("BEACON_HTTP_TIMEOUT: must be above 0 and at most 2 s (the network budget is 5 s)")
     if not 1 <= settings.default_limit <= settings.max_limit:
         raise SettingsError("BEACON_DEFAULT_LIMIT: must be between 1 and BEACON_MAX_LIMIT")
+    if settings.oidc_opaque_issuer and settings.oidc_opaque_issuer not in settings.oidc_issuers:
+        raise SettingsError("BEACON_OIDC_OPAQUE_ISSUER: must be one of BEACON_OIDC_ISSUERS")
     if settings.oidc_issuers and not settings.oidc_audiences:
         raise SettingsError("BEACON_OIDC_AUDIENCES: required when BEACON_OIDC_ISSUERS is set")
     for url in (*settings.oidc_issuers, *settings.trusted_jkus):

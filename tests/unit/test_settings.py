@@ -49,7 +49,7 @@ def test_values_come_from_the_environment(tmp_path):
         ("BEACON_ENVIRONMENT", "production"),
         ("BEACON_REGISTERED_REQUIRES", "everyone"),
         ("BEACON_HTTP_TIMEOUT", "soon"),
-        ("BEACON_HTTP_TIMEOUT", "30"),
+        ("BEACON_HTTP_TIMEOUT", "3"),
         ("BEACON_MAX_LIMIT", "lots"),
         ("BEACON_DEFAULT_LIMIT", "0"),
         ("BEACON_OIDC_ISSUERS", "ftp://idp"),
