@@ -70,7 +70,15 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "visas), researcher_status, or authenticated (any valid token).",
     ),
     SettingSpec(
-        "BEACON_HTTP_TIMEOUT", "2.0", "Seconds allowed for each outgoing request (OIDC discovery, JWKS, userinfo)."
+        "BEACON_OIDC_OPAQUE_ISSUER",
+        "",
+        "Issuer whose userinfo endpoint validates opaque (non-JWT) access tokens; needed only when several "
+        "issuers are trusted.",
+    ),
+    SettingSpec(
+        "BEACON_HTTP_TIMEOUT",
+        "2.0",
+        "Seconds allowed for each outgoing request (OIDC discovery, JWKS, userinfo); at most 2.",
     ),
     SettingSpec("BEACON_MAX_LIMIT", "1000", "Largest `limit` (page size) a request may ask for."),
     SettingSpec("BEACON_DEFAULT_LIMIT", "10", "Page size when a request gives no `limit`."),
