@@ -19,13 +19,14 @@ def create_app(settings: Settings | None = None, **collaborators: Any) -> Flask:
     `collaborators` may replace the store, policy or verifier built from the settings (tests use it
     to share one store between an app and a loader).
     """
-    from beacon.api import context, entries, errors, framework
+    from beacon.api import context, entries, errors, framework, g_variants
 
     settings = settings or Settings.from_env()
     app = Flask(__name__)
     app.json.sort_keys = False  # keep the spec's field order readable
     app.extensions[context.EXTENSION_KEY] = _build_context(settings, collaborators)
     errors.init_app(app)
+    _init_operations(app)
     CORS(
         app,
         resources={r"/api/*": {"origins": "*"}},
@@ -34,8 +35,19 @@ def create_app(settings: Settings | None = None, **collaborators: Any) -> Flask:
         send_wildcard=True,
     )
     app.register_blueprint(framework.bp, url_prefix="/api")
+    app.register_blueprint(g_variants.bp, url_prefix="/api")
     app.register_blueprint(entries.create_blueprint(app.extensions[context.EXTENSION_KEY].registry), url_prefix="/api")
     return app
+
+
+def _init_operations(app: Flask) -> None:
+    """Request ids for the logs, Prometheus metrics, and the health endpoints (see docs/deployment.md)."""
+    from beacon import logs
+    from beacon.api import health, metrics
+
+    logs.init_app(app)
+    metrics.init_app(app)
+    app.register_blueprint(health.bp)
 
 
 def _build_context(settings: Settings, collaborators: dict[str, Any]) -> Any:
@@ -58,7 +70,10 @@ def _build_context(settings: Settings, collaborators: dict[str, Any]) -> Any:
             trusted_jkus=settings.trusted_jkus,
             visa_issuers=settings.visa_issuers,
             registered_requires=settings.registered_requires,
+            opaque_token_issuer=settings.oidc_opaque_issuer,
             http_timeout=settings.http_timeout,
+            # All token work stays within 4 s, inside the aggregators' 5 s budget.
+            request_budget=4.0 - settings.http_timeout,
         )
     )
     return BeaconContext(

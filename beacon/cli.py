@@ -27,13 +27,13 @@ def fail(message: str) -> None:
 
 
 @contextmanager
-def reported_errors() -> Iterator[None]:
+def reported_errors(*expected: type[Exception]) -> Iterator[None]:
     """Turn expected failures into one-line messages and exit code 1."""
     from loaders.metadata import MetadataError
 
     try:
         yield
-    except (SettingsError, StoreError, MetadataError, ValueError) as error:
+    except (SettingsError, StoreError, MetadataError, ValueError, *expected) as error:
         fail(str(error))
     except KeyboardInterrupt:
         fail("interrupted; nothing was changed by the unfinished step")
@@ -95,6 +95,80 @@ def load_metadata_command(
             click.echo(line)
 
 
+@load.command("vcf")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dataset", "dataset_id", required=True, help="Dataset the variants belong to (must be loaded).")
+@click.option("--assembly", required=True, help="Reference assembly: GRCh38 (hg38, b38, GRCh38.p14) or GRCh37.")
+@click.option("--populations", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="JSON map naming the INFO fields of each population (see README).")
+@click.option("--sample-panel", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="TSV sample -> population [-> sex]: frequencies computed from genotypes.")
+@click.option("--population-column", default="pop", show_default=True, help="Panel column holding the population.")
+@click.option("--sex-column", default="", help="Panel column holding the sex (e.g. gender); needed for hemizygous X/Y counts.")
+@click.option("--case-level", is_flag=True, help="Also store which biosamples carry each allele, and how.")
+@click.option("--keep-zero-count", is_flag=True, help="Keep alleles no sample carries (skipped by default).")
+@click.option("--skip-unknown-contigs", is_flag=True, help="Skip records on decoy/alt/unplaced contigs.")
+@click.option("--replace", is_flag=True, help="Swap the dataset's existing variants for these in one step.")
+@click.option("--batch-size", default=20_000, show_default=True, type=click.IntRange(100, 1_000_000))
+@store_option
+def load_vcf_command(files: tuple[Path, ...], store_uri: str | None, **options: Any) -> None:
+    """Load VCF/BCF files (one variant per ALT allele) into a dataset, all or nothing."""
+    from beacon.store import open_store
+    from loaders.variant_load import load_vcf_files
+    from loaders.vcf import VcfError
+
+    with reported_errors(VcfError):
+        vcf_options = vcf_options_from_cli(options)
+        store = open_store(load_settings(store_uri).store_uri)
+        try:
+            reports = load_vcf_files(
+                store, list(files), options["dataset_id"], vcf_options, replace=options["replace"],
+                batch_size=options["batch_size"], on_progress=progress_printer(),
+            )
+        finally:
+            store.close()
+        for report in reports:
+            for line in report.lines():
+                click.echo(line)
+
+
+def vcf_options_from_cli(options: dict[str, Any]) -> Any:
+    """The loader's VcfOptions from the `load vcf` command's options."""
+    from loaders.vcf import VcfOptions, read_population_map, read_sample_panel
+
+    panel = None
+    if options["sample_panel"]:
+        panel = read_sample_panel(
+            options["sample_panel"], population_column=options["population_column"],
+            sex_column=options["sex_column"] or None,
+        )
+    return VcfOptions(
+        assembly=options["assembly"],
+        population_map=read_population_map(options["populations"]) if options["populations"] else None,
+        sample_panel=panel,
+        case_level=options["case_level"],
+        keep_zero_count=options["keep_zero_count"],
+        skip_unknown_contigs=options["skip_unknown_contigs"],
+    )
+
+
+def progress_printer() -> Callable[[Any], None] | None:
+    """A progress line on stderr (alleles, rate, ETA) when stderr is a terminal, else nothing."""
+    stream = click.get_text_stream("stderr")
+    if not stream.isatty():
+        return None
+
+    def show(progress: Any) -> None:
+        line = f"\r{progress.written:,} alleles  {progress.rate:,.0f}/s"
+        if progress.total_records and progress.rate:
+            remaining = max(progress.total_records - progress.written, 0) / progress.rate
+            line += f"  ETA {remaining:,.0f} s"
+        stream.write(line)
+        stream.flush()
+
+    return show
+
+
 @load.command("demo")
 @store_option
 def load_demo_command(store_uri: str | None) -> None:
@@ -109,6 +183,30 @@ def load_demo_command(store_uri: str | None) -> None:
                 click.echo(line)
         finally:
             store.close()
+
+
+@load.command("ontology")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--replace", is_flag=True, help="Replace the ontology if one with the same id is loaded.")
+@store_option
+def load_ontology_command(file: Path, replace: bool, store_uri: str | None) -> None:
+    """Load an ontology (OBO or OWL) so ontology filters include descendant terms."""
+    from beacon.store import open_store
+    from beacon.store.base import DuplicateOntologyError
+    from loaders.ontology import OntologyError, read_ontology
+
+    with reported_errors(OntologyError):
+        ontology = read_ontology(file)
+        store = open_store(load_settings(store_uri).store_uri)
+        try:
+            count = store.put_ontology(ontology, replace=replace)
+        except DuplicateOntologyError as error:
+            fail(f"{file}: {error}")
+        finally:
+            store.close()
+        resource = ontology.resource
+        version = f", version {resource.version}" if resource.version else ""
+        click.echo(f"{file}: ontology {resource.id} ({resource.name}{version}): {count} terms loaded")
 
 
 @main.group()

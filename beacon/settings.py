@@ -19,6 +19,7 @@ import yaml
 
 DEFAULT_STORE_URI = "sqlite:///var/beacon.sqlite"
 REGISTERED_REQUIREMENTS = ("bona_fide", "researcher_status", "authenticated")
+FILTERABLE_ENTRY_TYPES = ("datasets", "cohorts", "individuals", "biosamples", "g_variants")
 
 
 class SettingsError(ValueError):
@@ -82,6 +83,13 @@ SETTINGS: tuple[SettingSpec, ...] = (
     ),
     SettingSpec("BEACON_MAX_LIMIT", "1000", "Largest `limit` (page size) a request may ask for."),
     SettingSpec("BEACON_DEFAULT_LIMIT", "10", "Page size when a request gives no `limit`."),
+    SettingSpec(
+        "BEACON_FILTERS_REQUIRED",
+        "",
+        "Comma-separated entry types (datasets, cohorts, individuals, biosamples, g_variants) whose list "
+        "queries must carry at least one filter: `/configuration` says `nonFilteredQueriesAllowed: false` "
+        "and an unfiltered query gets a 400.",
+    ),
 )
 
 
@@ -107,6 +115,7 @@ class Settings:
     http_timeout: float = 2.0
     max_limit: int = 1000
     default_limit: int = 10
+    filters_required: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -167,6 +176,7 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "BEACON_HTTP_TIMEOUT": _parse_float,
     "BEACON_MAX_LIMIT": _parse_int,
     "BEACON_DEFAULT_LIMIT": _parse_int,
+    "BEACON_FILTERS_REQUIRED": lambda _name, raw: _split(raw),
 }
 
 _FIELD_OF = {
@@ -184,6 +194,7 @@ _FIELD_OF = {
     "BEACON_HTTP_TIMEOUT": "http_timeout",
     "BEACON_MAX_LIMIT": "max_limit",
     "BEACON_DEFAULT_LIMIT": "default_limit",
+    "BEACON_FILTERS_REQUIRED": "filters_required",
 }
 
 
@@ -207,6 +218,12 @@ def _validate(settings: Settings) -> None:
         raise SettingsError("BEACON_HTTP_TIMEOUT: must be above 0 and at most 2 s (the network budget is 5 s)")
     if not 1 <= settings.default_limit <= settings.max_limit:
         raise SettingsError("BEACON_DEFAULT_LIMIT: must be between 1 and BEACON_MAX_LIMIT")
+    unknown = sorted(set(settings.filters_required) - set(FILTERABLE_ENTRY_TYPES))
+    if unknown:
+        raise SettingsError(
+            f"BEACON_FILTERS_REQUIRED: unknown entry type(s) {', '.join(unknown)} "
+            f"(allowed: {', '.join(FILTERABLE_ENTRY_TYPES)})"
+        )
     if settings.oidc_opaque_issuer and settings.oidc_opaque_issuer not in settings.oidc_issuers:
         raise SettingsError("BEACON_OIDC_OPAQUE_ISSUER: must be one of BEACON_OIDC_ISSUERS")
     if settings.oidc_issuers and not settings.oidc_audiences:

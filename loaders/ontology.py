@@ -65,6 +65,18 @@ class OntologyResource:
         }
         return {key: value for key, value in fields.items() if value is not None}
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, str]) -> OntologyResource:
+        """The resource from its `to_json` object (as a store keeps it)."""
+        return cls(
+            id=data["id"],
+            name=data.get("name", data["id"]),
+            name_space_prefix=data.get("nameSpacePrefix", ""),
+            url=data.get("url"),
+            version=data.get("version"),
+            iri_prefix=data.get("iriPrefix"),
+        )
+
 
 @dataclass(frozen=True)
 class Ontology:

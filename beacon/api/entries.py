@@ -6,46 +6,54 @@ The routes are declared from the entry type registry, so /map and the routes can
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from flask import Blueprint, Response, jsonify
 
 from beacon.api.context import BeaconContext, beacon_context, current_caller, parse_request
-from beacon.errors import BadRequest
+from beacon.api.filtering import FilteredRequest, filter_request
 from beacon.query import entries, responses
 from beacon.query.entry_types import EntryType, EntryTypeRegistry
-from beacon.query.granularity import narrowest
-from beacon.query.requests import BeaconRequest
+from beacon.query.granularity import Granularity, narrowest
+from beacon.query.responses import DatasetResult
+from beacon.store.base import RecordQuery
 
 _METHODS = ("GET", "POST")
 
 
-def _conditions(request: BeaconRequest) -> tuple:
-    # Filters arrive with their own issue; until then a filtered query is refused, never ignored.
-    if request.filters:
-        raise BadRequest("filters are not supported by this beacon yet")
-    return ()
-
-
 def list_entries(entry_type: EntryType) -> Response:
-    """All records of an entry type in the datasets the caller may see."""
+    """All records of an entry type in the datasets the caller may see, filtered."""
     ctx = beacon_context()
-    request = parse_request(ctx, entry_type)
+    filtered = filter_request(ctx, parse_request(ctx, entry_type), entry_type)
     caller = current_caller(ctx)
     if entry_type.is_collection:
-        return _collection_response(ctx, entry_type, request, caller)
-    conditions = _conditions(request)
-    results = entries.query_records(ctx.store, caller, entry_type, request, entries.Scope(), conditions)
-    return jsonify(responses.build_resultsets_response(ctx.identity.id, request, entry_type, results))
+        total, page = entries.list_collection(filtered.store, caller, entry_type, filtered.request)
+        return _collection_response(ctx, entry_type, filtered, total, page)
+    results = entries.query_records(filtered.store, caller, entry_type, filtered.request, entries.Scope())
+    return _resultsets_response(ctx, entry_type, filtered, results)
+
+
+def _resultsets_response(
+    ctx: BeaconContext, entry_type: EntryType, filtered: FilteredRequest, results: list[DatasetResult]
+) -> Response:
+    document = responses.build_resultsets_response(
+        ctx.identity.id, filtered.request, entry_type, results, filtered.info()
+    )
+    return jsonify(document)
 
 
 def _collection_response(
-    ctx: BeaconContext, entry_type: EntryType, request: BeaconRequest, caller: entries.Caller
+    ctx: BeaconContext, entry_type: EntryType, filtered: FilteredRequest, total: int, page: list[dict]
 ) -> Response:
-    _conditions(request)
-    total, page = entries.list_collection(ctx.store, caller, entry_type, request)
-    granularity = narrowest(request.requested_granularity, entry_type.max_granularity)
+    granularity = narrowest(filtered.request.requested_granularity, entry_type.max_granularity)
     document = responses.build_collections_response(
-        ctx.identity.id, request, entry_type, granularity, total, _with_security(ctx, entry_type, page)
+        ctx.identity.id,
+        filtered.request,
+        entry_type,
+        granularity,
+        total,
+        _with_security(ctx, entry_type, page),
+        filtered.info(),
     )
     return jsonify(document)
 
@@ -61,30 +69,34 @@ def _with_security(ctx: BeaconContext, entry_type: EntryType, records: list[dict
 
 
 def get_entry(entry_type: EntryType, entry_id: str) -> Response:
-    """One record by id."""
+    """One record by id (404 if unknown; with filters it may not match: `exists` is then false)."""
     ctx = beacon_context()
-    request = parse_request(ctx, entry_type)
+    filtered = filter_request(ctx, parse_request(ctx, entry_type), entry_type, listing=False)
     caller = current_caller(ctx)
     if entry_type.is_collection:
         record = entries.find_collection_record(ctx.store, caller, entry_type, entry_id)
-        granularity = narrowest(request.requested_granularity, entry_type.max_granularity)
-        page = _with_security(ctx, entry_type, [record])
-        document = responses.build_collections_response(ctx.identity.id, request, entry_type, granularity, 1, page)
-        return jsonify(document)
+        query = RecordQuery(entry_type.path, str(record.get("datasetId", record["id"])), record_id=entry_id)
+        page = [record] if filtered.store.count_records(query) else []
+        return _collection_response(ctx, entry_type, filtered, len(page), page)
     scope = entries.Scope(record_id=entry_id)
-    results = entries.query_records(ctx.store, caller, entry_type, request, scope, _conditions(request))
-    return jsonify(responses.build_resultsets_response(ctx.identity.id, request, entry_type, results))
+    if filtered.applied.filters:  # unknown ids are still a 404, whatever the filters
+        unfiltered = replace(filtered.request, filters=(), requested_granularity=Granularity.BOOLEAN)
+        entries.query_records(ctx.store, caller, entry_type, unfiltered, scope)
+    results = entries.query_records(
+        filtered.store, caller, entry_type, filtered.request, scope, require_match=not filtered.applied.filters
+    )
+    return _resultsets_response(ctx, entry_type, filtered, results)
 
 
 def list_related(parent: EntryType, child: EntryType, entry_id: str) -> Response:
     """Records of `child` within one dataset or cohort (e.g. /datasets/{id}/individuals)."""
     ctx = beacon_context()
-    request = parse_request(ctx, child)
+    filtered = filter_request(ctx, parse_request(ctx, child), child)
     caller = current_caller(ctx)
     dataset_id = _dataset_of(ctx, caller, parent, entry_id)
     scope = entries.Scope(dataset_ids=(dataset_id,), explicit=True)
-    results = entries.query_records(ctx.store, caller, child, request, scope, _conditions(request))
-    return jsonify(responses.build_resultsets_response(ctx.identity.id, request, child, results))
+    results = entries.query_records(filtered.store, caller, child, filtered.request, scope)
+    return _resultsets_response(ctx, child, filtered, results)
 
 
 def _dataset_of(ctx: BeaconContext, caller: entries.Caller, parent: EntryType, entry_id: str) -> str:

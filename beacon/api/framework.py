@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from beacon.api.context import beacon_context, parse_request
+from beacon.api.context import beacon_context, current_caller, parse_request
 from beacon.query import framework
+from beacon.query.entries import find_collection_record
+from beacon.query.filtering import filtering_terms_of
 
 bp = Blueprint("framework", __name__)
 
@@ -35,7 +37,8 @@ def configuration() -> Response:
     parse_request(ctx)
     datasets = ctx.store.list_datasets()
     levels = sorted({ctx.policy.security_level(dataset["id"]) for dataset in datasets}) or ["CONTROLLED"]
-    return jsonify(framework.build_configuration(ctx.identity, ctx.registry, levels))
+    document = framework.build_configuration(ctx.identity, ctx.registry, levels, ctx.settings.filters_required)
+    return jsonify(document)
 
 
 @bp.route("/map", methods=_METHODS)
@@ -51,13 +54,25 @@ def entry_types() -> Response:
     """The entry types this beacon serves (`beaconEntryTypesResponse`)."""
     ctx = beacon_context()
     parse_request(ctx)
-    return jsonify(framework.build_entry_types(ctx.identity, ctx.registry))
+    return jsonify(framework.build_entry_types(ctx.identity, ctx.registry, ctx.settings.filters_required))
 
 
 @bp.route("/filtering_terms", methods=_METHODS)
 def filtering_terms() -> Response:
-    """The filtering terms present in the loaded data (`beaconFilteringTermsResponse`)."""
+    """Terms, fields and custom filters of the loaded data, and the loaded ontologies."""
     ctx = beacon_context()
     parse_request(ctx)
-    terms = ctx.store.filtering_terms()
-    return jsonify(framework.build_filtering_terms(ctx.identity, terms, ctx.registry))
+    terms, resources = filtering_terms_of(ctx.store)
+    return jsonify(framework.build_filtering_terms(ctx.identity, terms, ctx.registry, resources))
+
+
+@bp.route("/datasets/<entry_id>/filtering_terms", methods=_METHODS, defaults={"collection": "datasets"})
+@bp.route("/cohorts/<entry_id>/filtering_terms", methods=_METHODS, defaults={"collection": "cohorts"})
+def collection_filtering_terms(collection: str, entry_id: str) -> Response:
+    """The filtering terms of one dataset (a cohort answers for its dataset); 403/404 as the collection's."""
+    ctx = beacon_context()
+    parse_request(ctx)
+    entry_type = ctx.registry.by_path(collection)
+    record = find_collection_record(ctx.store, current_caller(ctx), entry_type, entry_id)
+    terms, resources = filtering_terms_of(ctx.store, str(record.get("datasetId", record["id"])))
+    return jsonify(framework.build_filtering_terms(ctx.identity, terms, ctx.registry, resources))

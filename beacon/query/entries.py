@@ -83,8 +83,14 @@ def query_records(
     request: BeaconRequest,
     scope: Scope,
     conditions: tuple[Condition, ...] = (),
+    *,
+    require_match: bool = True,
 ) -> list[DatasetResult]:
-    """Per-dataset results for a metadata entry type (individuals, biosamples, ...)."""
+    """Per-dataset results for a metadata entry type (individuals, biosamples, ...).
+
+    With `scope.record_id`, no match is a 404 unless `require_match` is false (a filtered lookup of a
+    record known to exist).
+    """
 
     def record_query(dataset_id: str) -> RecordQuery:
         return RecordQuery(
@@ -105,7 +111,7 @@ def query_records(
         count=lambda dataset_id: store.count_records(record_query(dataset_id)),
         find=lambda dataset_id: store.find_records(record_query(dataset_id)),
     )
-    if scope.record_id is not None and not any(result.exists for result in results):
+    if require_match and scope.record_id is not None and not any(result.exists for result in results):
         raise NotFound(f"no {entry_type.name.lower()} with id {scope.record_id!r}")
     return results
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from beacon.query.granularity import Granularity
+from beacon.query.variants import G_VARIANT_PARAMETERS
 
 SPEC_VERSION = "Beacon v2.1.1"
 SCHEMA_BASE = "https://raw.githubusercontent.com/ga4gh-beacon/beacon-v2/main/models/json/beacon-v2-default-model"
@@ -92,14 +93,25 @@ BIOSAMPLES = EntryType(
     ontology_term=("NCIT:C70699", "Biospecimen"),
 )
 
-METADATA_ENTRY_TYPES: tuple[EntryType, ...] = (DATASETS, COHORTS, INDIVIDUALS, BIOSAMPLES)
+G_VARIANTS = EntryType(
+    id="genomicVariant",
+    name="Genomic Variants",
+    path="g_variants",
+    model="genomicVariations",
+    description="The location of a sequence variation in the genome, its alleles and their frequencies.",
+    ontology_term=("ENSGLOSSARY:0000092", "Variant"),
+    relations=(Relation("biosampleLookup", "biosamples"), Relation("individualLookup", "individuals")),
+    request_parameters=G_VARIANT_PARAMETERS,
+)
+
+ENTRY_TYPES: tuple[EntryType, ...] = (DATASETS, COHORTS, INDIVIDUALS, BIOSAMPLES, G_VARIANTS)
 
 
 @dataclass(frozen=True)
 class EntryTypeRegistry:
     """The entry types one app serves, looked up by endpoint path."""
 
-    entry_types: tuple[EntryType, ...] = METADATA_ENTRY_TYPES
+    entry_types: tuple[EntryType, ...] = ENTRY_TYPES
 
     def by_path(self, path: str) -> EntryType:
         """The entry type served at `/api/{path}`."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,21 +111,33 @@ def entry_type_definition(entry_type: EntryType, filtered: bool = True) -> dict[
 
 
 def build_configuration(
-    identity: BeaconIdentity, registry: EntryTypeRegistry, security_levels: Sequence[str]
+    identity: BeaconIdentity,
+    registry: EntryTypeRegistry,
+    security_levels: Sequence[str],
+    filters_required: Collection[str] = (),
 ) -> dict[str, Any]:
-    """The /configuration response."""
+    """The /configuration response; `filters_required` lists the entry type paths refusing unfiltered queries."""
     response = {
         "$schema": SCHEMA_2020_12,
         "maturityAttributes": {"productionStatus": _PRODUCTION_STATUS.get(identity.environment, "DEV")},
         "securityAttributes": {"defaultGranularity": "boolean", "securityLevels": list(security_levels)},
-        "entryTypes": {entry_type.id: entry_type_definition(entry_type) for entry_type in registry.entry_types},
+        "entryTypes": _entry_type_definitions(registry, filters_required),
     }
     return {"meta": informational_meta(identity, "beacon-configuration-v2.0.0"), "response": response}
 
 
-def build_entry_types(identity: BeaconIdentity, registry: EntryTypeRegistry) -> dict[str, Any]:
+def _entry_type_definitions(registry: EntryTypeRegistry, filters_required: Collection[str]) -> dict[str, Any]:
+    return {
+        entry_type.id: entry_type_definition(entry_type, entry_type.path not in filters_required)
+        for entry_type in registry.entry_types
+    }
+
+
+def build_entry_types(
+    identity: BeaconIdentity, registry: EntryTypeRegistry, filters_required: Collection[str] = ()
+) -> dict[str, Any]:
     """The /entry_types response."""
-    entry_types = {entry_type.id: entry_type_definition(entry_type) for entry_type in registry.entry_types}
+    entry_types = _entry_type_definitions(registry, filters_required)
     return {"meta": informational_meta(identity, "beacon-entry-types-v2.0.0"), "response": {"entryTypes": entry_types}}
 
 

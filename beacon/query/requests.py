@@ -62,13 +62,15 @@ class BeaconRequest:
         }
         if self.filters:
             summary["filters"] = [_summary_filter(item) for item in self.filters]
-        if self.request_parameters:
-            summary["requestParameters"] = dict(self.request_parameters)
+        # requestParameters are not echoed: the spec's placeholder schema for them types every value
+        # as an object, so echoing `{"referenceName": "22"}` would make the response invalid.
         return summary
 
 
-def _summary_filter(item: Any) -> Any:
-    return dict(item) if isinstance(item, Mapping) else {"id": str(item)}
+def _summary_filter(item: Any) -> str:
+    # The v2.1.1 schema types receivedRequestSummary.filters as strings (ga4gh-beacon/beacon-v2#176);
+    # the API replaces the request's filters by their text forms (`beacon.query.filtering`).
+    return str(item.get("id", "")) if isinstance(item, Mapping) else str(item)
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,7 @@ def parse_post(
     if not isinstance(body, Mapping):
         raise BadRequest("the request body must be a JSON object")
     body = {"meta": {"apiVersion": API_VERSION}, **body}  # lenient: many clients omit meta
-    error = next(iter(validator.framework_errors("request", body)), None)
+    error = next(iter(validator.framework_errors("request", _without_parameters(body))), None)
     if error is not None:
         raise BadRequest(f"invalid request body: {describe_error(error)}")
     query = body.get("query") or {}
@@ -134,6 +136,15 @@ def parse_post(
         test_mode=bool(query.get("testMode", False)),
         api_version=str(body["meta"].get("apiVersion", API_VERSION)),
     )
+
+
+def _without_parameters(body: Mapping[str, Any]) -> Mapping[str, Any]:
+    # The framework's requestParameters.json is a placeholder that types every value as an object,
+    # which no real query (`"start": [123]`) satisfies; the endpoint's own parser checks them instead.
+    query = body.get("query")
+    if not isinstance(query, Mapping) or "requestParameters" not in query:
+        return body
+    return {**body, "query": {k: v for k, v in query.items() if k != "requestParameters"}}
 
 
 def _reject_unknown_parameters(parameters: Any, allowed_parameters: Iterable[str]) -> None:

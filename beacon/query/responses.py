@@ -115,6 +115,7 @@ def build_collections_response(
     granularity: Granularity,
     total: int,
     records: Sequence[Mapping[str, Any]],
+    info: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A boolean, count or collections response for datasets or cohorts."""
     document: dict[str, Any] = {
@@ -125,4 +126,6 @@ def build_collections_response(
         document["responseSummary"]["numTotalResults"] = total
     if granularity == Granularity.RECORD:
         document["response"] = {"collections": [dict(record) for record in records]}
+    if info:
+        document["info"] = dict(info)
     return document

@@ -12,11 +12,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from beacon.query.indexing import extract_terms
-from beacon.store import sqlite_schema
+from beacon.query.indexing import extract_terms, extract_values
+from beacon.store import sqlite_schema, sqlite_variants
 from beacon.store.base import (
+    DuplicateOntologyError,
     DuplicateRecordError,
     FilteringTerm,
     MetadataBatch,
@@ -25,8 +26,13 @@ from beacon.store.base import (
     TermCondition,
     UnknownDatasetError,
     ValueCondition,
+    VariantDocument,
     VariantQuery,
 )
+from beacon.store.sqlite_variants import SqliteVariantLoad
+
+if TYPE_CHECKING:
+    from loaders.ontology import Ontology
 
 SQLITE_PREFIX = "sqlite:///"
 
@@ -129,6 +135,7 @@ class SqliteStore:
             raise DuplicateRecordError(entity, record_id)
         if exists:
             conn.execute(sqlite_schema.DELETE_RECORD_TERMS, (entity, record_id))
+            conn.execute(sqlite_schema.DELETE_RECORD_VALUES, (entity, record_id))
         conn.execute(
             sqlite_schema.UPSERT_RECORD,
             (entity, record_id, dataset_id, json.dumps(record, separators=(",", ":"))),
@@ -139,6 +146,8 @@ class SqliteStore:
             [(entity, term_id, dataset_id, record_id) for term_id in terms],
         )
         conn.executemany(sqlite_schema.UPSERT_TERM, list(terms.items()))
+        values = sqlite_schema.value_rows(entity, dataset_id, record_id, extract_values(record))
+        conn.executemany(sqlite_schema.INSERT_RECORD_VALUE, values)
 
     def list_datasets(self) -> list[dict[str, Any]]:
         """All dataset records, ordered by id."""
@@ -149,6 +158,8 @@ class SqliteStore:
         """Remove a dataset, its records, its terms and its variants in one transaction."""
         with self._write() as conn:
             found = conn.execute(sqlite_schema.SELECT_RECORD_EXISTS, ("datasets", dataset_id)).fetchone()
+            for (version,) in conn.execute(sqlite_schema.SELECT_VARIANT_SETS_OF, (dataset_id,)).fetchall():
+                sqlite_variants.drop_version(conn, version)
             for statement in sqlite_schema.REMOVE_DATASET:
                 conn.execute(statement, {"dataset_id": dataset_id})
         return found is not None
@@ -165,9 +176,9 @@ class SqliteStore:
         rows = self._conn().execute(sql, [*params, query.limit, query.skip])
         return [json.loads(doc) for (doc,) in rows]
 
-    def filtering_terms(self, entity: str | None = None) -> list[FilteringTerm]:
+    def filtering_terms(self, entity: str | None = None, dataset_id: str | None = None) -> list[FilteringTerm]:
         """Ontology terms present in loaded records, with the entities they occur in as scopes."""
-        sql, params = sqlite_schema.SELECT_FILTERING_TERMS, {"entity": entity}
+        sql, params = sqlite_schema.SELECT_FILTERING_TERMS, {"entity": entity, "dataset_id": dataset_id}
         scopes: dict[str, list[str]] = {}
         labels: dict[str, str | None] = {}
         for term_id, label, term_entity in self._conn().execute(sql, params):
@@ -178,26 +189,99 @@ class SqliteStore:
             for term_id in sorted(scopes)
         ]
 
+    # -- filters: field paths and ontologies (issue #6) -------------------------------------
+    def filtering_fields(self, entity: str | None = None, dataset_id: str | None = None) -> list[FilteringTerm]:
+        """Paths of the scalar values of loaded records, with the entities holding them as scopes."""
+        params = {"entity": entity, "dataset_id": dataset_id}
+        scopes: dict[str, list[str]] = {}
+        for path, path_entity in self._conn().execute(sqlite_schema.SELECT_FILTERING_FIELDS, params):
+            scopes.setdefault(path, []).append(path_entity)
+        return [FilteringTerm(id=path, type="alphanumeric", scopes=tuple(scopes[path])) for path in sorted(scopes)]
+
+    def put_ontology(self, ontology: Ontology, *, replace: bool = False) -> int:
+        """Store an ontology's resource and terms in one transaction (replacing its earlier terms)."""
+        resource = ontology.resource
+        with self._write() as conn:
+            if conn.execute(sqlite_schema.SELECT_ONTOLOGY_EXISTS, (resource.id,)).fetchone() and not replace:
+                raise DuplicateOntologyError(resource.id)
+            conn.execute(sqlite_schema.UPSERT_ONTOLOGY, (resource.id, json.dumps(resource.to_json())))
+            conn.execute(sqlite_schema.DELETE_ONTOLOGY_TERMS, (resource.id,))
+            rows = [(resource.id, term.id, term.label, json.dumps(term.parents)) for term in ontology.terms]
+            conn.executemany(sqlite_schema.INSERT_ONTOLOGY_TERM, rows)
+        return len(ontology.terms)
+
+    def ontologies(self, *, with_terms: bool = True) -> list[Ontology]:
+        """The loaded ontologies ordered by resource id (terms ordered by id, or none)."""
+        from loaders.ontology import Ontology, OntologyResource, OntologyTerm
+
+        conn = self._conn()
+        loaded = []
+        for ontology_id, resource_json in conn.execute(sqlite_schema.SELECT_ONTOLOGIES).fetchall():
+            resource = OntologyResource.from_json(json.loads(resource_json))
+            rows = conn.execute(sqlite_schema.SELECT_ONTOLOGY_TERMS, (ontology_id,)) if with_terms else ()
+            terms = tuple(OntologyTerm(term_id, label, tuple(json.loads(parents))) for term_id, label, parents in rows)
+            loaded.append(Ontology(resource=resource, terms=terms))
+        return loaded
+
+    def ontology_stamp(self) -> str:
+        """How many ontologies are stored and the serial of the latest write, e.g. `2:5`."""
+        count, latest = self._conn().execute(sqlite_schema.SELECT_ONTOLOGY_STAMP).fetchone()
+        return f"{count}:{latest}"
+
     # -- variants (see sqlite_variants) -----------------------------------------------------
-    def begin_variant_load(self, dataset_id: str) -> Any:
-        """Start an atomic variant load (implemented with the variants issue)."""
-        raise NotImplementedError("variant loading is not implemented yet")
+    def begin_variant_load(self, dataset_id: str, *, replace: bool = False) -> SqliteVariantLoad:
+        """Start an atomic variant load into a new version of an existing dataset."""
+        return SqliteVariantLoad(self._write, dataset_id, replace=replace)
+
+    def _current_set(self, dataset_id: str) -> tuple[int, str, int] | None:
+        return self._conn().execute(sqlite_schema.SELECT_CURRENT_SET, (dataset_id,)).fetchone()
 
     def count_variants(self, query: VariantQuery) -> int:
-        """How many variants match (none stored yet)."""
-        return 0
+        """How many variants match; answered from the indexes, no record is decoded."""
+        current = self._current_set(query.dataset_id)
+        if current is None or not _same_assembly(query, current[1]):
+            return 0
+        version, _assembly, max_span = current
+        if sqlite_variants.is_everything(query):
+            return self._conn().execute(sqlite_schema.SELECT_VARIANT_COUNT, (version,)).fetchone()[0]
+        conn = self._conn()
+        return sum(
+            conn.execute(sqlite_variants.select_sql(version, where, "count(*)"), params).fetchone()[0]
+            for where, params in sqlite_variants.count_parts(query, max_span)
+        )
 
-    def find_variants(self, query: VariantQuery) -> list[dict[str, Any]]:
-        """Matching variant records (none stored yet)."""
-        return []
+    def find_variants(self, query: VariantQuery) -> list[VariantDocument]:
+        """The matching variants ordered by position, with skip/limit applied."""
+        current = self._current_set(query.dataset_id)
+        if current is None or not _same_assembly(query, current[1]):
+            return []
+        version, assembly, max_span = current
+        where, params = sqlite_variants.where_clause(query, max_span)
+        sql = sqlite_variants.select_sql(version, where, sqlite_variants.select_columns())
+        sql += " ORDER BY v.chromosome, v.start, v.variant_id LIMIT ? OFFSET ?"
+        rows = self._conn().execute(sql, [*params, query.limit, query.skip])
+        return [sqlite_variants.decode_document(assembly, row) for row in rows]
 
     def variant_assemblies(self) -> set[str]:
-        """Assemblies of loaded variants."""
-        return set()
+        """Assemblies of the datasets' current variants."""
+        rows = self._conn().execute("SELECT DISTINCT assembly FROM variant_sets WHERE state = 'current'")
+        return {assembly for (assembly,) in rows if assembly}
 
     def variant_carriers(self, dataset_id: str, variant_id: str) -> list[str]:
-        """Biosamples carrying a variant."""
-        return []
+        """Biosample ids carrying a variant (case-level data), ordered; empty when not loaded."""
+        current = self._current_set(dataset_id)
+        if current is None:
+            return []
+        table = sqlite_variants.table_name(current[0])
+        sql = (
+            f"SELECT DISTINCT c.biosample_id FROM {table}_carriers c JOIN {table} v ON v.rowid = c.rowid_ref "
+            "WHERE v.variant_id = ? ORDER BY c.biosample_id"
+        )
+        return [biosample for (biosample,) in self._conn().execute(sql, (variant_id,))]
+
+
+def _same_assembly(query: VariantQuery, assembly: str | None) -> bool:
+    return query.assembly is None or assembly is None or query.assembly == assembly
 
 
 def _record_where(query: RecordQuery) -> tuple[str, list[Any]]:
@@ -209,18 +293,50 @@ def _record_where(query: RecordQuery) -> tuple[str, list[Any]]:
     if query.record_ids is not None:
         clauses.append("r.id IN (SELECT value FROM json_each(?))")
         params.append(json.dumps(sorted(query.record_ids)))
+    if query.individual_ids is not None:
+        clauses.append(
+            "r.id IN (SELECT v.record_id FROM record_values v WHERE v.entity = ? AND v.path = 'individualId' "
+            "AND v.text IN (SELECT value FROM json_each(?)))"
+        )
+        params.extend([query.entity, json.dumps(sorted(query.individual_ids))])
     for condition in query.conditions:
-        clause, condition_params = _condition_clause(condition)
+        clause, condition_params = _condition_clause(condition, query.entity)
         clauses.append(clause)
         params.extend(condition_params)
     return " AND ".join(clauses), params
 
 
-def _condition_clause(condition: TermCondition | ValueCondition) -> tuple[str, list[Any]]:
+def _condition_clause(condition: TermCondition | ValueCondition, entity: str) -> tuple[str, list[Any]]:
+    # Uncorrelated subqueries (entity as a parameter): SQLite evaluates them once, not once per record.
     if isinstance(condition, TermCondition):
         clause = (
-            "r.id IN (SELECT t.record_id FROM record_terms t WHERE t.entity = r.entity "
-            "AND t.dataset_id = r.dataset_id AND t.term_id IN (SELECT value FROM json_each(?)))"
+            "r.id IN (SELECT t.record_id FROM record_terms t WHERE t.entity = ? "
+            "AND t.term_id IN (SELECT value FROM json_each(?)))"
         )
-        return clause, [json.dumps(sorted(condition.term_ids))]
-    raise NotImplementedError("alphanumeric filters are not implemented by the SQLite store yet")
+        return clause, [entity, json.dumps(sorted(condition.term_ids))]
+    return _value_clause(condition, entity)
+
+
+def _value_clause(condition: ValueCondition, entity: str) -> tuple[str, list[Any]]:
+    """Records with a leaf at the path satisfying the condition (`!`: none equal to the value).
+
+    The semantics are `indexing.value_matches`: strings compare with string leaves only (`%` is a
+    wildcard, case-sensitive), numbers with JSON numbers only, durations with durations only.
+    """
+    operator = "=" if condition.operator == "!" else condition.operator
+    if isinstance(condition.value, str):
+        test, value = _string_test(condition.value)
+    else:
+        kind = "v.text IS NOT NULL" if condition.is_duration else "v.text IS NULL"
+        test, value = f"{kind} AND v.number {operator} ?", condition.value
+    membership = "NOT IN" if condition.operator == "!" else "IN"
+    clause = f"r.id {membership} (SELECT v.record_id FROM record_values v WHERE v.entity = ? AND v.path = ? AND {test})"
+    return clause, [entity, condition.path, value]
+
+
+def _string_test(value: str) -> tuple[str, str]:
+    if "%" not in value:
+        return "v.text = ?", value
+    # `%` becomes GLOB's `*`; GLOB's own wildcards in the value are escaped as one-character classes.
+    escaped = "".join(f"[{char}]" if char in "*?[" else char for char in value)
+    return "v.text GLOB ?", escaped.replace("%", "*")

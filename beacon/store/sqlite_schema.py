@@ -6,11 +6,14 @@ transaction, so a half-migrated file cannot exist.
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections.abc import Callable, Iterable
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3
 
-_MIGRATIONS: dict[int, tuple[str, ...]] = {
+# A migration step is an SQL statement or, for data migrations, a function of the connection.
+_MIGRATIONS: dict[int, tuple[str | Callable[[sqlite3.Connection], None], ...]] = {
     1: (
         # Every metadata record as JSON; a dataset record's dataset_id is its own id.
         """CREATE TABLE records (
@@ -32,7 +35,66 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         "CREATE INDEX record_terms_by_record ON record_terms (entity, record_id)",
         "CREATE TABLE terms (term_id TEXT PRIMARY KEY, label TEXT) WITHOUT ROWID",
     ),
+    2: (
+        # One row per variant load of a dataset; only the 'current' one answers queries. Its variants
+        # live in the table variants_<version> (see sqlite_variants).
+        """CREATE TABLE variant_sets (
+            version INTEGER PRIMARY KEY AUTOINCREMENT,
+            dataset_id TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('loading', 'current')),
+            assembly TEXT,
+            loader_pid INTEGER,
+            variant_count INTEGER NOT NULL DEFAULT 0,
+            max_short_span INTEGER NOT NULL DEFAULT 0
+        )""",
+        "CREATE UNIQUE INDEX variant_sets_current ON variant_sets (dataset_id) WHERE state = 'current'",
+    ),
+    3: (
+        # Scalar leaves of each record (`indexing.extract_values`): answers alphanumeric filters. `text`
+        # is NULL for JSON numbers, `number` is NULL for strings; durations have both (length in days).
+        """CREATE TABLE record_values (
+            entity TEXT NOT NULL,
+            dataset_id TEXT NOT NULL,
+            record_id TEXT NOT NULL,
+            path TEXT NOT NULL,
+            text TEXT,
+            number REAL
+        )""",
+        "CREATE INDEX record_values_by_number ON record_values (entity, path, number)",
+        "CREATE INDEX record_values_by_text ON record_values (entity, path, text)",
+        "CREATE INDEX record_values_by_record ON record_values (entity, record_id)",
+        # Loaded ontologies (`beacon load ontology`): the resource as JSON and the is_a hierarchy.
+        """CREATE TABLE ontologies (
+            id TEXT PRIMARY KEY,
+            resource TEXT NOT NULL,
+            stamp INTEGER NOT NULL
+        ) WITHOUT ROWID""",
+        """CREATE TABLE ontology_terms (
+            ontology_id TEXT NOT NULL,
+            term_id TEXT NOT NULL,
+            label TEXT,
+            parents TEXT NOT NULL,
+            PRIMARY KEY (ontology_id, term_id)
+        ) WITHOUT ROWID""",
+        lambda conn: _index_stored_values(conn),  # records loaded before this version
+    ),
 }
+
+
+def _index_stored_values(conn: sqlite3.Connection) -> None:
+    from beacon.query.indexing import extract_values
+
+    records = conn.execute("SELECT entity, id, dataset_id, doc FROM records").fetchall()
+    for entity, record_id, dataset_id, doc in records:
+        rows = value_rows(entity, dataset_id, record_id, extract_values(json.loads(doc)))
+        conn.executemany(INSERT_RECORD_VALUE, rows)
+
+
+def value_rows(
+    entity: str, dataset_id: str, record_id: str, values: Iterable[tuple[str, str | None, float | None]]
+) -> list[tuple[str, str, str, str, str | None, float | None]]:
+    """`record_values` rows for the extracted values of one record."""
+    return [(entity, dataset_id, record_id, path, text, number) for path, text, number in values]
 
 
 def migrate(conn: sqlite3.Connection) -> None:
@@ -42,7 +104,10 @@ def migrate(conn: sqlite3.Connection) -> None:
         raise RuntimeError(f"store schema version {version} is newer than this beacon ({SCHEMA_VERSION})")
     for target in range(version + 1, SCHEMA_VERSION + 1):
         for statement in _MIGRATIONS[target]:
-            conn.execute(statement)
+            if callable(statement):
+                statement(conn)
+            else:
+                conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {int(target)}")
 
 
@@ -59,11 +124,40 @@ UPSERT_TERM = (
 SELECT_FILTERING_TERMS = """
     SELECT DISTINCT rt.term_id, t.label, rt.entity
     FROM record_terms rt JOIN terms t ON t.term_id = rt.term_id
-    WHERE :entity IS NULL OR rt.entity = :entity
+    WHERE (:entity IS NULL OR rt.entity = :entity) AND (:dataset_id IS NULL OR rt.dataset_id = :dataset_id)
     ORDER BY rt.term_id, rt.entity
 """
+# -- filters: record values and ontologies (issue #6) ---------------------------------------------
+DELETE_RECORD_VALUES = "DELETE FROM record_values WHERE entity = ? AND record_id = ?"
+INSERT_RECORD_VALUE = (
+    "INSERT INTO record_values (entity, dataset_id, record_id, path, text, number) VALUES (?, ?, ?, ?, ?, ?)"
+)
+SELECT_FILTERING_FIELDS = """
+    SELECT DISTINCT path, entity FROM record_values
+    WHERE (:entity IS NULL OR entity = :entity) AND (:dataset_id IS NULL OR dataset_id = :dataset_id)
+    ORDER BY path, entity
+"""
+SELECT_ONTOLOGY_EXISTS = "SELECT 1 FROM ontologies WHERE id = ?"
+UPSERT_ONTOLOGY = (
+    "INSERT OR REPLACE INTO ontologies (id, resource, stamp) "
+    "VALUES (?, ?, (SELECT coalesce(max(stamp), 0) + 1 FROM ontologies))"
+)
+DELETE_ONTOLOGY_TERMS = "DELETE FROM ontology_terms WHERE ontology_id = ?"
+INSERT_ONTOLOGY_TERM = (
+    "INSERT OR REPLACE INTO ontology_terms (ontology_id, term_id, label, parents) VALUES (?, ?, ?, ?)"
+)
+SELECT_ONTOLOGIES = "SELECT id, resource FROM ontologies ORDER BY id"
+SELECT_ONTOLOGY_TERMS = "SELECT term_id, label, parents FROM ontology_terms WHERE ontology_id = ? ORDER BY term_id"
+SELECT_ONTOLOGY_STAMP = "SELECT count(*), coalesce(max(stamp), 0) FROM ontologies"
+SELECT_VARIANT_SETS_OF = "SELECT version FROM variant_sets WHERE dataset_id = ?"
+SELECT_VARIANT_COUNT = "SELECT variant_count FROM variant_sets WHERE version = ?"
+SELECT_CURRENT_SET = (
+    "SELECT version, assembly, max_short_span FROM variant_sets WHERE dataset_id = ? AND state = 'current'"
+)
 REMOVE_DATASET = (
+    "DELETE FROM variant_sets WHERE dataset_id = :dataset_id",
     "DELETE FROM record_terms WHERE dataset_id = :dataset_id",
+    "DELETE FROM record_values WHERE dataset_id = :dataset_id",
     "DELETE FROM records WHERE dataset_id = :dataset_id",
     "DELETE FROM terms WHERE term_id NOT IN (SELECT term_id FROM record_terms)",
 )

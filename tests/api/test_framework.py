@@ -39,7 +39,13 @@ def test_service_info_validates(client, validator):
 
 def test_map_urls_are_absolute_and_every_one_answers(client):
     endpoint_sets = client.get("/api/map").get_json()["response"]["endpointSets"]
-    ids = {"dataset": DEMO_DATASET, "cohort": DEMO_COHORT, "individual": "HG00096", "biosample": "HG00096"}
+    ids = {
+        "dataset": DEMO_DATASET,
+        "cohort": DEMO_COHORT,
+        "individual": "HG00096",
+        "biosample": "HG00096",
+        "genomicVariant": "GRCh37-22-16050075-A-G",
+    }
     urls = []
     for entry_type, endpoint_set in endpoint_sets.items():
         urls.append(endpoint_set["rootUrl"])

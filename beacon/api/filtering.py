@@ -1,0 +1,53 @@
+"""Filters at the HTTP boundary: apply a request's filters, enforce `nonFilteredQueriesAllowed`, echo them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from flask import current_app
+
+from beacon.api.context import BeaconContext
+from beacon.errors import BadRequest
+from beacon.query.entry_types import EntryType
+from beacon.query.filtering import AppliedFilters, FilteredStore, OntologyCache, apply_filters
+from beacon.query.requests import BeaconRequest
+
+_CACHE_KEY = "beacon.ontology_cache"
+
+
+@dataclass(frozen=True)
+class FilteredRequest:
+    """A request whose filters are resolved: the store to query and what to echo and warn."""
+
+    request: BeaconRequest  # filters replaced by their text forms, as `receivedRequestSummary` echoes them
+    applied: AppliedFilters
+    store: FilteredStore
+
+    def info(self, *warnings: str) -> dict[str, Any]:
+        """The response `info`: the filters as spec objects, their warnings and any further ones."""
+        info = self.applied.info()
+        every = [*info.pop("warnings", []), *warnings]
+        return {**info, "warnings": every} if every else info
+
+
+def ontology_cache() -> OntologyCache:
+    """The app's ontology hierarchy cache (one per app, rebuilt when ontologies are loaded)."""
+    return current_app.extensions.setdefault(_CACHE_KEY, OntologyCache())
+
+
+def filter_request(
+    ctx: BeaconContext, request: BeaconRequest, entry_type: EntryType, *, listing: bool = True
+) -> FilteredRequest:
+    """Resolve the request's filters for an entry type; 400 for malformed filters or a required filter missing.
+
+    `listing` is false for single-record lookups (`/individuals/{id}`), which need no filter.
+    """
+    applied = apply_filters(request.filters, entry_type.path, ctx.store, ontology_cache())
+    if listing and not applied.filters and entry_type.path in ctx.settings.filters_required:
+        raise BadRequest(
+            f"{entry_type.path} queries need at least one filter on this beacon (nonFilteredQueriesAllowed "
+            "is false); see /filtering_terms"
+        )
+    echoed = replace(request, filters=applied.summary())
+    return FilteredRequest(request=echoed, applied=applied, store=FilteredStore(ctx.store, applied))

@@ -1,0 +1,107 @@
+"""g_variants endpoints: /g_variants, /g_variants/{id}, its carriers, and /datasets/{id}/g_variants."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from flask import Blueprint, Response, jsonify
+
+from beacon.api.context import BeaconContext, beacon_context, current_caller, parse_request
+from beacon.api.filtering import FilteredRequest, filter_request
+from beacon.query import responses
+from beacon.query.entries import Scope
+from beacon.query.entry_types import BIOSAMPLES, G_VARIANTS, INDIVIDUALS, EntryType
+from beacon.query.filtering import case_level_warnings
+from beacon.query.granularity import Granularity
+from beacon.query.variant_records import FrequencySource, build_record
+from beacon.query.variant_search import (
+    VariantSearch,
+    search_carriers,
+    search_one_variant,
+    search_variants,
+)
+from beacon.query.variants import VariantRequest, parse_variant_request
+from beacon.store.base import VariantDocument, VariantQuery
+
+bp = Blueprint("g_variants", __name__)
+_METHODS = ("GET", "POST")
+
+
+def _search(ctx: BeaconContext, store: Any) -> VariantSearch:
+    base_url = ctx.identity.base_url
+
+    def record(document: VariantDocument, dataset: Mapping[str, Any]) -> Mapping[str, Any]:
+        source = FrequencySource(
+            source=str(dataset.get("name") or dataset["id"]),
+            source_reference=f"{base_url}/datasets/{dataset['id']}",
+            version=dataset.get("version"),
+        )
+        return build_record(document, frequency_source=source)
+
+    return VariantSearch(store=store, caller=current_caller(ctx), build_record=record)
+
+
+def _respond(ctx: BeaconContext, filtered: FilteredRequest, entry_type: EntryType, results: list) -> Response:
+    # Filters on individuals or biosamples select variants through their carriers (case-level data).
+    empty = [result.dataset_id for result in results if not result.exists]
+    info = filtered.info(*case_level_warnings(ctx.store, filtered.applied, empty))
+    document = responses.build_resultsets_response(ctx.identity.id, filtered.request, entry_type, results, info)
+    return jsonify(document)
+
+
+@bp.route("/g_variants", methods=_METHODS)
+def list_variants() -> Response:
+    """Sequence, range, bracket or gene queries over every dataset the caller may see."""
+    return _variants(Scope())
+
+
+@bp.route("/datasets/<dataset_id>/g_variants", methods=_METHODS)
+def dataset_variants(dataset_id: str) -> Response:
+    """The same queries within one dataset."""
+    return _variants(Scope(dataset_ids=(dataset_id,), explicit=True))
+
+
+def _variants(scope: Scope) -> Response:
+    ctx = beacon_context()
+    filtered = filter_request(ctx, parse_request(ctx, G_VARIANTS), G_VARIANTS)
+    request = filtered.request
+    variant_request = parse_variant_request(request.request_parameters, ctx.store.variant_assemblies())
+    results = search_variants(_search(ctx, filtered.store), request, variant_request, scope)
+    return _respond(ctx, filtered, G_VARIANTS, results)
+
+
+@bp.route("/g_variants/<variant_id>", methods=_METHODS)
+def one_variant(variant_id: str) -> Response:
+    """One variant by its `variantInternalId`, in each dataset that holds it."""
+    ctx = beacon_context()
+    filtered = filter_request(ctx, parse_request(ctx), G_VARIANTS, listing=False)
+    if not filtered.applied.filters:
+        results = search_one_variant(_search(ctx, ctx.store), filtered.request, variant_id)
+        return _respond(ctx, filtered, G_VARIANTS, results)
+    # Unknown ids are a 404 whatever the filters; a known variant the filters exclude does not exist.
+    unfiltered = replace(filtered.request, filters=(), requested_granularity=Granularity.BOOLEAN)
+    search_one_variant(_search(ctx, ctx.store), unfiltered, variant_id)
+    by_id = VariantRequest(template=VariantQuery(dataset_id="", kind="id", variant_id=variant_id))
+    results = search_variants(_search(ctx, filtered.store), filtered.request, by_id, Scope())
+    return _respond(ctx, filtered, G_VARIANTS, results)
+
+
+@bp.route("/g_variants/<variant_id>/biosamples", methods=_METHODS)
+def variant_biosamples(variant_id: str) -> Response:
+    """Biosamples carrying the variant (loaded with --case-level)."""
+    return _carriers(variant_id, BIOSAMPLES)
+
+
+@bp.route("/g_variants/<variant_id>/individuals", methods=_METHODS)
+def variant_individuals(variant_id: str) -> Response:
+    """Individuals whose biosamples carry the variant (loaded with --case-level)."""
+    return _carriers(variant_id, INDIVIDUALS)
+
+
+def _carriers(variant_id: str, entry_type: EntryType) -> Response:
+    ctx = beacon_context()
+    filtered = filter_request(ctx, parse_request(ctx, entry_type), entry_type)
+    results = search_carriers(_search(ctx, filtered.store), filtered.request, variant_id, entry_type)
+    return _respond(ctx, filtered, entry_type, results)

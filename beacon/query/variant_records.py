@@ -1,0 +1,149 @@
+"""Beacon `genomicVariations` records (camelCase JSON) built from variant documents; no I/O.
+
+Stores keep the fields of `VariantDocument` and call `build_record` when a record is returned, so
+loading never serialises whole records. The `variation` is a `LegacyVariation`: VCF-style bases
+(as loaded, padded), `variantType`, and a VRS 1.3 `SequenceLocation` on the chromosome's RefSeq
+accession (`refseq:NC_...`) whose 0-based interval spans the reference bases. The HGVS id is
+written from the trimmed allele, without the 3' shift HGVS asks for (that needs the reference).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from beacon.genome import genomic_hgvs, refseq_accession
+from beacon.store.base import PopulationFrequency, VariantDocument
+
+ZYGOSITY_TERMS = {
+    "heterozygous": {"id": "GENO:0000135", "label": "heterozygous"},
+    "homozygous": {"id": "GENO:0000136", "label": "homozygous"},
+    "hemizygous": {"id": "GENO:0000134", "label": "hemizygous"},
+}
+"""GENO terms for the zygosity labels the VCF loader assigns to carriers."""
+
+_COUNT_KEYS = (
+    (2, "alleleCount"),
+    (3, "alleleNumber"),
+    (4, "alleleCountHomozygous"),
+    (5, "alleleCountHeterozygous"),
+    (6, "alleleCountHemizygous"),
+)
+
+
+@dataclass(frozen=True)
+class FrequencySource:
+    """Where a dataset's allele frequencies come from (`source`, `sourceReference` are required)."""
+
+    source: str
+    source_reference: str
+    version: str | None = None
+
+
+DEFAULT_FREQUENCY_SOURCE = FrequencySource(
+    source="The allele counts of this Beacon dataset",
+    source_reference="https://docs.genomebeacons.org/",
+)
+"""Used when a load names no source; callers should pass the dataset's own name and URL."""
+
+
+def build_record(
+    document: VariantDocument,
+    *,
+    frequency_source: FrequencySource = DEFAULT_FREQUENCY_SOURCE,
+    include_case_level: bool = True,
+) -> dict[str, Any]:
+    """The `genomicVariations` record of one variant; it validates against the Beacon v2 model."""
+    accession = refseq_accession(document.assembly, document.chromosome)
+    record: dict[str, Any] = {
+        "variantInternalId": document.variant_id,
+        "variation": _variation(document, accession),
+        "identifiers": _identifiers(document, accession),
+    }
+    if document.frequencies:
+        record["frequencyInPopulations"] = [frequency_in_populations(document.frequencies, frequency_source)]
+    attributes = _molecular_attributes(document)
+    if attributes:
+        record["molecularAttributes"] = attributes
+    if include_case_level and document.carriers:
+        record["caseLevelData"] = case_level_data(document.carriers)
+    return record
+
+
+def _variation(document: VariantDocument, accession: str) -> dict[str, Any]:
+    return {
+        "variantType": document.variant_type,
+        "referenceBases": document.reference_bases,
+        "alternateBases": document.alternate_bases,
+        "location": {
+            "type": "SequenceLocation",
+            "sequence_id": f"refseq:{accession}",
+            "interval": {
+                "type": "SequenceInterval",
+                "start": {"type": "Number", "value": document.start},
+                "end": {"type": "Number", "value": document.end},
+            },
+        },
+    }
+
+
+def _identifiers(document: VariantDocument, accession: str) -> dict[str, Any]:
+    identifiers: dict[str, Any] = {
+        "genomicHGVSId": genomic_hgvs(accession, document.norm_start, document.norm_ref, document.norm_alt)
+    }
+    if document.rs_ids:
+        identifiers["variantAlternativeIds"] = [
+            {"id": f"dbSNP:{rs_id}", "reference": f"https://www.ncbi.nlm.nih.gov/snp/{rs_id}", "notes": "dbSNP id"}
+            for rs_id in document.rs_ids
+        ]
+    if document.protein_hgvs_ids:
+        identifiers["proteinHGVSIds"] = list(document.protein_hgvs_ids)
+    return identifiers
+
+
+def frequency_in_populations(
+    frequencies: Iterable[PopulationFrequency], frequency_source: FrequencySource = DEFAULT_FREQUENCY_SOURCE
+) -> dict[str, Any]:
+    """One `frequencyInPopulations` item: the source and its per-population frequencies."""
+    item: dict[str, Any] = {
+        "source": frequency_source.source,
+        "sourceReference": frequency_source.source_reference,
+    }
+    if frequency_source.version:
+        item["version"] = frequency_source.version
+    item["frequencies"] = [population_frequency(frequency) for frequency in frequencies]
+    return item
+
+
+def population_frequency(frequency: PopulationFrequency) -> dict[str, Any]:
+    """A GoE-shaped `frequencies[]` item; counts the input lacked are left out, never written as 0."""
+    # Frequencies read from Float INFO fields are float32: 7 significant digits is what they hold.
+    item: dict[str, Any] = {
+        "population": frequency[0],
+        "alleleFrequency": float(f"{frequency[1]:.7g}"),
+    }
+    for index, key in _COUNT_KEYS:
+        if frequency[index] is not None:
+            item[key] = frequency[index]
+    return item
+
+
+def _molecular_attributes(document: VariantDocument) -> dict[str, Any]:
+    attributes: dict[str, Any] = {}
+    if document.gene_ids:
+        attributes["geneIds"] = list(document.gene_ids)
+    if document.aminoacid_changes:
+        attributes["aminoacidChanges"] = list(document.aminoacid_changes)
+    return attributes
+
+
+def case_level_data(carriers: Iterable[tuple[str, str | None]]) -> list[dict[str, Any]]:
+    """`caseLevelData` items: each carrier's biosampleId and, when known, its zygosity term."""
+    items = []
+    for biosample_id, zygosity in carriers:
+        item: dict[str, Any] = {"biosampleId": biosample_id}
+        if zygosity in ZYGOSITY_TERMS:
+            item["zygosity"] = dict(ZYGOSITY_TERMS[zygosity])
+        items.append(item)
+    return items

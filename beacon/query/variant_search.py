@@ -1,0 +1,95 @@
+"""Answer g_variants queries and the variant relations (carrier biosamples and individuals), per dataset."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from functools import cache
+from typing import Any
+
+from beacon.errors import NotFound
+from beacon.query.entries import Caller, Scope, answer_per_dataset, visible_datasets
+from beacon.query.entry_types import G_VARIANTS, EntryType
+from beacon.query.requests import BeaconRequest
+from beacon.query.responses import DatasetResult
+from beacon.query.variants import VariantRequest
+from beacon.store.base import RecordQuery, Store, VariantDocument, VariantQuery
+
+RecordBuilder = Callable[[VariantDocument, Mapping[str, Any]], Mapping[str, Any]]
+"""Builds the Beacon record of a variant; gets the document and its dataset record."""
+
+
+@dataclass(frozen=True)
+class VariantSearch:
+    """What a variant query needs besides the request: the store, the caller and a record builder."""
+
+    store: Store
+    caller: Caller
+    build_record: RecordBuilder
+
+    def datasets(self, scope: Scope) -> list[tuple[str, Any]]:
+        """The datasets in scope this caller may see, with their ceilings."""
+        return visible_datasets(self.store, self.caller, scope)
+
+    def dataset_record(self, dataset_id: str) -> Mapping[str, Any]:
+        """The dataset's own record (names the frequencies' source)."""
+        found = self.store.find_records(RecordQuery("datasets", dataset_id, record_id=dataset_id, limit=1))
+        return found[0] if found else {"id": dataset_id}
+
+
+def search_variants(
+    search: VariantSearch, request: BeaconRequest, variant_request: VariantRequest, scope: Scope
+) -> list[DatasetResult]:
+    """Per-dataset results of a g_variants query (counts always exact, records only at record level)."""
+    if variant_request.dataset_ids is not None:
+        scope = replace(scope, dataset_ids=variant_request.dataset_ids, explicit=True)
+
+    def query(dataset_id: str) -> VariantQuery:
+        return variant_request.for_dataset(dataset_id, skip=request.offset, limit=request.limit)
+
+    def find(dataset_id: str) -> list[Mapping[str, Any]]:
+        dataset = search.dataset_record(dataset_id)
+        return [search.build_record(document, dataset) for document in search.store.find_variants(query(dataset_id))]
+
+    return answer_per_dataset(
+        search.datasets(scope),
+        request,
+        G_VARIANTS,
+        count=lambda dataset_id: search.store.count_variants(query(dataset_id)),
+        find=find,
+    )
+
+
+def search_one_variant(search: VariantSearch, request: BeaconRequest, variant_id: str) -> list[DatasetResult]:
+    """Results for `/g_variants/{id}`: the variant in each dataset holding it, or 404."""
+    variant_request = VariantRequest(template=VariantQuery(dataset_id="", kind="id", variant_id=variant_id))
+    results = search_variants(search, request, variant_request, Scope())
+    if not any(result.exists for result in results):
+        raise NotFound(f"no genomic variant with id {variant_id!r}")
+    return results
+
+
+def search_carriers(
+    search: VariantSearch, request: BeaconRequest, variant_id: str, entry_type: EntryType
+) -> list[DatasetResult]:
+    """Biosamples or individuals carrying a variant (needs case-level data), per dataset."""
+
+    @cache
+    def record_ids(dataset_id: str) -> frozenset[str]:
+        biosamples = frozenset(search.store.variant_carriers(dataset_id, variant_id))
+        if entry_type.path == "biosamples" or not biosamples:
+            return biosamples
+        query = RecordQuery("biosamples", dataset_id, record_ids=biosamples, limit=len(biosamples))
+        return frozenset(str(r["individualId"]) for r in search.store.find_records(query) if r.get("individualId"))
+
+    def record_query(dataset_id: str) -> RecordQuery:
+        ids = record_ids(dataset_id)
+        return RecordQuery(entry_type.path, dataset_id, record_ids=ids, skip=request.offset, limit=request.limit)
+
+    return answer_per_dataset(
+        search.datasets(Scope()),
+        request,
+        entry_type,
+        count=lambda dataset_id: search.store.count_records(record_query(dataset_id)) if record_ids(dataset_id) else 0,
+        find=lambda dataset_id: search.store.find_records(record_query(dataset_id)),
+    )

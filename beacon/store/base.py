@@ -1,0 +1,287 @@
+"""The store interface: everything the API and the loaders need from a database, and nothing more.
+
+Both stores (SQLite, MongoDB) implement `Store` and pass the contract suite in `tests/store/`.
+Queries are per dataset: the API asks once for each dataset the caller may see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+
+if TYPE_CHECKING:
+    from loaders.ontology import Ontology
+
+METADATA_ENTITIES = ("datasets", "cohorts", "individuals", "biosamples", "analyses", "runs")
+"""Metadata collections a store keeps as JSON records."""
+
+
+class StoreError(Exception):
+    """Base class for store failures that callers can report to a user."""
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be reached or is not ready (maps to HTTP 503)."""
+
+
+class DuplicateRecordError(StoreError):
+    """A record id already exists and the write did not ask to replace it."""
+
+    def __init__(self, entity: str, record_id: str) -> None:
+        super().__init__(f"{entity} record {record_id!r} already exists (use --replace to overwrite)")
+        self.entity = entity
+        self.record_id = record_id
+
+
+class DuplicateOntologyError(StoreError):
+    """An ontology is already loaded and the write did not ask to replace it."""
+
+    def __init__(self, ontology_id: str) -> None:
+        super().__init__(f"ontology {ontology_id!r} is already loaded (use --replace to overwrite)")
+        self.ontology_id = ontology_id
+
+
+class UnknownDatasetError(StoreError):
+    """A write or query names a dataset that has not been loaded."""
+
+    def __init__(self, dataset_id: str) -> None:
+        super().__init__(f"dataset {dataset_id!r} does not exist (load it with 'beacon load metadata')")
+        self.dataset_id = dataset_id
+
+
+@dataclass(frozen=True)
+class TermCondition:
+    """Records having any of these ontology term ids (descendants already expanded)."""
+
+    term_ids: frozenset[str]
+
+
+@dataclass(frozen=True)
+class ValueCondition:
+    """A comparison on a record field path (alphanumeric filter), e.g. `sex.label = male`.
+
+    `value` is a float for numeric comparisons, a duration in days (float) for ISO 8601 durations
+    (`is_duration`), or a string (`%` wildcards allowed with `=` and `!`).
+    """
+
+    path: str
+    operator: str
+    value: str | float
+    is_duration: bool = False
+
+
+Condition = TermCondition | ValueCondition
+
+
+@dataclass(frozen=True)
+class RecordQuery:
+    """A query for metadata records of one entity within one dataset."""
+
+    entity: str
+    dataset_id: str
+    record_id: str | None = None
+    conditions: tuple[Condition, ...] = ()
+    # Restrict to these record ids (e.g. the biosamples carrying a variant); None = no restriction.
+    record_ids: frozenset[str] | None = None
+    # Restrict to records whose `individualId` is one of these (filters scoped to individuals).
+    individual_ids: frozenset[str] | None = None
+    skip: int = 0
+    limit: int = 10
+
+
+@dataclass(frozen=True)
+class FilteringTerm:
+    """A term that can be used in a filter, as `/filtering_terms` lists it."""
+
+    id: str
+    type: str  # "ontology", "alphanumeric" or "custom"
+    label: str | None = None
+    scopes: tuple[str, ...] = ()
+
+
+class PopulationFrequency(NamedTuple):
+    """One `frequencyInPopulations[].frequencies[]` item (GoE shape); None = absent from the input.
+
+    `population` is `Total`, a population or country code (`FI`) or code and sex (`FI_F`).
+    The zygosity counts are allele counts in such genotypes (bcftools +fill-tags `AC_Hom`,
+    `AC_Het`, `AC_Hemi`): a homozygous diploid carrier adds 2 to `allele_count_homozygous`.
+    A NamedTuple because the loader builds millions of them; stores can keep them as plain arrays.
+    """
+
+    population: str
+    allele_frequency: float
+    allele_count: int | None = None
+    allele_number: int | None = None
+    allele_count_homozygous: int | None = None
+    allele_count_heterozygous: int | None = None
+    allele_count_hemizygous: int | None = None
+
+
+@dataclass(slots=True)
+class VariantDocument:
+    """One variant (one ALT allele of a VCF record) ready to store.
+
+    Coordinates are 0-based half-open and VCF-style (padded). `norm_*` is the allele with shared
+    bases trimmed, used to compare alleles so padded and trimmed queries find the same variant.
+    The Beacon record is built from these fields by `beacon.query.variant_records.build_record`.
+    Not frozen: a frozen dataclass costs about 2 µs more per allele to build, a fifth of the
+    loader's time budget.
+    """
+
+    variant_id: str
+    assembly: str
+    chromosome: str
+    start: int
+    end: int
+    reference_bases: str
+    alternate_bases: str
+    norm_start: int
+    norm_ref: str
+    norm_alt: str
+    variant_type: str  # SNP, MNP, INS, DEL or DELINS (beacon.genome.classify_variant)
+    length: int  # bases the trimmed allele deletes, inserts or replaces (beacon.genome.variant_length)
+    frequencies: tuple[PopulationFrequency, ...] = ()
+    rs_ids: tuple[str, ...] = ()
+    gene_ids: tuple[str, ...] = ()
+    aminoacid_changes: tuple[str, ...] = ()
+    protein_hgvs_ids: tuple[str, ...] = ()
+    # (biosampleId, zygosity label or None when unknown), only when loaded with --case-level.
+    carriers: tuple[tuple[str, str | None], ...] = ()
+
+
+@dataclass(frozen=True)
+class VariantQuery:
+    """A g_variants query within one dataset; `beacon.query.variants` builds it from a request.
+
+    Kinds and what they match (0-based half-open coordinates, VCF-style stored variants):
+    - `sequence`: the trimmed allele `norm_start`/`norm_ref`/`norm_alt` (None parts are not compared).
+      When `norm_ref` is None the query could not be trimmed, so a variant also matches VCF-style:
+      `start == start` and `alternate_bases` equal.
+    - `range`: overlap, `v.start < end and v.end > start`.
+    - `bracket`: `start <= v.start < start_max and end_min <= v.end < end`.
+    - `gene`: every variant annotated with `gene_id`; `id`: the variant `variant_id`; `all`: everything.
+    Bases are `[ACGTN]*` where N matches any one base. `alternate_bases`/`reference_bases` narrow range,
+    bracket and gene queries (matching the VCF-style or the trimmed allele); `variant_types` (already
+    expanded by `beacon.genome.expand_variant_types`), `min_length`/`max_length`, `gene_id`,
+    `aminoacid_change` and `biosample_ids` (carriers) narrow every kind.
+    """
+
+    dataset_id: str
+    assembly: str | None = None
+    chromosome: str | None = None
+    kind: str = "sequence"
+    start: int | None = None
+    end: int | None = None
+    start_max: int | None = None
+    end_min: int | None = None
+    norm_start: int | None = None
+    norm_ref: str | None = None
+    norm_alt: str | None = None
+    reference_bases: str | None = None
+    alternate_bases: str | None = None
+    variant_types: tuple[str, ...] = ()
+    min_length: int | None = None
+    max_length: int | None = None
+    gene_id: str | None = None
+    aminoacid_change: str | None = None
+    variant_id: str | None = None
+    biosample_ids: frozenset[str] | None = None
+    skip: int = 0
+    limit: int = 10
+
+
+class VariantLoad(Protocol):
+    """An open variant load into a new, invisible version of one dataset."""
+
+    def add(self, documents: Iterable[VariantDocument]) -> int:
+        """Write a batch; returns how many were written."""
+
+    def commit(self) -> None:
+        """Make the new version current in one step and drop the old one."""
+
+    def abort(self) -> None:
+        """Drop the new version; the previous one keeps answering."""
+
+
+@dataclass
+class MetadataBatch:
+    """Records to write in one atomic step, by entity."""
+
+    records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def add(self, entity: str, records: Sequence[dict[str, Any]]) -> None:
+        """Queue records of one entity."""
+        self.records.setdefault(entity, []).extend(records)
+
+
+class Store(Protocol):
+    """What the API and the loaders need from a database."""
+
+    def check(self) -> None:
+        """Raise StoreUnavailable unless the store answers and its schema is current."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+    # -- metadata -------------------------------------------------------------------------
+    def put_metadata(self, batch: MetadataBatch, *, replace: bool = False) -> dict[str, int]:
+        """Write every record of the batch atomically; returns counts by entity.
+
+        Raises DuplicateRecordError (nothing written) when an id exists and `replace` is false,
+        UnknownDatasetError when a record names a dataset neither stored nor in the batch.
+        """
+
+    def list_datasets(self) -> list[dict[str, Any]]:
+        """All dataset records, ordered by id."""
+
+    def remove_dataset(self, dataset_id: str) -> bool:
+        """Remove a dataset and everything loaded into it; False if it did not exist."""
+
+    def count_records(self, query: RecordQuery) -> int:
+        """How many records match (ignores skip/limit)."""
+
+    def find_records(self, query: RecordQuery) -> list[dict[str, Any]]:
+        """The matching records, ordered by id, with skip/limit applied."""
+
+    def filtering_terms(self, entity: str | None = None, dataset_id: str | None = None) -> list[FilteringTerm]:
+        """Ontology terms present in loaded records (of one entity and/or dataset, or all), ordered by id."""
+
+    # -- filters: field paths and ontologies (issue #6) -----------------------------------
+    def filtering_fields(self, entity: str | None = None, dataset_id: str | None = None) -> list[FilteringTerm]:
+        """Paths of the scalar values in loaded records (`indexing.extract_values`), ordered by id.
+
+        Type `alphanumeric`, the entities holding the path as scopes; of one entity and/or dataset, or all.
+        """
+
+    def put_ontology(self, ontology: Ontology, *, replace: bool = False) -> int:
+        """Store one ontology (terms and resource) atomically, keyed by `ontology.resource.id`.
+
+        Returns the number of terms; raises DuplicateOntologyError when it is loaded and `replace` is false.
+        """
+
+    def ontologies(self, *, with_terms: bool = True) -> list[Ontology]:
+        """The loaded ontologies ordered by resource id; `with_terms=False` leaves `terms` empty (cheap)."""
+
+    def ontology_stamp(self) -> str:
+        """A token that changes whenever an ontology is stored, so callers may cache the hierarchy."""
+
+    # -- variants -------------------------------------------------------------------------
+    def begin_variant_load(self, dataset_id: str, *, replace: bool = False) -> VariantLoad:
+        """Start an atomic variant load for an existing dataset.
+
+        Raises UnknownDatasetError, or StoreError when the dataset already has variants and
+        `replace` is false (or another load of it is running).
+        """
+
+    def count_variants(self, query: VariantQuery) -> int:
+        """How many variants match (never materialises records)."""
+
+    def find_variants(self, query: VariantQuery) -> list[VariantDocument]:
+        """The matching variants, ordered by chromosome and position, with skip/limit applied."""
+
+    def variant_assemblies(self) -> set[str]:
+        """Assemblies of the loaded variants (to decide whether assemblyId may be omitted)."""
+
+    def variant_carriers(self, dataset_id: str, variant_id: str) -> list[str]:
+        """Biosample ids carrying a variant (case-level data), empty when not loaded."""

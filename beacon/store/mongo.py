@@ -1,0 +1,327 @@
+"""The MongoDB store for large nodes: the same Store interface and contract suite as the SQLite store.
+
+`BEACON_STORE_URI=mongodb://user:password@host1,host2/beacon?replicaSet=rs0&tls=true` (or
+`mongodb+srv://...`) selects it; every option pymongo accepts in a connection string works. The
+database is the URI's path (default `beacon`).
+
+Where things are:
+- `mongo_codec`: the stored record documents (the record kept exactly, in a wrapper) and index entries;
+- `mongo_queries`: filters, built so a request value can only ever be data;
+- `mongo_state` (protocol) and `mongo_writes`: all-or-nothing writes WITHOUT multi-document
+  transactions, so one code path serves standalone servers, replica sets and sharded clusters;
+- `docs/scaling.md`: sharding.
+
+Failures: a server that cannot be reached, refuses the credentials, or does not answer in time raises
+StoreUnavailable (HTTP 503), never a pymongo exception. Nothing touches the network before the first
+operation, so a beacon whose MongoDB is down starts, reports not-ready and recovers by itself.
+Reads are bounded by `query_timeout` (3 s: pymongo's client-side operation timeout, which covers server
+selection and is also sent to the server as maxTimeMS), `check` by 2 s; writes wait for a server at
+most `serverSelectionTimeoutMS` (2 s unless the URI says otherwise, at most 4 s).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import pymongo
+from pymongo import MongoClient
+from pymongo.database import Database
+from pymongo.errors import ConfigurationError, ConnectionFailure, OperationFailure, PyMongoError
+
+from beacon.store import mongo_state, mongo_writes
+from beacon.store.base import FilteringTerm, MetadataBatch, RecordQuery, StoreError, StoreUnavailable, VariantQuery
+from beacon.store.mongo_codec import decode_record
+from beacon.store.mongo_queries import eq, page, record_filter, require_text
+from beacon.store.mongo_state import RECORDS, SCHEMA_VERSION, WriteOptions
+
+DEFAULT_DATABASE = "beacon"
+SERVER_SELECTION_TIMEOUT_MS = 2000
+MAX_SERVER_SELECTION_TIMEOUT_MS = 4000  # the whole request has a 5 s network budget
+QUERY_TIMEOUT = 3.0  # seconds for a whole read (state + query), server selection included
+CHECK_TIMEOUT = 2.0
+_AUTH_ERRORS = frozenset({13, 18})  # Unauthorized, AuthenticationFailed
+_DATABASE_NAME = re.compile(r'^[^/\\. "$\x00]{1,63}$')
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _store_errors(method: Callable[P, R]) -> Callable[P, R]:
+    """Turn pymongo exceptions into StoreUnavailable / StoreError with a message safe to log."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except PyMongoError as error:
+            raise translate_error(error, args[0].where) from error  # type: ignore[attr-defined]
+
+    return wrapper
+
+
+def translate_error(error: PyMongoError, where: str) -> StoreError:
+    """The store error for a pymongo exception (`where` names the hosts, never the credentials)."""
+    reason = str(error).splitlines()[0][:240] if str(error) else type(error).__name__
+    if isinstance(error, ConnectionFailure) or getattr(error, "timeout", False):
+        return StoreUnavailable(f"MongoDB at {where} is not reachable or did not answer in time: {reason}")
+    if isinstance(error, OperationFailure) and error.code in _AUTH_ERRORS:
+        return StoreUnavailable(f"MongoDB at {where} refused the credentials or privileges of the store URI: {reason}")
+    if isinstance(error, ConfigurationError):  # e.g. the DNS lookup of a mongodb+srv:// name failed
+        return StoreUnavailable(f"MongoDB at {where} cannot be located: {reason}")
+    return StoreError(f"MongoDB at {where} failed: {reason}")
+
+
+class MongoStore:
+    """The Store interface on one MongoDB database (standalone, replica set or sharded cluster)."""
+
+    def __init__(
+        self,
+        connect: Callable[[], MongoClient],
+        database: str,
+        *,
+        where: str = "MongoDB",
+        write_options: WriteOptions | None = None,
+        query_timeout: float = QUERY_TIMEOUT,
+    ) -> None:
+        self.where = where
+        self._connect = connect
+        self._database_name = database
+        self.write_options = write_options or WriteOptions()
+        self._query_timeout = query_timeout
+        self._client: MongoClient | None = None
+        self._lock = threading.Lock()
+        self._schema_ready = False
+
+    @classmethod
+    def from_uri(cls, uri: str, **options: Any) -> MongoStore:
+        """A store for a `mongodb://` or `mongodb+srv://` URI; ValueError for a malformed one.
+
+        Connects lazily: an unreachable server is reported by the first operation, not here.
+        """
+        parts = urlsplit(uri)
+        if parts.scheme not in ("mongodb", "mongodb+srv"):
+            raise ValueError("a MongoDB store URI starts with mongodb:// or mongodb+srv://")
+        database = unquote(parts.path.lstrip("/")) or DEFAULT_DATABASE
+        if not _DATABASE_NAME.match(database):
+            raise ValueError(f"{database!r} is not a valid MongoDB database name")
+        client_options = _client_options(parts.query)
+        if parts.scheme == "mongodb":  # validate now; +srv would need a DNS lookup, done on connect
+            try:
+                pymongo.uri_parser.parse_uri(uri)
+            except (ConfigurationError, ValueError) as error:
+                raise ValueError(f"invalid MongoDB URI: {error}") from None
+        where = parts.netloc.rpartition("@")[2] or "localhost"
+        return cls(lambda: MongoClient(uri, **client_options), database, where=where, **options)
+
+    @classmethod
+    def from_client(cls, client: Any, database: str = DEFAULT_DATABASE, **options: Any) -> MongoStore:
+        """A store on an existing client (tests use a mongomock client)."""
+        return cls(lambda: client, database, where=f"{type(client).__module__} client", **options)
+
+    def database(self) -> Database:
+        """The pymongo database, connecting on first use (for this package's modules and tests)."""
+        with self._lock:
+            if self._client is None:
+                self._client = self._connect()
+            return self._client[self._database_name]
+
+    @_store_errors
+    def check(self) -> None:
+        """Raise StoreUnavailable unless MongoDB answers with the current schema (initialising a new database)."""
+        with pymongo.timeout(min(CHECK_TIMEOUT, self._query_timeout)):
+            version = mongo_state.stored_schema_version(self.database())
+        if version is not None and version > SCHEMA_VERSION:
+            raise StoreUnavailable(
+                f"MongoDB store schema version {version} is newer than this beacon ({SCHEMA_VERSION})"
+            )
+        if version == SCHEMA_VERSION:  # indexes exist: the version is recorded after them
+            self._schema_ready = True
+        else:
+            self._ensure_schema()
+
+    def _ensure_schema(self) -> None:
+        try:
+            mongo_state.ensure_schema(self.database())
+        except OperationFailure as error:
+            if error.code not in _AUTH_ERRORS:
+                raise
+            raise StoreUnavailable(
+                f"the MongoDB database {self._database_name!r} is not initialised (or is out of date) and the "
+                "store URI's user may not create its indexes: run a loader with a user that may write"
+            ) from error
+        self._schema_ready = True
+
+    def close(self) -> None:
+        """Close the client's connections (a later operation reconnects)."""
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    # -- metadata ---------------------------------------------------------------------------
+    @_store_errors
+    def put_metadata(self, batch: MetadataBatch, *, replace: bool = False) -> dict[str, int]:
+        """Write every record of the batch all-or-nothing; see Store.put_metadata and `mongo_state`."""
+        if not self._schema_ready:
+            self._ensure_schema()
+        return mongo_writes.put_metadata(self.database(), batch, replace, self.write_options)
+
+    @_store_errors
+    def remove_dataset(self, dataset_id: str) -> bool:
+        """Remove a dataset and everything loaded into it in one step; False if it did not exist."""
+        if not self._schema_ready:
+            self._ensure_schema()
+        return mongo_writes.remove_dataset(self.database(), dataset_id, self.write_options)
+
+    @_store_errors
+    def list_datasets(self) -> list[dict[str, Any]]:
+        """All dataset records, ordered by id."""
+        with pymongo.timeout(self._query_timeout):
+            db = self.database()
+            visible = mongo_state.read_visibility(db).datasets_clause()
+            cursor = db[RECORDS].find({"entity": eq("datasets"), **visible}, {"doc": 1, "_id": 0}).sort("id", 1)
+            return [decode_record(document["doc"]) for document in cursor]
+
+    @_store_errors
+    def count_records(self, query: RecordQuery) -> int:
+        """How many records match (counted by the server; no document is fetched)."""
+        with pymongo.timeout(self._query_timeout):
+            db = self.database()
+            mongo_filter = record_filter(query, mongo_state.read_visibility(db))
+            return 0 if mongo_filter is None else db[RECORDS].count_documents(mongo_filter)
+
+    @_store_errors
+    def find_records(self, query: RecordQuery) -> list[dict[str, Any]]:
+        """The matching records ordered by id, with skip (`query.skip` records) and limit applied."""
+        skip, limit = page(query.skip, query.limit)
+        with pymongo.timeout(self._query_timeout):
+            db = self.database()
+            mongo_filter = record_filter(query, mongo_state.read_visibility(db))
+            if mongo_filter is None or limit == 0:  # limit 0 would mean "no limit" to MongoDB
+                return []
+            cursor = db[RECORDS].find(mongo_filter, {"doc": 1, "_id": 0}).sort("id", 1).skip(skip).limit(limit)
+            return [decode_record(document["doc"]) for document in cursor.batch_size(limit)]
+
+    @_store_errors
+    def filtering_terms(self, entity: str | None = None, dataset_id: str | None = None) -> list[FilteringTerm]:
+        """Ontology terms present in visible records (of one entity and/or dataset, or all), ordered by id.
+
+        A term labelled differently in different records gets the alphabetically first label.
+        """
+        rows = self._aggregate_index("terms", entity, dataset_id)
+        scopes: dict[str, set[str]] = {}
+        labels: dict[str, str | None] = {}
+        for row in rows:
+            term_id, label = row["_id"]["key"], row["label"]
+            scopes.setdefault(term_id, set()).add(row["_id"]["entity"])
+            known = [text for text in (labels.get(term_id), label) if text is not None]
+            labels[term_id] = min(known, default=None)
+        return [
+            FilteringTerm(id=term_id, type="ontology", label=labels[term_id], scopes=tuple(sorted(scopes[term_id])))
+            for term_id in sorted(scopes)
+        ]
+
+    @_store_errors
+    def filtering_fields(self, entity: str | None = None, dataset_id: str | None = None) -> list[FilteringTerm]:
+        """Paths of the scalar values in visible records, with the entities holding them as scopes."""
+        scopes: dict[str, set[str]] = {}
+        for row in self._aggregate_index("values", entity, dataset_id):
+            scopes.setdefault(row["_id"]["key"], set()).add(row["_id"]["entity"])
+        return [
+            FilteringTerm(id=path, type="alphanumeric", scopes=tuple(sorted(scopes[path]))) for path in sorted(scopes)
+        ]
+
+    def _aggregate_index(self, index: str, entity: str | None, dataset_id: str | None) -> list[dict[str, Any]]:
+        """Distinct (term id or path, entity) of the `terms` or `values` entries of visible records."""
+        with pymongo.timeout(self._query_timeout):
+            db = self.database()
+            visibility = mongo_state.read_visibility(db)
+            if dataset_id is not None and require_text(dataset_id, "dataset_id") in visibility.removed:
+                return []
+            match = visibility.datasets_clause()
+            if entity is not None:
+                match["entity"] = eq(require_text(entity, "entity"))
+            if dataset_id is not None:
+                match["dataset_id"] = eq(dataset_id)
+            pipeline = _index_pipeline(match, index)
+            return list(db[RECORDS].aggregate(pipeline, allowDiskUse=True))
+
+    # -- not yet on MongoDB ---------------------------------------------------------------------
+    # Variants: the variant documents and queries are still being designed (VariantDocument and
+    # VariantQuery may change). Ontologies (issue #6): their MongoDB collections come with that
+    # work. Until then the MongoDB store holds metadata only, and says so.
+    def begin_variant_load(self, dataset_id: str, *, replace: bool = False) -> Any:
+        """Not available yet on MongoDB."""
+        raise NotImplementedError(_VARIANTS_PENDING)
+
+    def count_variants(self, query: VariantQuery) -> int:
+        """Not available yet on MongoDB."""
+        raise NotImplementedError(_VARIANTS_PENDING)
+
+    def find_variants(self, query: VariantQuery) -> list[Any]:
+        """Not available yet on MongoDB."""
+        raise NotImplementedError(_VARIANTS_PENDING)
+
+    def variant_assemblies(self) -> set[str]:
+        """Not available yet on MongoDB."""
+        raise NotImplementedError(_VARIANTS_PENDING)
+
+    def variant_carriers(self, dataset_id: str, variant_id: str) -> list[str]:
+        """Not available yet on MongoDB."""
+        raise NotImplementedError(_VARIANTS_PENDING)
+
+    def put_ontology(self, ontology: Any, *, replace: bool = False) -> int:
+        """Not available yet on MongoDB."""
+        raise NotImplementedError(_ONTOLOGIES_PENDING)
+
+    def ontologies(self, *, with_terms: bool = True) -> list[Any]:
+        """Not available yet on MongoDB."""
+        raise NotImplementedError(_ONTOLOGIES_PENDING)
+
+    def ontology_stamp(self) -> str:
+        """Not available yet on MongoDB."""
+        raise NotImplementedError(_ONTOLOGIES_PENDING)
+
+
+_VARIANTS_PENDING = (
+    "the MongoDB store does not hold variants yet (its variant collections follow the variant store "
+    "design); use the SQLite store for variant data for now"
+)
+_ONTOLOGIES_PENDING = (
+    "the MongoDB store does not hold ontologies yet (they follow the filters work); "
+    "use the SQLite store for ontology-aware filters for now"
+)
+
+
+def _index_pipeline(match: dict[str, Any], index: str) -> list[dict[str, Any]]:
+    group: dict[str, Any] = {"_id": {"key": "$terms.id" if index == "terms" else "$values.p", "entity": "$entity"}}
+    if index == "terms":
+        group["label"] = {"$min": "$terms.label"}  # $min skips nulls: a term's label if any record has one
+    return [
+        {"$match": match},
+        {"$project": {"_id": 0, "entity": 1, index: 1}},
+        {"$unwind": f"${index}"},
+        {"$group": group},
+    ]
+
+
+def _client_options(query: str) -> dict[str, Any]:
+    """Bounded timeouts unless the URI sets them; ValueError if it sets server selection above 4 s."""
+    given = {key.lower(): value for key, value in parse_qsl(query)}
+    options: dict[str, Any] = {} if "appname" in given else {"appname": "beacon"}
+    selection = given.get("serverselectiontimeoutms")
+    if selection is None:
+        options["serverSelectionTimeoutMS"] = SERVER_SELECTION_TIMEOUT_MS
+    elif not selection.isdigit() or int(selection) > MAX_SERVER_SELECTION_TIMEOUT_MS:
+        raise ValueError(
+            f"serverSelectionTimeoutMS={selection} in the store URI: use at most {MAX_SERVER_SELECTION_TIMEOUT_MS} "
+            "(the beacon answers within a 5 s network budget)"
+        )
+    if "connecttimeoutms" not in given:
+        options["connectTimeoutMS"] = SERVER_SELECTION_TIMEOUT_MS
+    return options

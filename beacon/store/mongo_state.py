@@ -1,0 +1,207 @@
+"""The MongoDB store's collections, indexes, schema version, and the state document behind atomic writes.
+
+**Why not transactions.** Multi-document transactions need a replica set or a sharded cluster (not a
+standalone server), abort after 60 s by default and are meant for small writes, not for loading a
+few hundred thousand records. So every write uses the same protocol on every deployment, and
+relies only on what MongoDB guarantees everywhere: a write to ONE document is atomic.
+
+**The state document** (`store_state`, `_id: "metadata"`) holds `lock` (the single writer),
+`committed` (loads made visible whose clean-up is pending), `removed` (datasets removed whose
+records are still being deleted) and `abandoned` (loads of writers that died holding the lock).
+
+**A write** (`beacon.store.mongo_writes`): take the lock (one conditional update); insert the new
+records with `load: <new id>` — invisible, since readers only see `live` and committed loads;
+mark the records they replace `superseded_by: <new id>` — no visible change, since only
+committed ids hide a record; then commit with ONE update of the state document that pushes the id
+to `committed` and releases the lock, but only if this writer still holds it. That update is the
+moment every new record appears and every replaced one disappears, all at once. A dataset removal
+is likewise one update that adds the dataset to `removed`.
+
+**Readers** read the state document, then run one query restricted to visible records
+(`mongo_queries.Visibility`). A reader holding a state read from just before a commit keeps a
+consistent view of the old records, because nothing changes the stored records after a commit until
+`cleanup_grace` seconds have passed (far longer than the 3 s a read may take): only then does
+the next writer delete superseded records, relabel the committed load `live` and drop it from
+`committed` (each step idempotent, so a crash in between is finished by the next writer).
+
+**What is not atomic.** A crashed writer leaves invisible records behind until the next writer
+deletes them (after the lock's lease expires). Durability of a commit follows the write concern:
+use `w=majority` (the default on replica sets since MongoDB 5.0) and read from the primary, or a
+reader could see the state document on one member and older records on a lagging one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pymongo import ASCENDING, IndexModel
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from beacon.store.base import StoreError
+from beacon.store.mongo_queries import LIVE, Visibility
+
+SCHEMA_VERSION = 1
+RECORDS = "records"
+STATE = "store_state"
+SCHEMA_ID = "schema"
+METADATA_ID = "metadata"
+
+RECORD_INDEXES = (
+    IndexModel([("entity", ASCENDING), ("dataset_id", ASCENDING), ("id", ASCENDING)], name="by_dataset"),
+    IndexModel([("entity", ASCENDING), ("id", ASCENDING)], name="by_id"),
+    IndexModel([("entity", ASCENDING), ("dataset_id", ASCENDING), ("terms.id", ASCENDING)], name="by_term"),
+    IndexModel(
+        [("entity", ASCENDING), ("dataset_id", ASCENDING), ("values.p", ASCENDING), ("values.s", ASCENDING)],
+        name="by_text_value",
+    ),
+    IndexModel(
+        [("entity", ASCENDING), ("dataset_id", ASCENDING), ("values.p", ASCENDING), ("values.n", ASCENDING)],
+        name="by_number_value",
+    ),
+    IndexModel([("load", ASCENDING)], name="by_load"),
+    IndexModel([("superseded_by", ASCENDING)], name="by_superseded", sparse=True),
+)
+
+
+class StoreBusy(StoreError):
+    """Another writer holds the store's write lock."""
+
+
+class LostLock(StoreError):
+    """The write lock expired and another writer took it; nothing of this write was committed."""
+
+
+@dataclass(frozen=True)
+class WriteOptions:
+    """Timing of the write protocol, in seconds."""
+
+    cleanup_grace: float = 30.0
+    lock_lease: float = 300.0
+    lock_wait: float = 30.0
+    batch_size: int = 1000
+
+
+def ensure_schema(db: Database) -> None:
+    """Create the collections' indexes and the state document, then record the schema version."""
+    version = stored_schema_version(db)
+    if version is not None and version > SCHEMA_VERSION:
+        raise StoreError(f"MongoDB store schema version {version} is newer than this beacon ({SCHEMA_VERSION})")
+    db[RECORDS].create_indexes(list(RECORD_INDEXES))
+    _upsert(db, METADATA_ID, {"$setOnInsert": {"committed": [], "removed": [], "abandoned": []}})
+    _upsert(db, SCHEMA_ID, {"$max": {"version": SCHEMA_VERSION}})
+
+
+def _upsert(db: Database, state_id: str, update: Mapping[str, Any]) -> None:
+    try:
+        db[STATE].update_one({"_id": state_id}, update, upsert=True)
+    except DuplicateKeyError:  # another process created it at the same moment: it exists now
+        db[STATE].update_one({"_id": state_id}, update)
+
+
+def stored_schema_version(db: Database) -> int | None:
+    """The schema version recorded in the database, None for a database never initialised."""
+    document = db[STATE].find_one({"_id": SCHEMA_ID})
+    return None if document is None else int(document["version"])
+
+
+def read_visibility(db: Database) -> Visibility:
+    """What readers may see now (an uninitialised database: only `live` records, i.e. none)."""
+    state = db[STATE].find_one({"_id": METADATA_ID}, {"committed": 1, "removed": 1}) or {}
+    return Visibility(
+        committed=tuple(entry["load"] for entry in state.get("committed", ())),
+        removed=frozenset(entry["dataset"] for entry in state.get("removed", ())),
+    )
+
+
+def acquire_lock(db: Database, owner: str, options: WriteOptions) -> None:
+    """Take the write lock, waiting up to `lock_wait`; an expired lock is taken over as abandoned."""
+    deadline = time.monotonic() + options.lock_wait
+    while True:
+        state = db[STATE].find_one({"_id": METADATA_ID}) or {}
+        lock = state.get("lock")
+        now = time.time()
+        new_lock = {"$set": {"lock": {"owner": owner, "expires_at": now + options.lock_lease}}}
+        if lock is None:
+            taken = db[STATE].update_one({"_id": METADATA_ID, "lock": {"$exists": False}}, new_lock)
+        elif lock["expires_at"] < now:
+            held = {"_id": METADATA_ID, "lock.owner": lock["owner"], "lock.expires_at": lock["expires_at"]}
+            taken = db[STATE].update_one(held, {**new_lock, "$addToSet": {"abandoned": lock["owner"]}})
+        else:
+            taken = None
+        if taken is not None and taken.matched_count == 1:
+            return
+        if time.monotonic() >= deadline:
+            raise StoreBusy("another load is writing to the MongoDB store; try again when it has finished")
+        time.sleep(0.2)
+
+
+def refresh_lock(db: Database, owner: str, options: WriteOptions) -> None:
+    """Extend the lease of a held lock; LostLock if another writer has taken it."""
+    held = {"_id": METADATA_ID, "lock.owner": owner}
+    result = db[STATE].update_one(held, {"$set": {"lock.expires_at": time.time() + options.lock_lease}})
+    if result.matched_count != 1:
+        raise LostLock("the write lock expired and another writer took it over; nothing was written")
+
+
+def release_lock(db: Database, owner: str) -> None:
+    """Release the lock if this writer still holds it, i.e. did not commit (`flip` releases it).
+
+    The owner's load id goes to `abandoned`, so whatever it may have written is deleted by the next
+    writer even if this one cannot clean up after itself (the store just became unreachable).
+    """
+    held = {"_id": METADATA_ID, "lock.owner": owner}
+    db[STATE].update_one(held, {"$unset": {"lock": ""}, "$addToSet": {"abandoned": owner}})
+
+
+def flip(db: Database, owner: str, change: Mapping[str, Any]) -> None:
+    """Apply `change` ($push to committed/removed) and release the lock in ONE atomic update."""
+    result = db[STATE].update_one({"_id": METADATA_ID, "lock.owner": owner}, {**change, "$unset": {"lock": ""}})
+    if result.matched_count != 1:
+        raise LostLock("the write lock expired and another writer took it over; nothing was committed")
+
+
+def clean_up(db: Database, options: WriteOptions) -> None:
+    """Finish commits and removals older than the grace period; delete what dead writers left."""
+    state = db[STATE].find_one({"_id": METADATA_ID}) or {}
+    settled = time.time() - options.cleanup_grace
+    for entry in state.get("committed", ()):
+        if entry["at"] <= settled:
+            finish_commit(db, entry["load"])
+    for entry in state.get("removed", ()):
+        if entry["at"] <= settled:
+            finish_removal(db, entry["dataset"])
+    for load_id in state.get("abandoned", ()):
+        discard_load(db, load_id)
+        db[STATE].update_one({"_id": METADATA_ID}, {"$pull": {"abandoned": load_id}})
+
+
+def finish_commit(db: Database, load_id: str) -> None:
+    """Delete what a committed load replaced, relabel its records `live`, forget the load id."""
+    db[RECORDS].delete_many({"superseded_by": load_id})
+    db[RECORDS].update_many({"load": load_id}, {"$set": {"load": LIVE}})
+    db[STATE].update_one({"_id": METADATA_ID}, {"$pull": {"committed": {"load": load_id}}})
+
+
+def finish_removal(db: Database, dataset_id: str) -> None:
+    """Delete the records of a removed dataset, then forget the removal."""
+    db[RECORDS].delete_many({"dataset_id": dataset_id})
+    db[STATE].update_one({"_id": METADATA_ID}, {"$pull": {"removed": {"dataset": dataset_id}}})
+
+
+def removal_settles_at(db: Database, dataset_id: str, options: WriteOptions) -> float | None:
+    """When a pending removal of the dataset may be finished (epoch seconds); None if none pends."""
+    state = db[STATE].find_one({"_id": METADATA_ID}, {"removed": 1}) or {}
+    for entry in state.get("removed", ()):
+        if entry["dataset"] == dataset_id:
+            return entry["at"] + options.cleanup_grace
+    return None
+
+
+def discard_load(db: Database, load_id: str) -> None:
+    """Delete the records of an uncommitted load and undo its `superseded_by` marks."""
+    db[RECORDS].delete_many({"load": load_id})
+    db[RECORDS].update_many({"superseded_by": load_id}, {"$unset": {"superseded_by": ""}})

@@ -1,0 +1,96 @@
+"""Opening the MongoDB store from a URI, and what an unreachable server looks like to callers.
+
+The unreachable-server tests use real pymongo against a local port nothing listens on, so they need
+no MongoDB and exercise the real connection and error paths.
+"""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from beacon.store import open_store
+from beacon.store.base import MetadataBatch, RecordQuery, StoreUnavailable
+from beacon.store.mongo import MongoStore
+from tests.store.conftest import open_mongo
+
+
+@pytest.fixture(scope="module")
+def closed_port() -> int:
+    """A local TCP port with no listener (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("uri", "database", "where"),
+    [
+        ("mongodb://db.example:27017", "beacon", "db.example:27017"),
+        ("mongodb://user:s3cret@db1:27017,db2:27017/node1?replicaSet=rs0", "node1", "db1:27017,db2:27017"),
+        ("mongodb://u:p%40ss@localhost/beacon_eu?authSource=admin&tls=false", "beacon_eu", "localhost"),
+        ("mongodb+srv://user:pw@cluster0.example.net/prod", "prod", "cluster0.example.net"),
+    ],
+)
+def test_open_store_reads_database_and_hides_credentials(uri, database, where):
+    store = open_store(uri)
+    assert isinstance(store, MongoStore)
+    assert store._database_name == database
+    assert store.where == where  # what error messages name: never the user or the password
+
+
+@pytest.mark.parametrize(
+    ("uri", "words"),
+    [
+        ("mongodb://localhost/bad.name", "database name"),
+        ("mongodb://localhost/beacon?serverSelectionTimeoutMS=30000", "at most 4000"),
+        ("mongodb://localhost/beacon?serverSelectionTimeoutMS=soon", "at most 4000"),
+        ("mongodb://localhost/beacon?replicaSet=rs0&directConnection=true&ssl=maybe", "invalid MongoDB URI"),
+    ],
+)
+def test_a_malformed_uri_is_a_clear_value_error(uri, words):
+    with pytest.raises(ValueError, match=words):
+        MongoStore.from_uri(uri)
+
+
+def test_opening_does_not_touch_the_network(closed_port):
+    store = MongoStore.from_uri(f"mongodb://127.0.0.1:{closed_port}/beacon?serverSelectionTimeoutMS=100")
+    assert store._client is None  # a beacon whose database is down still starts
+    store.close()
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        lambda store: store.check(),
+        lambda store: store.list_datasets(),
+        lambda store: store.count_records(RecordQuery("individuals", "A")),
+        lambda store: store.find_records(RecordQuery("individuals", "A")),
+        lambda store: store.filtering_terms(),
+        lambda store: store.put_metadata(MetadataBatch({"datasets": [{"id": "A"}]})),
+        lambda store: store.remove_dataset("A"),
+    ],
+    ids=["check", "list_datasets", "count", "find", "filtering_terms", "put_metadata", "remove_dataset"],
+)
+def test_an_unreachable_server_raises_store_unavailable_without_credentials(closed_port, operation):
+    uri = f"mongodb://admin:hunter2@127.0.0.1:{closed_port}/beacon?serverSelectionTimeoutMS=150"
+    store = MongoStore.from_uri(uri, query_timeout=0.15)  # the default is 3 s
+    with pytest.raises(StoreUnavailable) as raised:
+        operation(store)
+    assert f"127.0.0.1:{closed_port}" in str(raised.value)
+    assert "hunter2" not in str(raised.value) and "admin" not in str(raised.value)
+    store.close()
+
+
+def test_a_real_server_named_by_uri_answers(real_mongo):
+    uri, database = real_mongo
+    store = open_mongo(uri, database)
+    store.check()
+    assert store.list_datasets() == []
+    store.close()
+
+
+def test_variant_methods_say_they_are_not_there_yet(mongo_store):
+    with pytest.raises(NotImplementedError, match="does not hold variants yet"):
+        mongo_store.begin_variant_load("A")

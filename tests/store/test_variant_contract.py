@@ -1,0 +1,210 @@
+"""Store contract, variant side: sequence, range (overlap), bracket, gene and id queries; atomic loads.
+
+The variants are written by hand, so every expected answer here is worked out from the coordinates
+(0-based half-open, VCF-style padded indels), not by the code under test.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from beacon.store.base import (
+    MetadataBatch,
+    PopulationFrequency,
+    StoreError,
+    UnknownDatasetError,
+    VariantDocument,
+    VariantQuery,
+)
+
+D = "D1"
+
+
+def variant(position: int, ref: str, alt: str, chromosome: str = "17", **extra) -> VariantDocument:
+    """A document as the VCF loader would build it for `chromosome:position ref>alt` (VCF POS)."""
+    from beacon.genome import classify_variant, trim_alleles, variant_length
+
+    start = position - 1
+    norm_start, norm_ref, norm_alt = trim_alleles(start, ref, alt)
+    return VariantDocument(
+        variant_id=f"GRCh38-{chromosome}-{position}-{ref}-{alt}",
+        assembly="GRCh38",
+        chromosome=chromosome,
+        start=start,
+        end=start + len(ref),
+        reference_bases=ref,
+        alternate_bases=alt,
+        norm_start=norm_start,
+        norm_ref=norm_ref,
+        norm_alt=norm_alt,
+        variant_type=classify_variant(norm_ref, norm_alt),
+        length=variant_length(norm_ref, norm_alt),
+        **extra,
+    )
+
+
+SNV = variant(7577121, "C", "T", gene_ids=("TP53",), frequencies=(PopulationFrequency("Total", 0.25, 1, 4),))
+SNV_OTHER_ALT = variant(7577121, "C", "A")
+DELETION = variant(7577200, "GA", "G")  # start 7577199, end 7577201, trimmed: 7577200 A>""
+INSERTION = variant(7577300, "T", "TAC")  # trimmed: 7577300 ""> AC
+LONG_DELETION = variant(7570000, "A" + "C" * 2999, "A")  # start 7569999, end 7572999 (spans a range boundary)
+MNP = variant(7577400, "AC", "GT")
+OTHER_CHROMOSOME = variant(7577121, "C", "T", chromosome="1")
+ALL = [SNV, SNV_OTHER_ALT, DELETION, INSERTION, LONG_DELETION, MNP, OTHER_CHROMOSOME]
+
+
+def query(**fields) -> VariantQuery:
+    fields.setdefault("limit", 100)
+    return VariantQuery(dataset_id=D, assembly="GRCh38", chromosome="17", **fields)
+
+
+def ids(store, q: VariantQuery) -> set[str]:
+    found = store.find_variants(q)
+    assert store.count_variants(q) == len(found)
+    return {document.variant_id for document in found}
+
+
+@pytest.fixture
+def loaded(any_store):
+    batch = MetadataBatch()
+    batch.add("datasets", [{"id": D, "name": "one"}, {"id": "D2", "name": "two"}])
+    any_store.put_metadata(batch)
+    load = any_store.begin_variant_load(D)
+    load.add(ALL[:3])
+    load.add(ALL[3:])
+    load.commit()
+    return any_store
+
+
+def test_documents_round_trip(loaded):
+    (found,) = loaded.find_variants(query(kind="id", variant_id=SNV.variant_id))
+    assert found == SNV
+
+
+def test_sequence_query_matches_the_exact_allele(loaded):
+    snv = query(kind="sequence", start=7577120, norm_start=7577120, norm_ref="C", norm_alt="T")
+    assert ids(loaded, snv) == {SNV.variant_id}
+
+
+def test_off_by_one_start_given_as_pos_finds_nothing(loaded):
+    wrong = query(kind="sequence", start=7577121, norm_start=7577121, norm_ref="C", norm_alt="T")
+    assert ids(loaded, wrong) == set()
+
+
+def test_padded_and_trimmed_deletion_queries_find_the_same_variant(loaded):
+    padded = query(kind="sequence", start=7577199, norm_start=7577200, norm_ref="A", norm_alt="")
+    trimmed = query(kind="sequence", start=7577200, norm_start=7577200, norm_ref="A", norm_alt="")
+    assert ids(loaded, padded) == ids(loaded, trimmed) == {DELETION.variant_id}
+
+
+def test_insertion_in_trimmed_form(loaded):
+    trimmed = query(kind="sequence", start=7577300, norm_start=7577300, norm_ref="", norm_alt="AC")
+    assert ids(loaded, trimmed) == {INSERTION.variant_id}
+
+
+def test_sequence_without_reference_matches_vcf_style_and_wildcards(loaded):
+    no_ref = query(kind="sequence", start=7577120, norm_start=7577120, alternate_bases="N", norm_alt="N")
+    assert ids(loaded, no_ref) == {SNV.variant_id, SNV_OTHER_ALT.variant_id}
+    padded_deletion = query(kind="sequence", start=7577199, norm_start=7577199, alternate_bases="G", norm_alt="G")
+    assert ids(loaded, padded_deletion) == {DELETION.variant_id}
+
+
+def test_range_query_finds_overlaps_including_a_long_deletion_starting_before(loaded):
+    # [7572000, 7577150) overlaps the long deletion (ends 7572999) and both SNVs at 7577120.
+    overlapping = query(kind="range", start=7572000, end=7577150)
+    assert ids(loaded, overlapping) == {LONG_DELETION.variant_id, SNV.variant_id, SNV_OTHER_ALT.variant_id}
+
+
+def test_range_end_is_exclusive_and_start_inclusive(loaded):
+    assert ids(loaded, query(kind="range", start=7577000, end=7577120)) == set()
+    assert SNV.variant_id in ids(loaded, query(kind="range", start=7577120, end=7577121))
+    assert ids(loaded, query(kind="range", start=7577121, end=7577199)) == set()
+    assert ids(loaded, query(kind="range", start=7577200, end=7577201)) == {DELETION.variant_id}
+
+
+def test_range_narrowed_by_type_alternate_bases_and_length(loaded):
+    wide = {"kind": "range", "start": 7560000, "end": 7580000}
+    assert ids(loaded, query(**wide, variant_types=("DEL",))) == {DELETION.variant_id, LONG_DELETION.variant_id}
+    assert ids(loaded, query(**wide, variant_types=("MNP",))) == {MNP.variant_id}
+    assert ids(loaded, query(**wide, alternate_bases="A")) == {SNV_OTHER_ALT.variant_id, LONG_DELETION.variant_id}
+    assert ids(loaded, query(**wide, min_length=2, max_length=2)) == {INSERTION.variant_id, MNP.variant_id}
+
+
+def test_bracket_query(loaded):
+    # s0 <= start < s1 and e0 <= end < e1
+    bracket = query(kind="bracket", start=7577100, start_max=7577200, end_min=7577121, end=7577202)
+    assert ids(loaded, bracket) == {SNV.variant_id, SNV_OTHER_ALT.variant_id, DELETION.variant_id}
+    tight = query(kind="bracket", start=7577100, start_max=7577199, end_min=7577121, end=7577202)
+    assert ids(loaded, tight) == {SNV.variant_id, SNV_OTHER_ALT.variant_id}
+
+
+def test_gene_query(loaded):
+    gene = VariantQuery(dataset_id=D, kind="gene", gene_id="TP53", limit=10)
+    assert ids(loaded, gene) == {SNV.variant_id}
+
+
+def test_chromosome_assembly_and_dataset_separate_variants(loaded):
+    snv = {"kind": "sequence", "start": 7577120, "norm_start": 7577120, "norm_ref": "C", "norm_alt": "T"}
+    on_1 = VariantQuery(dataset_id=D, assembly="GRCh38", chromosome="1", **snv)
+    assert ids(loaded, on_1) == {OTHER_CHROMOSOME.variant_id}
+    assert ids(loaded, VariantQuery(dataset_id=D, assembly="GRCh37", chromosome="17", **snv)) == set()
+    assert ids(loaded, VariantQuery(dataset_id="D2", assembly="GRCh38", chromosome="17", **snv)) == set()
+    assert loaded.variant_assemblies() == {"GRCh38"}
+
+
+def test_pagination_orders_by_position(loaded):
+    everything = query(kind="range", start=0, end=10_000_000)
+    first = [d.variant_id for d in loaded.find_variants(query(kind="range", start=0, end=10_000_000, limit=2))]
+    rest = [d.variant_id for d in loaded.find_variants(query(kind="range", start=0, end=10_000_000, skip=2))]
+    assert first == [LONG_DELETION.variant_id, SNV_OTHER_ALT.variant_id]
+    assert len(first) + len(rest) == loaded.count_variants(everything) == 6
+
+
+def test_a_second_load_needs_replace_and_swaps_in_one_step(loaded):
+    with pytest.raises(StoreError, match="replace"):
+        loaded.begin_variant_load(D)
+    load = loaded.begin_variant_load(D, replace=True)
+    load.add([MNP])
+    everything = query(kind="range", start=0, end=10_000_000)
+    assert loaded.count_variants(everything) == 6  # the previous version answers during the load
+    load.commit()
+    assert ids(loaded, everything) == {MNP.variant_id}
+
+
+def test_an_aborted_load_leaves_the_previous_version(loaded):
+    load = loaded.begin_variant_load(D, replace=True)
+    load.add([MNP])
+    load.abort()
+    assert loaded.count_variants(query(kind="range", start=0, end=10_000_000)) == 6
+
+
+def test_an_abandoned_load_is_cleaned_up_by_the_next(loaded):
+    abandoned = loaded.begin_variant_load(D, replace=True)
+    abandoned.add([MNP])  # never committed nor aborted: like a killed process
+    load = loaded.begin_variant_load(D, replace=True)
+    load.add([SNV])
+    load.commit()
+    assert ids(loaded, query(kind="range", start=0, end=10_000_000)) == {SNV.variant_id}
+
+
+def test_loading_into_an_unknown_dataset_fails(loaded):
+    with pytest.raises(UnknownDatasetError):
+        loaded.begin_variant_load("NOPE")
+
+
+def test_carriers_and_removal(any_store):
+    batch = MetadataBatch()
+    batch.add("datasets", [{"id": D, "name": "one"}])
+    any_store.put_metadata(batch)
+    carried = variant(100, "A", "G", carriers=(("S2", "heterozygous"), ("S1", "homozygous")))
+    load = any_store.begin_variant_load(D)
+    load.add([carried, SNV])
+    load.commit()
+    assert any_store.variant_carriers(D, carried.variant_id) == ["S1", "S2"]
+    assert any_store.variant_carriers(D, SNV.variant_id) == []
+    narrowed = query(kind="range", start=0, end=10_000_000, biosample_ids=frozenset({"S1"}))
+    assert ids(any_store, narrowed) == {carried.variant_id}
+    nobody = query(kind="range", start=0, end=10_000_000, biosample_ids=frozenset({"S9"}))
+    assert ids(any_store, nobody) == set()
+    assert any_store.remove_dataset(D)
+    assert any_store.count_variants(query(kind="range", start=0, end=10_000_000)) == 0

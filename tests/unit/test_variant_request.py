@@ -1,0 +1,93 @@
+"""g_variants request parameters -> typed queries: kinds, coordinates, alleles, and clear 400s."""
+
+from __future__ import annotations
+
+import pytest
+
+from beacon.errors import BadRequest
+from beacon.query.variants import parse_variant_request
+
+ONE = {"GRCh38"}
+
+
+def parse(assemblies: set[str] = ONE, **parameters):
+    return parse_variant_request(parameters, assemblies).template
+
+
+def test_sequence_query_is_trimmed_so_padded_and_trimmed_forms_agree():
+    padded = parse(referenceName="chr17", start="7577199", referenceBases="GA", alternateBases="G")
+    trimmed = parse(referenceName="17", start=7577200, referenceBases="A", alternateBases="")
+    assert padded.kind == trimmed.kind == "sequence"
+    assert (padded.norm_start, padded.norm_ref, padded.norm_alt) == (7577200, "A", "")
+    assert (trimmed.norm_start, trimmed.norm_ref, trimmed.norm_alt) == (7577200, "A", "")
+
+
+@pytest.mark.parametrize("contig", ["17", "chr17", "NC_000017.11", "refseq:NC_000017.11"])
+def test_contig_spellings(contig):
+    assert parse(referenceName=contig, start="1", alternateBases="A").chromosome == "17"
+
+
+def test_assembly_aliases_and_ambiguity():
+    assert parse(referenceName="1", start="5", alternateBases="A", assemblyId="hg38").assembly == "GRCh38"
+    assert parse(referenceName="1", start="5", alternateBases="A", assemblyId="GRCh38.p14").assembly == "GRCh38"
+    assert parse(referenceName="1", start="5", alternateBases="A").assembly == "GRCh38"  # one served: implied
+    with pytest.raises(BadRequest, match="assemblyId is required"):
+        parse({"GRCh37", "GRCh38"}, referenceName="1", start="5", alternateBases="A")
+    with pytest.raises(BadRequest, match="accession"):
+        parse(referenceName="NC_000017.10", start="5", alternateBases="A", assemblyId="GRCh38")
+
+
+def test_range_and_bracket_queries():
+    ranged = parse(referenceName="X", start="100", end="200", variantType="SNV")
+    assert (ranged.kind, ranged.start, ranged.end, ranged.variant_types) == ("range", 100, 200, ("SNP",))
+    bracket = parse(referenceName="X", start="100,150", end=[300, "400"])
+    assert (bracket.kind, bracket.start, bracket.start_max, bracket.end_min, bracket.end) == (
+        "bracket", 100, 150, 300, 400,
+    )
+
+
+def test_indel_type_hierarchy():
+    assert set(parse(referenceName="1", start="1", end="9", variantType="INDEL").variant_types) >= {"INS", "DEL"}
+
+
+def test_post_values_coerce_numeric_strings_and_lists():
+    query = parse(referenceName="1", start=["123"], end=[456.0])
+    assert (query.kind, query.start, query.end) == ("range", 123, 456)
+
+
+def test_no_position_lists_every_variant():
+    assert parse().kind == "all"
+    assert parse(variantType="DEL").variant_types == ("DEL",)
+
+
+def test_gene_and_hgvs_queries():
+    gene = parse(geneId="BRCA1", variantMinLength="2")
+    assert (gene.kind, gene.gene_id, gene.min_length) == ("gene", "BRCA1", 2)
+    hgvs = parse(genomicAlleleShortForm="NC_000017.11:g.7577121C>T")
+    assert (hgvs.kind, hgvs.chromosome, hgvs.norm_start, hgvs.norm_ref, hgvs.norm_alt) == (
+        "sequence", "17", 7577120, "C", "T",
+    )
+
+
+@pytest.mark.parametrize(
+    ("parameters", "words"),
+    [
+        ({"referenceName": "1"}, "start is required"),
+        ({"start": "5"}, "referenceName is required"),
+        ({"referenceName": "chrUn_gl000220", "start": "1"}, "unknown contig"),
+        ({"referenceName": "1", "start": "ten"}, "whole number"),
+        ({"referenceName": "1", "start": "-3"}, ">= 0"),
+        ({"referenceName": "1", "start": "5", "end": "5"}, "greater than start"),
+        ({"referenceName": "1", "start": "1,2,3"}, "one value"),
+        ({"referenceName": "1", "start": "5", "alternateBases": "AXG"}, "only A, C, G, T or N"),
+        ({"referenceName": "1", "start": "1,5", "end": "9"}, "two end values"),
+        ({"referenceName": "1", "start": "5,1", "end": "9,10"}, "increasing"),
+        ({"referenceName": "1", "start": "5", "alternateBases": "A", "assemblyId": "mm10"}, "unknown assembly"),
+        ({"genomicAlleleShortForm": "BRCA1:c.68_69del"}, "genomicAlleleShortForm"),
+        ({"mateName": "2", "referenceName": "1", "start": "5"}, "mateName"),
+        ({"referenceName": "1", "start": "0", "end": "200000000"}, "at most"),
+    ],
+)
+def test_bad_requests_name_the_problem(parameters, words):
+    with pytest.raises(BadRequest, match=words):
+        parse(**parameters)
