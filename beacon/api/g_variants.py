@@ -13,7 +13,7 @@ from beacon.api.filtering import FilteredRequest, filter_request
 from beacon.query import responses
 from beacon.query.entries import Scope
 from beacon.query.entry_types import BIOSAMPLES, G_VARIANTS, INDIVIDUALS, EntryType
-from beacon.query.filtering import case_level_warnings
+from beacon.query.filtering import FilteredStore, case_level_warnings
 from beacon.query.granularity import Granularity
 from beacon.query.variant_records import FrequencySource, build_record
 from beacon.query.variant_search import (
@@ -22,14 +22,14 @@ from beacon.query.variant_search import (
     search_one_variant,
     search_variants,
 )
-from beacon.query.variants import VariantRequest, parse_variant_request
-from beacon.store.base import VariantDocument, VariantQuery
+from beacon.query.variants import VariantRequest, parse_variant_request, require_annotations
+from beacon.store.base import Store, VariantDocument, VariantQuery
 
 bp = Blueprint("g_variants", __name__)
 _METHODS = ("GET", "POST")
 
 
-def _search(ctx: BeaconContext, store: Any) -> VariantSearch:
+def _search(ctx: BeaconContext, store: Store | FilteredStore) -> VariantSearch:
     base_url = ctx.identity.base_url
 
     def record(document: VariantDocument, dataset: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -68,6 +68,7 @@ def _variants(scope: Scope) -> Response:
     filtered = filter_request(ctx, parse_request(ctx, G_VARIANTS), G_VARIANTS)
     request = filtered.request
     variant_request = parse_variant_request(request.request_parameters, ctx.store.variant_assemblies())
+    require_annotations(variant_request.template, ctx.store.variant_annotations())
     results = search_variants(_search(ctx, filtered.store), request, variant_request, scope)
     return _respond(ctx, filtered, G_VARIANTS, results)
 

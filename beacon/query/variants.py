@@ -86,7 +86,7 @@ def _narrowing(parameters: Mapping[str, Any]) -> dict[str, Any]:
         "min_length": _optional_int("variantMinLength", parameters.get("variantMinLength")),
         "max_length": _optional_int("variantMaxLength", parameters.get("variantMaxLength")),
         "gene_id": _optional_text(parameters.get("geneId")),
-        "aminoacid_change": _optional_text(parameters.get("aminoacidChange")),
+        "aminoacid_change": _protein_change(parameters.get("aminoacidChange")),
     }
 
 
@@ -223,6 +223,22 @@ def _bases(name: str, value: Any) -> str | None:
     if not _BASES.match(text):
         raise BadRequest(f"{name} must contain only A, C, G, T or N, got {value!r}")
     return text
+
+
+def require_annotations(query: VariantQuery, available: set[str]) -> None:
+    """400 when a query needs gene or protein annotations that none of the loaded variants carry."""
+    for name, value in (("geneId", query.gene_id), ("aminoacidChange", query.aminoacid_change)):
+        if value is not None and name not in available:
+            raise BadRequest(
+                f"{name}: the variants of this beacon carry no such annotation "
+                "(load VCFs annotated with VEP CSQ or SnpEff ANN to query by gene or protein change)"
+            )
+
+
+def _protein_change(value: Any) -> str | None:
+    # Stored as the one-letter form without the `p.` prefix (`V600E`), as the spec's examples write it.
+    text = _optional_text(value)
+    return None if text is None else text.removeprefix("p.").strip("()")
 
 
 def _optional_text(value: Any) -> str | None:

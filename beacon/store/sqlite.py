@@ -267,6 +267,12 @@ class SqliteStore:
         rows = self._conn().execute("SELECT DISTINCT assembly FROM variant_sets WHERE state = 'current'")
         return {assembly for (assembly,) in rows if assembly}
 
+    def variant_annotations(self) -> set[str]:
+        """Annotation kinds the current variants carry: `geneId`, `aminoacidChange`."""
+        names = {sqlite_variants.GENE: "geneId", sqlite_variants.AMINOACID_CHANGE: "aminoacidChange"}
+        rows = self._conn().execute(sqlite_schema.SELECT_ANNOTATIONS)
+        return {names[kind] for (kinds,) in rows for kind in kinds.split(",") if kind}
+
     def variant_carriers(self, dataset_id: str, variant_id: str) -> list[str]:
         """Biosample ids carrying a variant (case-level data), ordered; empty when not loaded."""
         current = self._current_set(dataset_id)

@@ -10,7 +10,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterable
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # A migration step is an SQL statement or, for data migrations, a function of the connection.
 _MIGRATIONS: dict[int, tuple[str | Callable[[sqlite3.Connection], None], ...]] = {
@@ -77,6 +77,11 @@ _MIGRATIONS: dict[int, tuple[str | Callable[[sqlite3.Connection], None], ...]] =
             PRIMARY KEY (ontology_id, term_id)
         ) WITHOUT ROWID""",
         lambda conn: _index_stored_values(conn),  # records loaded before this version
+    ),
+    4: (
+        # Which annotation kinds ('gene', 'aa') a variant set carries: geneId/aminoacidChange queries on
+        # data without them are refused instead of silently finding nothing.
+        "ALTER TABLE variant_sets ADD COLUMN annotations TEXT NOT NULL DEFAULT ''",
     ),
 }
 
@@ -151,6 +156,7 @@ SELECT_ONTOLOGY_TERMS = "SELECT term_id, label, parents FROM ontology_terms WHER
 SELECT_ONTOLOGY_STAMP = "SELECT count(*), coalesce(max(stamp), 0) FROM ontologies"
 SELECT_VARIANT_SETS_OF = "SELECT version FROM variant_sets WHERE dataset_id = ?"
 SELECT_VARIANT_COUNT = "SELECT variant_count FROM variant_sets WHERE version = ?"
+SELECT_ANNOTATIONS = "SELECT DISTINCT annotations FROM variant_sets WHERE state = 'current'"
 SELECT_CURRENT_SET = (
     "SELECT version, assembly, max_short_span FROM variant_sets WHERE dataset_id = ? AND state = 'current'"
 )

@@ -16,7 +16,9 @@ Indexed columns answer the three query kinds:
 from __future__ import annotations
 
 import os
+import queue
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import fields
@@ -27,6 +29,8 @@ import orjson
 from beacon.store.base import PopulationFrequency, StoreError, UnknownDatasetError, VariantDocument, VariantQuery
 
 LONG_SPAN = 1000
+GENE = "gene"
+AMINOACID_CHANGE = "aa"
 _COLUMNS = (
     "variant_id",
     "chromosome",
@@ -71,7 +75,7 @@ def index_statements(version: int) -> list[str]:
         f"CREATE INDEX {table}_norm_ix ON {table} (chromosome, norm_start, norm_alt, norm_ref)",
         f"CREATE INDEX {table}_start_ix ON {table} (chromosome, start, end, variant_type, length)",
         f"CREATE INDEX {table}_long_ix ON {table} (chromosome, start) WHERE span > {LONG_SPAN}",
-        f"CREATE INDEX {table}_genes_ix ON {table}_genes (gene_id, rowid_ref)",
+        f"CREATE INDEX {table}_annotations_ix ON {table}_annotations (kind, value, rowid_ref)",
         f"CREATE INDEX {table}_carriers_ix ON {table}_carriers (rowid_ref)",
         f"CREATE INDEX {table}_biosamples_ix ON {table}_carriers (biosample_id)",
     ]
@@ -121,9 +125,14 @@ def insert_documents(conn: sqlite3.Connection, version: int, documents: list[Var
     placeholders = ", ".join("?" * (len(_INSERT_COLUMNS) + 1))
     insert = f"INSERT INTO {table} (rowid, {', '.join(_INSERT_COLUMNS)}) VALUES ({placeholders})"
     conn.executemany(insert, ((rowid, *row_values(d)) for rowid, d in enumerate(documents, first_rowid)))
-    genes = [(gene, rowid) for rowid, d in enumerate(documents, first_rowid) for gene in d.gene_ids]
-    if genes:
-        conn.executemany(f"INSERT INTO {table}_genes (gene_id, rowid_ref) VALUES (?, ?)", genes)
+    annotations = [
+        (kind, value, rowid)
+        for rowid, d in enumerate(documents, first_rowid)
+        for kind, values in ((GENE, d.gene_ids), (AMINOACID_CHANGE, d.aminoacid_changes))
+        for value in values
+    ]
+    if annotations:
+        conn.executemany(f"INSERT INTO {table}_annotations (kind, value, rowid_ref) VALUES (?, ?, ?)", annotations)
     carriers = [
         (rowid, biosample, zygosity)
         for rowid, d in enumerate(documents, first_rowid)
@@ -137,7 +146,9 @@ def insert_documents(conn: sqlite3.Connection, version: int, documents: list[Var
 def create_side_tables(conn: sqlite3.Connection, version: int) -> None:
     """Gene and carrier tables of a version (rows point at the variants table's rowid)."""
     table = table_name(version)
-    conn.execute(f"CREATE TABLE {table}_genes (gene_id TEXT NOT NULL, rowid_ref INTEGER NOT NULL)")
+    conn.execute(
+        f"CREATE TABLE {table}_annotations (kind TEXT NOT NULL, value TEXT NOT NULL, rowid_ref INTEGER NOT NULL)"
+    )
     conn.execute(
         f"CREATE TABLE {table}_carriers (rowid_ref INTEGER NOT NULL, biosample_id TEXT NOT NULL, zygosity TEXT)"
     )
@@ -146,7 +157,7 @@ def create_side_tables(conn: sqlite3.Connection, version: int) -> None:
 def drop_version(conn: sqlite3.Connection, version: int) -> None:
     """Drop a version's tables (its indexes go with them)."""
     table = table_name(version)
-    for suffix in ("", "_genes", "_carriers"):
+    for suffix in ("", "_annotations", "_carriers"):
         conn.execute(f"DROP TABLE IF EXISTS {table}{suffix}")
 
 
@@ -280,9 +291,10 @@ def _narrowing(query: VariantQuery) -> tuple[list[str], list[Any]]:
     if query.max_length is not None:
         clauses.append("v.length <= ?")
         params.append(query.max_length)
-    if query.gene_id is not None:
-        clauses.append("v.rowid IN (SELECT g.rowid_ref FROM {genes} g WHERE g.gene_id = ?)")
-        params.append(query.gene_id)
+    for kind, value in ((GENE, query.gene_id), (AMINOACID_CHANGE, query.aminoacid_change)):
+        if value is not None:
+            clauses.append("v.rowid IN (SELECT a.rowid_ref FROM {annotations} a WHERE a.kind = ? AND a.value = ?)")
+            params += [kind, value]
     if query.biosample_ids is not None:
         clauses.append(
             "v.rowid IN (SELECT c.rowid_ref FROM {carriers} c WHERE c.biosample_id IN (SELECT value FROM json_each(?)))"
@@ -294,7 +306,7 @@ def _narrowing(query: VariantQuery) -> tuple[list[str], list[Any]]:
 def select_sql(version: int, where: str, what: str) -> str:
     """A SELECT over one version table with its side tables named in the clause."""
     table = table_name(version)
-    where = where.replace("{genes}", f"{table}_genes").replace("{carriers}", f"{table}_carriers")
+    where = where.replace("{annotations}", f"{table}_annotations").replace("{carriers}", f"{table}_carriers")
     return f"SELECT {what} FROM {table} v WHERE {where}"
 
 
@@ -309,7 +321,11 @@ WriteTransaction = Callable[[], AbstractContextManager[sqlite3.Connection]]
 
 
 class SqliteVariantLoad:
-    """A variant load into a new, invisible version of one dataset (see the module docstring)."""
+    """A variant load into a new, invisible version of one dataset (see the module docstring).
+
+    Batches are written by a background thread while the caller converts the next one: SQLite
+    releases the GIL while it works, so reading and writing overlap on two cores.
+    """
 
     def __init__(self, write: WriteTransaction, dataset_id: str, *, replace: bool = False) -> None:
         self._write = write
@@ -325,15 +341,20 @@ class SqliteVariantLoad:
             ).lastrowid
             create_version_table(conn, self.version)
             create_side_tables(conn, self.version)
+        self._writer = _BatchWriter(self._write_batch)
 
     def add(self, documents: Iterable[VariantDocument]) -> int:
-        """Write one batch in its own transaction; returns how many were written."""
+        """Queue one batch for writing (in its own transaction); returns how many it holds."""
         batch = list(documents)
         self._check_assembly(batch)
+        self._writer.submit((batch, self._next_rowid))
+        self._next_rowid += len(batch)
+        return len(batch)
+
+    def _write_batch(self, item: tuple[list[VariantDocument], int]) -> None:
+        batch, first_rowid = item
         with self._write() as conn:
-            written = insert_documents(conn, self.version, batch, self._next_rowid)
-        self._next_rowid += written
-        return written
+            insert_documents(conn, self.version, batch, first_rowid)
 
     def _check_assembly(self, batch: list[VariantDocument]) -> None:
         for document in batch:
@@ -344,6 +365,7 @@ class SqliteVariantLoad:
 
     def commit(self) -> None:
         """Build the indexes, then make this version current and drop the previous one, atomically."""
+        self._writer.finish()
         with self._write() as conn:
             for statement in index_statements(self.version):
                 conn.execute(statement)
@@ -354,6 +376,7 @@ class SqliteVariantLoad:
             count, short_span = conn.execute(
                 f"SELECT count(*), coalesce(max(CASE WHEN span <= {LONG_SPAN} THEN span END), 0) FROM {table}"
             ).fetchone()
+            kinds = ",".join(k for (k,) in conn.execute(f"SELECT DISTINCT kind FROM {table}_annotations ORDER BY 1"))
             previous = [
                 row[0]
                 for row in conn.execute(
@@ -365,15 +388,55 @@ class SqliteVariantLoad:
             conn.execute("DELETE FROM variant_sets WHERE dataset_id = ? AND state = 'current'", (self.dataset_id,))
             conn.execute(
                 "UPDATE variant_sets SET state = 'current', assembly = ?, variant_count = ?, max_short_span = ?,"
-                " loader_pid = NULL WHERE version = ?",
-                (self._assembly, count, short_span, self.version),
+                " annotations = ?, loader_pid = NULL WHERE version = ?",
+                (self._assembly, count, short_span, kinds, self.version),
             )
 
     def abort(self) -> None:
         """Drop the new version; the previous one keeps answering."""
+        self._writer.finish(raise_errors=False)
         with self._write() as conn:
             drop_version(conn, self.version)
             conn.execute("DELETE FROM variant_sets WHERE version = ? AND state = 'loading'", (self.version,))
+
+
+class _BatchWriter:
+    """One background thread applying `write` to submitted items in order; errors surface to the caller."""
+
+    def __init__(self, write: Callable[[Any], None]) -> None:
+        self._write = write
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=2)  # bounded: memory stays at ~3 batches
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="variant-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not _DONE:
+            if self._error is None:
+                try:
+                    self._write(item)
+                except BaseException as error:  # handed to the loading thread at its next call
+                    self._error = error
+
+    def submit(self, item: Any) -> None:
+        """Queue an item; raises the writer's earlier error, if any."""
+        self._raise()
+        self._queue.put(item)
+
+    def finish(self, raise_errors: bool = True) -> None:
+        """Wait until everything queued is written (idempotent)."""
+        if self._thread.is_alive():
+            self._queue.put(_DONE)
+            self._thread.join()
+        if raise_errors:
+            self._raise()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+
+_DONE = object()
 
 
 def _check_can_load(conn: sqlite3.Connection, dataset_id: str, replace: bool) -> None:
