@@ -15,6 +15,7 @@ from beacon.query.granularity import Granularity
 from beacon.schemas import SchemaValidator, describe_error
 
 INCLUDE_RESULTSET_RESPONSES = ("ALL", "HIT", "MISS", "NONE")
+REPEATABLE_PARAMETERS = frozenset({"start", "end", "variantType", "datasets"})
 # GET parameters every entry-type endpoint understands; endpoints add their own request parameters.
 COMMON_GET_PARAMETERS = frozenset(
     {
@@ -92,7 +93,12 @@ def parse_get(
     unknown = sorted(set(values) - COMMON_GET_PARAMETERS - allowed)
     if unknown:
         raise BadRequest(f"unknown query parameter(s): {', '.join(unknown)}")
-    single = {key: _single(key, items) for key, items in values.items() if key != "filters"}
+    # OpenAPI's default array style repeats a parameter (`start=1&start=9`): the same as `start=1,9`.
+    single = {
+        key: ",".join(items) if key in REPEATABLE_PARAMETERS else _single(key, items)
+        for key, items in values.items()
+        if key != "filters"
+    }
     limit = _parse_limit(single.get("limit"), limits)
     return BeaconRequest(
         requested_granularity=_parse_granularity(single.get("requestedGranularity")),

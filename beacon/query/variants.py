@@ -30,8 +30,12 @@ G_VARIANT_PARAMETERS = (
     "genomicAlleleShortForm",
     "mateName",
     "datasets",
+    "geneid",
+    "allele",
 )
-"""Request parameters the g_variants endpoints accept (GET and POST)."""
+"""Request parameters the g_variants endpoints accept (GET and POST); `geneid` and `allele` are the
+spellings of geneId and genomicAlleleShortForm in the spec's OpenAPI document."""
+_ALIASES = {"geneid": "geneId", "allele": "genomicAlleleShortForm"}
 
 _BASES = re.compile(r"^[ACGTN]*$")
 # Answering the biggest ranges must stay within the aggregators' 5 s budget.
@@ -52,6 +56,7 @@ class VariantRequest:
 
 def parse_variant_request(parameters: Mapping[str, Any], assemblies: set[str]) -> VariantRequest:
     """Validate and type the g_variants parameters; `assemblies` are those of the loaded variants."""
+    parameters = {_ALIASES.get(key, key): value for key, value in parameters.items()}
     if parameters.get("mateName") not in (None, ""):
         raise BadRequest("mateName (fusion queries) is not supported by this beacon")
     assembly = _assembly(parameters.get("assemblyId"), assemblies)

@@ -127,6 +127,14 @@ def test_bracket_query_counts(client):
     assert document["responseSummary"]["numTotalResults"] == expected > 0
 
 
+def test_repeated_start_and_end_form_a_bracket(client):
+    repeated = client.get("/api/g_variants?referenceName=22&start=16100000&start=16200000&end=16100000&end=16150000"
+                          "&requestedGranularity=count").get_json()
+    joined = get(client, referenceName="22", start="16100000,16200000", end="16100000,16150000",
+                 requestedGranularity="count")
+    assert repeated["responseSummary"] == joined["responseSummary"]
+
+
 def test_variant_type_narrows_a_range(client):
     indels = sum(1 for r in loaded_rows() if len(r["ref"]) != len(r["alt"]))
     document = get(client, referenceName="22", start=0, end=20_000_000, variantType="INDEL", requestedGranularity="count")

@@ -55,6 +55,11 @@ def test_post_values_coerce_numeric_strings_and_lists():
     assert (query.kind, query.start, query.end) == ("range", 123, 456)
 
 
+def test_openapi_spellings_are_accepted():
+    assert parse(geneid="BRCA1").gene_id == "BRCA1"
+    assert parse(allele="NC_000017.11:g.7577121C>T").norm_start == 7577120
+
+
 def test_no_position_lists_every_variant():
     assert parse().kind == "all"
     assert parse(variantType="DEL").variant_types == ("DEL",)
