@@ -99,12 +99,20 @@ def load_metadata_command(
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dataset", "dataset_id", required=True, help="Dataset the variants belong to (must be loaded).")
 @click.option("--assembly", required=True, help="Reference assembly: GRCh38 (hg38, b38, GRCh38.p14) or GRCh37.")
-@click.option("--populations", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="JSON map naming the INFO fields of each population (see README).")
-@click.option("--sample-panel", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="TSV sample -> population [-> sex]: frequencies computed from genotypes.")
+@click.option(
+    "--populations",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="JSON map naming the INFO fields of each population (see README).",
+)
+@click.option(
+    "--sample-panel",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="TSV sample -> population [-> sex]: frequencies computed from genotypes.",
+)
 @click.option("--population-column", default="pop", show_default=True, help="Panel column holding the population.")
-@click.option("--sex-column", default="", help="Panel column holding the sex (e.g. gender); needed for hemizygous X/Y counts.")
+@click.option(
+    "--sex-column", default="", help="Panel column holding the sex (e.g. gender); needed for hemizygous X/Y counts."
+)
 @click.option("--case-level", is_flag=True, help="Also store which biosamples carry each allele, and how.")
 @click.option("--keep-zero-count", is_flag=True, help="Keep alleles no sample carries (skipped by default).")
 @click.option("--skip-unknown-contigs", is_flag=True, help="Skip records on decoy/alt/unplaced contigs.")
@@ -122,8 +130,13 @@ def load_vcf_command(files: tuple[Path, ...], store_uri: str | None, **options: 
         store = open_store(load_settings(store_uri).store_uri)
         try:
             reports = load_vcf_files(
-                store, list(files), options["dataset_id"], vcf_options, replace=options["replace"],
-                batch_size=options["batch_size"], on_progress=progress_printer(),
+                store,
+                list(files),
+                options["dataset_id"],
+                vcf_options,
+                replace=options["replace"],
+                batch_size=options["batch_size"],
+                on_progress=progress_printer(),
             )
         finally:
             store.close()
@@ -139,7 +152,8 @@ def vcf_options_from_cli(options: dict[str, Any]) -> Any:
     panel = None
     if options["sample_panel"]:
         panel = read_sample_panel(
-            options["sample_panel"], population_column=options["population_column"],
+            options["sample_panel"],
+            population_column=options["population_column"],
             sex_column=options["sex_column"] or None,
         )
     return VcfOptions(

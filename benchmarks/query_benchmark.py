@@ -71,16 +71,20 @@ def sample_queries(store_path: Path, count: int, seed: int = 7) -> tuple[list[st
     rng = random.Random(seed)
     rows = []
     for rowid in rng.sample(range(1, maximum + 1), count):
-        rows.append(conn.execute(
-            f"SELECT start, reference_bases, alternate_bases FROM variants_{version} WHERE rowid = ?", (rowid,)
-        ).fetchone())
+        rows.append(
+            conn.execute(
+                f"SELECT start, reference_bases, alternate_bases FROM variants_{version} WHERE rowid = ?", (rowid,)
+            ).fetchone()
+        )
     (last_start,) = conn.execute(f"SELECT max(start) FROM variants_{version}").fetchone()
     conn.close()
     allele = [f"/api/g_variants?referenceName=1&start={s}&referenceBases={r}&alternateBases={a}" for s, r, a in rows]
     ranges = []
     for _ in range(count):
         start = rng.randrange(0, max(1, last_start - 1_000_000))
-        ranges.append(f"/api/g_variants?referenceName=1&start={start}&end={start + 1_000_000}&requestedGranularity=count")
+        ranges.append(
+            f"/api/g_variants?referenceName=1&start={start}&end={start + 1_000_000}&requestedGranularity=count"
+        )
     return allele, [f"{p}&requestedGranularity=record" for p in allele], ranges
 
 
@@ -98,7 +102,16 @@ def start_server(store_path: Path, workdir: Path, port: int) -> subprocess.Popen
     env = {**os.environ, "BEACON_STORE_URI": f"sqlite:///{store_path}", "BEACON_ACCESS_FILE": str(policy)}
     gunicorn = Path(sys.executable).with_name("gunicorn")
     server = subprocess.Popen(
-        [str(gunicorn), "--workers", "2", "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "beacon:create_app()"],
+        [
+            str(gunicorn),
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "beacon:create_app()",
+        ],
         env=env,
     )
     for _ in range(200):
@@ -119,7 +132,9 @@ def run_wrk(port: int, paths: list[str], workdir: Path, seconds: int, connection
     script.write_text(WRK_SCRIPT % path_file)
     output = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), f"http://127.0.0.1:{port}"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
@@ -169,7 +184,10 @@ def report(all_results: dict[int, dict[str, dict[str, float]]]) -> None:
     print(f"\n{'query':<20}" + "".join(f"{f'{s:,} variants':>36}" for s in sizes))
     for name in ("trivial /api/info", "allele, boolean", "allele, record", "1 Mb range count"):
         cells = [all_results[s][name] for s in sizes]
-        print(f"{name:<20}" + "".join(f"{c['rps']:>10,.0f} req/s p50 {c['p50']:5.1f} p99 {c['p99']:5.1f} ms" for c in cells))
+        print(
+            f"{name:<20}"
+            + "".join(f"{c['rps']:>10,.0f} req/s p50 {c['p50']:5.1f} p99 {c['p99']:5.1f} ms" for c in cells)
+        )
     for size in sizes:
         rss = ", ".join(f"{mb:.0f} MB" for mb in all_results[size]["rss"].values())
         print(f"worker RSS at {size:,} variants: {rss}")
@@ -190,8 +208,9 @@ def main() -> None:
     results = {}
     for size in (int(part) for part in arguments.sizes.split(",")):
         print(f"store with {size:,} sites")
-        results[size] = measure(build_store(arguments.workdir, size), arguments.workdir, arguments.seconds,
-                                arguments.connections)
+        results[size] = measure(
+            build_store(arguments.workdir, size), arguments.workdir, arguments.seconds, arguments.connections
+        )
     report(results)
 
 

@@ -51,7 +51,11 @@ SAMPLE = random.Random(22).sample(loaded_rows(), 25)
 @pytest.mark.parametrize("row", SAMPLE, ids=lambda r: f"{r['pos']}{r['ref']}>{r['alt']}")
 def test_allele_frequencies_per_population_match_bcftools(client, validator, row):
     document = get(
-        client, referenceName="22", start=row["start0"], referenceBases=row["ref"], alternateBases=row["alt"],
+        client,
+        referenceName="22",
+        start=row["start0"],
+        referenceBases=row["ref"],
+        alternateBases=row["alt"],
         requestedGranularity="record",
     )
     assert_valid(validator, document)
@@ -66,8 +70,14 @@ def test_allele_frequencies_per_population_match_bcftools(client, validator, row
 
 def test_an_allele_nobody_carries_is_not_a_hit(client):
     absent = next(r for r in truth_rows() if int(r["gt_AC"]) == 0 and not r["alt"].startswith(SYMBOLIC))
-    document = get(client, referenceName="22", start=absent["start0"], referenceBases=absent["ref"],
-                   alternateBases=absent["alt"], requestedGranularity="count")
+    document = get(
+        client,
+        referenceName="22",
+        start=absent["start0"],
+        referenceBases=absent["ref"],
+        alternateBases=absent["alt"],
+        requestedGranularity="count",
+    )
     assert document["responseSummary"] == {"exists": False, "numTotalResults": 0}
 
 
@@ -96,9 +106,7 @@ def test_other_assembly_finds_nothing_and_mismatched_accession_is_a_400(client):
 
 
 def overlap_count(start: int, end: int) -> int:
-    return sum(
-        1 for r in loaded_rows() if int(r["start0"]) < end and int(r["start0"]) + len(r["ref"]) > start
-    )
+    return sum(1 for r in loaded_rows() if int(r["start0"]) < end and int(r["start0"]) + len(r["ref"]) > start)
 
 
 @pytest.mark.parametrize(("start", "end"), [(16050000, 16100000), (16_200_000, 16_300_000), (17_000_000, 17_600_000)])
@@ -120,32 +128,38 @@ def test_range_includes_a_deletion_starting_before_the_range(client):
 def test_bracket_query_counts(client):
     s0, s1, e0, e1 = 16_100_000, 16_200_000, 16_100_000, 16_150_000
     expected = sum(
-        1 for r in loaded_rows()
-        if s0 <= int(r["start0"]) < s1 and e0 <= int(r["start0"]) + len(r["ref"]) < e1
+        1 for r in loaded_rows() if s0 <= int(r["start0"]) < s1 and e0 <= int(r["start0"]) + len(r["ref"]) < e1
     )
     document = get(client, referenceName="22", start=f"{s0},{s1}", end=f"{e0},{e1}", requestedGranularity="count")
     assert document["responseSummary"]["numTotalResults"] == expected > 0
 
 
 def test_repeated_start_and_end_form_a_bracket(client):
-    repeated = client.get("/api/g_variants?referenceName=22&start=16100000&start=16200000&end=16100000&end=16150000"
-                          "&requestedGranularity=count").get_json()
-    joined = get(client, referenceName="22", start="16100000,16200000", end="16100000,16150000",
-                 requestedGranularity="count")
+    repeated = client.get(
+        "/api/g_variants?referenceName=22&start=16100000&start=16200000&end=16100000&end=16150000"
+        "&requestedGranularity=count"
+    ).get_json()
+    joined = get(
+        client, referenceName="22", start="16100000,16200000", end="16100000,16150000", requestedGranularity="count"
+    )
     assert repeated["responseSummary"] == joined["responseSummary"]
 
 
 def test_variant_type_narrows_a_range(client):
     indels = sum(1 for r in loaded_rows() if len(r["ref"]) != len(r["alt"]))
-    document = get(client, referenceName="22", start=0, end=20_000_000, variantType="INDEL", requestedGranularity="count")
+    document = get(
+        client, referenceName="22", start=0, end=20_000_000, variantType="INDEL", requestedGranularity="count"
+    )
     assert document["responseSummary"]["numTotalResults"] == indels
 
 
 @pytest.mark.parametrize("granularity", ["boolean", "count", "record"])
 def test_post_equals_get_and_validates(client, validator, granularity):
     parameters = {"referenceName": "22", "start": 16050000, "end": 16060000}
-    body = {"meta": {"apiVersion": "v2.1.1"},
-            "query": {"requestParameters": parameters, "requestedGranularity": granularity}}
+    body = {
+        "meta": {"apiVersion": "v2.1.1"},
+        "query": {"requestParameters": parameters, "requestedGranularity": granularity},
+    }
     posted = client.post("/api/g_variants", data=json.dumps(body), content_type="application/json").get_json()
     got = get(client, **parameters, requestedGranularity=granularity)
     assert_valid(validator, posted)
@@ -154,9 +168,13 @@ def test_post_equals_get_and_validates(client, validator, granularity):
 
 
 def test_post_coerces_numeric_strings(client):
-    body = {"meta": {"apiVersion": "v2.1.1"},
-            "query": {"requestParameters": {"referenceName": "22", "start": ["16050074"], "alternateBases": "G"},
-                      "requestedGranularity": "count"}}
+    body = {
+        "meta": {"apiVersion": "v2.1.1"},
+        "query": {
+            "requestParameters": {"referenceName": "22", "start": ["16050074"], "alternateBases": "G"},
+            "requestedGranularity": "count",
+        },
+    }
     document = client.post("/api/g_variants", json=body).get_json()
     assert document["responseSummary"]["numTotalResults"] == 1
 
@@ -165,8 +183,14 @@ def test_one_variant_by_id_and_dataset_scope(client, validator):
     document = get(client, "/api/g_variants/GRCh37-22-16050075-A-G", requestedGranularity="record")
     assert_valid(validator, document)
     assert document["response"]["resultSets"][0]["results"][0]["variantInternalId"] == "GRCh37-22-16050075-A-G"
-    scoped = get(client, f"/api/datasets/{DEMO_DATASET}/g_variants", referenceName="22", start=0, end=16060000,
-                 requestedGranularity="count")
+    scoped = get(
+        client,
+        f"/api/datasets/{DEMO_DATASET}/g_variants",
+        referenceName="22",
+        start=0,
+        end=16060000,
+        requestedGranularity="count",
+    )
     assert scoped["responseSummary"]["numTotalResults"] == overlap_count(0, 16060000)
     assert client.get("/api/g_variants/GRCh37-22-1-A-G").status_code == 404
 
@@ -189,8 +213,14 @@ def test_carriers_match_the_reference_tool(client, validator, row):
 
 
 def test_bad_variant_queries_are_400s(client, validator):
-    for query in ("referenceName=22", "referenceName=chrUn&start=1", "referenceName=22&start=1&end=0",
-                  "referenceName=22&start=x", "start=5", "referenceName=22&start=1&alternateBases=Z"):
+    for query in (
+        "referenceName=22",
+        "referenceName=chrUn&start=1",
+        "referenceName=22&start=1&end=0",
+        "referenceName=22&start=x",
+        "start=5",
+        "referenceName=22&start=1&alternateBases=Z",
+    ):
         response = client.get(f"/api/g_variants?{query}")
         assert response.status_code == 400, query
         assert response.get_json()["error"]["errorCode"] == 400

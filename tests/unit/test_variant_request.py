@@ -42,7 +42,11 @@ def test_range_and_bracket_queries():
     assert (ranged.kind, ranged.start, ranged.end, ranged.variant_types) == ("range", 100, 200, ("SNP",))
     bracket = parse(referenceName="X", start="100,150", end=[300, "400"])
     assert (bracket.kind, bracket.start, bracket.start_max, bracket.end_min, bracket.end) == (
-        "bracket", 100, 150, 300, 400,
+        "bracket",
+        100,
+        150,
+        300,
+        400,
     )
 
 
@@ -70,7 +74,11 @@ def test_gene_and_hgvs_queries():
     assert (gene.kind, gene.gene_id, gene.min_length) == ("gene", "BRCA1", 2)
     hgvs = parse(genomicAlleleShortForm="NC_000017.11:g.7577121C>T")
     assert (hgvs.kind, hgvs.chromosome, hgvs.norm_start, hgvs.norm_ref, hgvs.norm_alt) == (
-        "sequence", "17", 7577120, "C", "T",
+        "sequence",
+        "17",
+        7577120,
+        "C",
+        "T",
     )
 
 
