@@ -13,9 +13,9 @@ from pathlib import Path
 
 import cyvcf2
 
-from benchmarks.synthetic_vcf import write_vcf
 from beacon.store.base import MetadataBatch
 from beacon.store.sqlite import SqliteStore
+from benchmarks.synthetic_vcf import write_vcf
 from loaders.variant_load import load_vcf_files
 from loaders.vcf import LoadReport, VcfOptions, read_documents
 

@@ -25,9 +25,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-from benchmarks.synthetic_vcf import write_vcf
 from beacon.store.base import MetadataBatch
 from beacon.store.sqlite import SqliteStore
+from benchmarks.synthetic_vcf import write_vcf
 from loaders.variant_load import load_vcf_files
 from loaders.vcf import VcfOptions
 
