@@ -72,8 +72,9 @@ def _build_context(settings: Settings, collaborators: dict[str, Any]) -> Any:
             registered_requires=settings.registered_requires,
             opaque_token_issuer=settings.oidc_opaque_issuer,
             http_timeout=settings.http_timeout,
-            # All token work stays within 4 s, inside the aggregators' 5 s budget.
-            request_budget=4.0 - settings.http_timeout,
+            # Token work (budget + one last exchange) stays within 3 s, leaving the store its share of
+            # the aggregators' 5 s budget.
+            request_budget=3.0 - settings.http_timeout,
         )
     )
     return BeaconContext(

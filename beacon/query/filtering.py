@@ -209,6 +209,10 @@ class FilteredStore:
         """Assemblies of the loaded variants."""
         return self.store.variant_assemblies()
 
+    def variant_annotations(self, dataset_id: str | None = None) -> set[str]:
+        """What the loaded variants carry (unfiltered)."""
+        return self.store.variant_annotations(dataset_id)
+
     def restrict(self, query: RecordQuery) -> RecordQuery | None:
         """The query narrowed by the filters (None: nothing in this dataset can match)."""
         if query.entity != self.applied.entity:
@@ -296,10 +300,10 @@ def _worth_filtering(path: str) -> bool:
     return name not in ("id", "_id") and not name.endswith("Id")
 
 
-def lacks_case_level_data(store: Store, dataset_id: str, sample: int = 20) -> bool:
-    """Whether a dataset has variants but none of its first `sample` variants lists carriers."""
-    variants = store.find_variants(VariantQuery(dataset_id, kind="all", limit=sample))
-    return bool(variants) and not any(variant.carriers for variant in variants)
+def lacks_case_level_data(store: Store, dataset_id: str) -> bool:
+    """Whether a dataset has variants but was loaded without case-level data (carriers)."""
+    has_variants = store.count_variants(VariantQuery(dataset_id, kind="all")) > 0
+    return has_variants and "caseLevelData" not in store.variant_annotations(dataset_id)
 
 
 def case_level_warnings(store: Store, applied: AppliedFilters, empty_datasets: Iterable[str]) -> list[str]:

@@ -283,8 +283,9 @@ class Store(Protocol):
     def variant_assemblies(self) -> set[str]:
         """Assemblies of the loaded variants (to decide whether assemblyId may be omitted)."""
 
-    def variant_annotations(self) -> set[str]:
-        """Annotation-based query parameters the loaded variants can answer (`geneId`, `aminoacidChange`)."""
+    def variant_annotations(self, dataset_id: str | None = None) -> set[str]:
+        """What the current variants (of one dataset, or of all) carry: `geneId`, `aminoacidChange`
+        (annotation queries they can answer) and `caseLevelData` (carriers loaded)."""
 
     def variant_carriers(self, dataset_id: str, variant_id: str) -> list[str]:
         """Biosample ids carrying a variant (case-level data), empty when not loaded."""

@@ -126,17 +126,25 @@ def acquire_lock(db: Database, owner: str, options: WriteOptions) -> None:
         now = time.time()
         new_lock = {"$set": {"lock": {"owner": owner, "expires_at": now + options.lock_lease}}}
         if lock is None:
-            taken = db[STATE].update_one({"_id": METADATA_ID, "lock": {"$exists": False}}, new_lock)
+            taken = _take_free_lock(db, new_lock)
         elif lock["expires_at"] < now:
             held = {"_id": METADATA_ID, "lock.owner": lock["owner"], "lock.expires_at": lock["expires_at"]}
             taken = db[STATE].update_one(held, {**new_lock, "$addToSet": {"abandoned": lock["owner"]}})
         else:
             taken = None
-        if taken is not None and taken.matched_count == 1:
+        if taken is not None and (taken.matched_count == 1 or taken.upserted_id is not None):
             return
         if time.monotonic() >= deadline:
             raise StoreBusy("another load is writing to the MongoDB store; try again when it has finished")
         time.sleep(0.2)
+
+
+def _take_free_lock(db: Database, new_lock: Mapping[str, Any]) -> Any:
+    # Upsert: the state document may be missing (a database dropped under a running process).
+    try:
+        return db[STATE].update_one({"_id": METADATA_ID, "lock": {"$exists": False}}, new_lock, upsert=True)
+    except DuplicateKeyError:  # it exists and is locked: someone was faster
+        return None
 
 
 def refresh_lock(db: Database, owner: str, options: WriteOptions) -> None:

@@ -267,10 +267,14 @@ class SqliteStore:
         rows = self._conn().execute("SELECT DISTINCT assembly FROM variant_sets WHERE state = 'current'")
         return {assembly for (assembly,) in rows if assembly}
 
-    def variant_annotations(self) -> set[str]:
-        """Annotation kinds the current variants carry: `geneId`, `aminoacidChange`."""
-        names = {sqlite_variants.GENE: "geneId", sqlite_variants.AMINOACID_CHANGE: "aminoacidChange"}
-        rows = self._conn().execute(sqlite_schema.SELECT_ANNOTATIONS)
+    def variant_annotations(self, dataset_id: str | None = None) -> set[str]:
+        """What the current variants (of one dataset, or all) carry: `geneId`, `aminoacidChange`, `caseLevelData`."""
+        names = {
+            sqlite_variants.GENE: "geneId",
+            sqlite_variants.AMINOACID_CHANGE: "aminoacidChange",
+            sqlite_variants.CASE_LEVEL: "caseLevelData",
+        }
+        rows = self._conn().execute(sqlite_schema.SELECT_ANNOTATIONS, {"dataset_id": dataset_id})
         return {names[kind] for (kinds,) in rows for kind in kinds.split(",") if kind}
 
     def variant_carriers(self, dataset_id: str, variant_id: str) -> list[str]:

@@ -156,7 +156,10 @@ SELECT_ONTOLOGY_TERMS = "SELECT term_id, label, parents FROM ontology_terms WHER
 SELECT_ONTOLOGY_STAMP = "SELECT count(*), coalesce(max(stamp), 0) FROM ontologies"
 SELECT_VARIANT_SETS_OF = "SELECT version FROM variant_sets WHERE dataset_id = ?"
 SELECT_VARIANT_COUNT = "SELECT variant_count FROM variant_sets WHERE version = ?"
-SELECT_ANNOTATIONS = "SELECT DISTINCT annotations FROM variant_sets WHERE state = 'current'"
+SELECT_ANNOTATIONS = (
+    "SELECT DISTINCT annotations FROM variant_sets WHERE state = 'current'"
+    " AND (:dataset_id IS NULL OR dataset_id = :dataset_id)"
+)
 SELECT_CURRENT_SET = (
     "SELECT version, assembly, max_short_span FROM variant_sets WHERE dataset_id = ? AND state = 'current'"
 )

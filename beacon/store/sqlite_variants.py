@@ -31,6 +31,7 @@ from beacon.store.base import PopulationFrequency, StoreError, UnknownDatasetErr
 LONG_SPAN = 1000
 GENE = "gene"
 AMINOACID_CHANGE = "aa"
+CASE_LEVEL = "carriers"
 _COLUMNS = (
     "variant_id",
     "chromosome",
@@ -296,8 +297,11 @@ def _narrowing(query: VariantQuery) -> tuple[list[str], list[Any]]:
             clauses.append("v.rowid IN (SELECT a.rowid_ref FROM {annotations} a WHERE a.kind = ? AND a.value = ?)")
             params += [kind, value]
     if query.biosample_ids is not None:
+        # Correlated: probes the carriers of each candidate variant (index on rowid_ref) instead of
+        # reading every carrier row of the selected biosamples.
         clauses.append(
-            "v.rowid IN (SELECT c.rowid_ref FROM {carriers} c WHERE c.biosample_id IN (SELECT value FROM json_each(?)))"
+            "EXISTS (SELECT 1 FROM {carriers} c WHERE c.rowid_ref = v.rowid"
+            " AND c.biosample_id IN (SELECT value FROM json_each(?)))"
         )
         params.append(orjson.dumps(sorted(query.biosample_ids)).decode())
     return clauses, params
@@ -376,7 +380,9 @@ class SqliteVariantLoad:
             count, short_span = conn.execute(
                 f"SELECT count(*), coalesce(max(CASE WHEN span <= {LONG_SPAN} THEN span END), 0) FROM {table}"
             ).fetchone()
-            kinds = ",".join(k for (k,) in conn.execute(f"SELECT DISTINCT kind FROM {table}_annotations ORDER BY 1"))
+            kinds = [k for (k,) in conn.execute(f"SELECT DISTINCT kind FROM {table}_annotations ORDER BY 1")]
+            if conn.execute(f"SELECT 1 FROM {table}_carriers LIMIT 1").fetchone():
+                kinds.append(CASE_LEVEL)
             previous = [
                 row[0]
                 for row in conn.execute(
@@ -389,7 +395,7 @@ class SqliteVariantLoad:
             conn.execute(
                 "UPDATE variant_sets SET state = 'current', assembly = ?, variant_count = ?, max_short_span = ?,"
                 " annotations = ?, loader_pid = NULL WHERE version = ?",
-                (self._assembly, count, short_span, kinds, self.version),
+                (self._assembly, count, short_span, ",".join(kinds), self.version),
             )
 
     def abort(self) -> None:

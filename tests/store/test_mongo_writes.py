@@ -170,3 +170,11 @@ def test_a_removal_is_one_step_and_a_reload_waits_for_it_to_settle(store_a):
 def test_visibility_of_an_empty_database_shows_nothing(mongo_store):
     assert state.read_visibility(mongo_store.database()) == Visibility()
     assert mongo_store.list_datasets() == [] and mongo_store.filtering_terms() == []
+
+
+def test_the_lock_can_be_taken_before_the_state_document_exists(mongo_store):
+    db = mongo_store.database()
+    state.acquire_lock(db, "FIRST", mongo_store.write_options)
+    assert state_document(mongo_store)["lock"]["owner"] == "FIRST"
+    with pytest.raises(StoreBusy):
+        state.acquire_lock(db, "SECOND", mongo_store.write_options)
