@@ -45,8 +45,11 @@ format: $(STAMP)
 	$(BIN)/ruff format beacon loaders tests benchmarks
 	$(BIN)/ruff check --fix beacon loaders tests benchmarks
 
+# Speed figures, not tests: a 1M-site load, then HTTP queries against 1M and 10M variants (wrk).
 benchmark: $(STAMP)
-	$(BIN)/python benchmarks/run_all.py
+	@command -v wrk >/dev/null 2>&1 || ./scripts/install-debian-packages wrk
+	$(BIN)/python -m benchmarks.load_benchmark --sites 1000000
+	$(BIN)/python -m benchmarks.query_benchmark --sizes 1000000,10000000
 
 clean:
 	rm -rf $(VENV) var build *.egg-info tests/oidc/node_modules
