@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from beacon.settings import Settings, SettingsError
-from beacon.store.base import StoreError
+from beacon.store.base import Store, StoreError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -49,6 +49,18 @@ def load_settings(store_uri: str | None = None) -> Settings:
         raise  # unreachable; keeps type checkers content
 
 
+@contextmanager
+def opened_store(store_uri: str | None) -> Iterator[Store]:
+    """The store named by `--store` or BEACON_STORE_URI, closed afterwards."""
+    from beacon.store import open_store
+
+    store = open_store(load_settings(store_uri).store_uri)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
 def store_option(function: F) -> F:
     """The `--store URI` option shared by commands that touch the store."""
     return click.option(
@@ -80,17 +92,13 @@ def load_metadata_command(
 ) -> None:
     """Load BFF JSON arrays of datasets, cohorts, individuals, biosamples (all or nothing)."""
     from beacon.schemas import default_validator
-    from beacon.store import open_store
     from loaders.metadata import load_metadata
 
     with reported_errors():
-        store = open_store(load_settings(store_uri).store_uri)
-        try:
+        with opened_store(store_uri) as store:
             report = load_metadata(
                 store, list(files), default_validator(), entity=entity, dataset_id=dataset_id, replace=replace
             )
-        finally:
-            store.close()
         for line in report.lines():
             click.echo(line)
 
@@ -121,14 +129,12 @@ def load_metadata_command(
 @store_option
 def load_vcf_command(files: tuple[Path, ...], store_uri: str | None, **options: Any) -> None:
     """Load VCF/BCF files (one variant per ALT allele) into a dataset, all or nothing."""
-    from beacon.store import open_store
     from loaders.variant_load import load_vcf_files
     from loaders.vcf import VcfError
 
     with reported_errors(VcfError):
         vcf_options = vcf_options_from_cli(options)
-        store = open_store(load_settings(store_uri).store_uri)
-        try:
+        with opened_store(store_uri) as store:
             reports = load_vcf_files(
                 store,
                 list(files),
@@ -138,8 +144,6 @@ def load_vcf_command(files: tuple[Path, ...], store_uri: str | None, **options: 
                 batch_size=options["batch_size"],
                 on_progress=progress_printer(),
             )
-        finally:
-            store.close()
         for report in reports:
             for line in report.lines():
                 click.echo(line)
@@ -188,15 +192,10 @@ def progress_printer() -> Callable[[Any], None] | None:
 def load_demo_command(store_uri: str | None) -> None:
     """Load (or reload) the bundled CINECA synthetic demo data; safe to repeat."""
     from beacon.demo import load_demo
-    from beacon.store import open_store
 
-    with reported_errors():
-        store = open_store(load_settings(store_uri).store_uri)
-        try:
-            for line in load_demo(store):
-                click.echo(line)
-        finally:
-            store.close()
+    with reported_errors(), opened_store(store_uri) as store:
+        for line in load_demo(store):
+            click.echo(line)
 
 
 @load.command("ontology")
@@ -205,19 +204,16 @@ def load_demo_command(store_uri: str | None) -> None:
 @store_option
 def load_ontology_command(file: Path, replace: bool, store_uri: str | None) -> None:
     """Load an ontology (OBO or OWL) so ontology filters include descendant terms."""
-    from beacon.store import open_store
     from beacon.store.base import DuplicateOntologyError
     from loaders.ontology import OntologyError, read_ontology
 
     with reported_errors(OntologyError):
         ontology = read_ontology(file)
-        store = open_store(load_settings(store_uri).store_uri)
-        try:
-            count = store.put_ontology(ontology, replace=replace)
-        except DuplicateOntologyError as error:
-            fail(f"{file}: {error}")
-        finally:
-            store.close()
+        with opened_store(store_uri) as store:
+            try:
+                count = store.put_ontology(ontology, replace=replace)
+            except DuplicateOntologyError as error:
+                fail(f"{file}: {error}")
         resource = ontology.resource
         version = f", version {resource.version}" if resource.version else ""
         click.echo(f"{file}: ontology {resource.id} ({resource.name}{version}): {count} terms loaded")
@@ -232,15 +228,10 @@ def datasets() -> None:
 @store_option
 def datasets_list_command(store_uri: str | None) -> None:
     """List the loaded datasets (id and name)."""
-    from beacon.store import open_store
 
-    with reported_errors():
-        store = open_store(load_settings(store_uri).store_uri)
-        try:
-            for dataset in store.list_datasets():
-                click.echo(f"{dataset['id']}\t{dataset.get('name', '')}")
-        finally:
-            store.close()
+    with reported_errors(), opened_store(store_uri) as store:
+        for dataset in store.list_datasets():
+            click.echo(f"{dataset['id']}\t{dataset.get('name', '')}")
 
 
 @datasets.command("remove")
@@ -248,14 +239,10 @@ def datasets_list_command(store_uri: str | None) -> None:
 @store_option
 def datasets_remove_command(dataset_id: str, store_uri: str | None) -> None:
     """Remove a dataset and everything loaded into it."""
-    from beacon.store import open_store
 
     with reported_errors():
-        store = open_store(load_settings(store_uri).store_uri)
-        try:
+        with opened_store(store_uri) as store:
             removed = store.remove_dataset(dataset_id)
-        finally:
-            store.close()
         if not removed:
             fail(f"no dataset {dataset_id!r}")
         click.echo(f"removed dataset {dataset_id} and everything loaded into it")
