@@ -21,7 +21,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 import orjson
@@ -120,28 +120,45 @@ def decode_document(assembly: str, row: sqlite3.Row | tuple[Any, ...]) -> Varian
     return VariantDocument(assembly=assembly, **values, **payload)
 
 
-def insert_documents(conn: sqlite3.Connection, version: int, documents: list[VariantDocument], first_rowid: int) -> int:
-    """Insert a batch of documents (and their genes and carriers) with rowids from `first_rowid` on."""
+@dataclass(frozen=True)
+class PreparedBatch:
+    """Insert rows of one batch, built by the loading thread so the writer thread mostly runs SQLite."""
+
+    variants: list[tuple[Any, ...]]
+    annotations: list[tuple[str, str, int]]
+    carriers: list[tuple[int, str, str | None]]
+
+
+def prepare_batch(documents: list[VariantDocument], first_rowid: int) -> PreparedBatch:
+    """Rows for a batch of documents, with rowids from `first_rowid` on (side tables point at them)."""
+    numbered = list(enumerate(documents, first_rowid))
+    return PreparedBatch(
+        variants=[(rowid, *row_values(d)) for rowid, d in numbered],
+        annotations=[
+            (kind, value, rowid)
+            for rowid, d in numbered
+            for kind, values in ((GENE, d.gene_ids), (AMINOACID_CHANGE, d.aminoacid_changes))
+            for value in values
+        ],
+        carriers=[(rowid, biosample, zygosity) for rowid, d in numbered for biosample, zygosity in d.carriers],
+    )
+
+
+def insert_batch(conn: sqlite3.Connection, version: int, batch: PreparedBatch) -> None:
+    """Insert a prepared batch into a version's tables."""
     table = table_name(version)
     placeholders = ", ".join("?" * (len(_INSERT_COLUMNS) + 1))
-    insert = f"INSERT INTO {table} (rowid, {', '.join(_INSERT_COLUMNS)}) VALUES ({placeholders})"
-    conn.executemany(insert, ((rowid, *row_values(d)) for rowid, d in enumerate(documents, first_rowid)))
-    annotations = [
-        (kind, value, rowid)
-        for rowid, d in enumerate(documents, first_rowid)
-        for kind, values in ((GENE, d.gene_ids), (AMINOACID_CHANGE, d.aminoacid_changes))
-        for value in values
-    ]
-    if annotations:
-        conn.executemany(f"INSERT INTO {table}_annotations (kind, value, rowid_ref) VALUES (?, ?, ?)", annotations)
-    carriers = [
-        (rowid, biosample, zygosity)
-        for rowid, d in enumerate(documents, first_rowid)
-        for biosample, zygosity in d.carriers
-    ]
-    if carriers:
-        conn.executemany(f"INSERT INTO {table}_carriers (rowid_ref, biosample_id, zygosity) VALUES (?, ?, ?)", carriers)
-    return len(documents)
+    conn.executemany(
+        f"INSERT INTO {table} (rowid, {', '.join(_INSERT_COLUMNS)}) VALUES ({placeholders})", batch.variants
+    )
+    if batch.annotations:
+        conn.executemany(
+            f"INSERT INTO {table}_annotations (kind, value, rowid_ref) VALUES (?, ?, ?)", batch.annotations
+        )
+    if batch.carriers:
+        conn.executemany(
+            f"INSERT INTO {table}_carriers (rowid_ref, biosample_id, zygosity) VALUES (?, ?, ?)", batch.carriers
+        )
 
 
 def create_side_tables(conn: sqlite3.Connection, version: int) -> None:
@@ -351,14 +368,13 @@ class SqliteVariantLoad:
         """Queue one batch for writing (in its own transaction); returns how many it holds."""
         batch = list(documents)
         self._check_assembly(batch)
-        self._writer.submit((batch, self._next_rowid))
+        self._writer.submit(prepare_batch(batch, self._next_rowid))
         self._next_rowid += len(batch)
         return len(batch)
 
-    def _write_batch(self, item: tuple[list[VariantDocument], int]) -> None:
-        batch, first_rowid = item
+    def _write_batch(self, batch: PreparedBatch) -> None:
         with self._write() as conn:
-            insert_documents(conn, self.version, batch, first_rowid)
+            insert_batch(conn, self.version, batch)
 
     def _check_assembly(self, batch: list[VariantDocument]) -> None:
         for document in batch:
