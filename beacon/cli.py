@@ -172,7 +172,7 @@ def vcf_options_from_cli(options: dict[str, Any]) -> Any:
 
 def progress_printer() -> Callable[[Any], None] | None:
     """A progress line on stderr (alleles, rate, ETA) when stderr is a terminal, else nothing."""
-    stream = click.get_text_stream("stderr")
+    stream = sys.stderr
     if not stream.isatty():
         return None
 
