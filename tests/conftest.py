@@ -17,6 +17,9 @@ from beacon.schemas import SchemaValidator, default_validator
 from beacon.settings import Settings
 from beacon.store.sqlite import SqliteStore
 
+# The local OpenID provider fixtures (op, rogue_op, make_verifier, ...), started only by tests that use them.
+pytest_plugins = ("tests.auth.oidc_fixtures",)
+
 TESTS_DIR = Path(__file__).resolve().parent
 DATA_DIR = TESTS_DIR / "data"
 DEMO_DATASET = "CINECA_synthetic_cohort_EUROPE_UK1"

@@ -1,4 +1,5 @@
-"""The access policy: each dataset's security level and the granularity ceiling of each caller tier."""
+"""The access policy: each dataset's security level, the granularity ceiling of each caller tier and
+the small-count protection of counts shown to callers who may not see the records."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import yaml
 
 from beacon.auth.principal import Principal
 from beacon.query.granularity import Granularity
+from beacon.query.responses import EXACT_COUNTS, CountProtection
 
 POLICY_SCHEMA_NAME = "access-policy.schema.json"
 TIERS = ("anonymous", "registered", "controlled")
@@ -54,6 +56,8 @@ class DatasetPolicy:
     """ControlledAccessGrants values that grant this dataset."""
     ceilings: tuple[Ceiling, Ceiling, Ceiling]
     """Per tier, in TIERS order."""
+    counts: CountProtection = EXACT_COUNTS
+    """Small-count protection (`min_count`, `count_precision`) of counts below record level."""
 
     @classmethod
     def default(cls, level: SecurityLevel) -> DatasetPolicy:
@@ -117,6 +121,10 @@ class AccessPolicy:
         """The most `principal` may see of `dataset_id`; None means the dataset is hidden from them."""
         return self.dataset(dataset_id).ceilings[TIERS.index(self.tier(principal, dataset_id))]
 
+    def count_protection(self, dataset_id: str) -> CountProtection:
+        """How counts of `dataset_id` are shown to callers whose ceiling is below record."""
+        return self.dataset(dataset_id).counts
+
     def security_levels(self) -> list[str]:
         """Levels in use (the default level included), for `securityAttributes.securityLevels`."""
         used = {self.default_level, *(entry.level for entry in self.datasets.values())}
@@ -174,7 +182,8 @@ def _dataset_policy(path: Path, dataset_id: str, entry: dict[str, Any]) -> Datas
             raise PolicyError(
                 f"{path}: datasets.{dataset_id}.granularity.{tier}: a higher tier may not see less than a lower one"
             )
-    return DatasetPolicy(level, frozenset(entry.get("visas", ())), ceilings)  # type: ignore[arg-type]
+    counts = CountProtection(_whole(entry.get("min_count")), _whole(entry.get("count_precision")))
+    return DatasetPolicy(level, frozenset(entry.get("visas", ())), ceilings, counts)  # type: ignore[arg-type]
 
 
 def _ceiling(path: Path, field: str, text: str | None, default: Ceiling) -> Ceiling:
@@ -189,3 +198,8 @@ def _ceiling(path: Path, field: str, text: str | None, default: Ceiling) -> Ceil
 
 def _rank(ceiling: Ceiling) -> int:
     return -1 if ceiling is None else ceiling.rank
+
+
+def _whole(number: float | None) -> int | None:
+    # JSON Schema accepts 10.0 as an integer; counts must still be reported as 10.
+    return None if number is None else int(number)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from beacon.errors import Forbidden, NotFound
 from beacon.query.entry_types import EntryType
 from beacon.query.granularity import Granularity, narrowest
 from beacon.query.requests import BeaconRequest
-from beacon.query.responses import DatasetResult
+from beacon.query.responses import EXACT_COUNTS, CountProtection, DatasetResult
 from beacon.store.base import Condition, RecordQuery, Store
 
 
@@ -23,6 +23,17 @@ class Policy(Protocol):
 
     def ceiling(self, principal: Any, dataset_id: str) -> Granularity | None:
         """The most this caller may see of a dataset; None when it may not see it at all."""
+
+    def count_protection(self, dataset_id: str) -> CountProtection:
+        """How the dataset's counts are shown to callers who may not see its records."""
+
+
+class VisibleDataset(NamedTuple):
+    """A dataset this caller may see, the most it may see of it, and its small-count protection."""
+
+    dataset_id: str
+    ceiling: Granularity
+    counts: CountProtection = EXACT_COUNTS
 
 
 @dataclass(frozen=True)
@@ -43,8 +54,8 @@ class Caller:
     policy: Policy
 
 
-def visible_datasets(store: Store, caller: Caller, scope: Scope) -> list[tuple[str, Granularity]]:
-    """(dataset id, ceiling) for each dataset in scope this caller may see, ordered by id."""
+def visible_datasets(store: Store, caller: Caller, scope: Scope) -> list[VisibleDataset]:
+    """Each dataset in scope this caller may see, with its ceiling, ordered by id."""
     known = [dataset["id"] for dataset in store.list_datasets()]
     wanted = known if scope.dataset_ids is None else [d for d in scope.dataset_ids if d in known]
     if scope.dataset_ids is not None and scope.explicit and not wanted:
@@ -53,26 +64,31 @@ def visible_datasets(store: Store, caller: Caller, scope: Scope) -> list[tuple[s
     for dataset_id in wanted:
         ceiling = caller.policy.ceiling(caller.principal, dataset_id)
         if ceiling is not None:
-            visible.append((dataset_id, ceiling))
+            visible.append(VisibleDataset(dataset_id, ceiling, caller.policy.count_protection(dataset_id)))
         elif scope.explicit:
             raise Forbidden(f"access to dataset {dataset_id} is not granted to this caller")
     return visible
 
 
 def answer_per_dataset(
-    datasets: Sequence[tuple[str, Granularity]],
+    datasets: Sequence[VisibleDataset],
     request: BeaconRequest,
     entry_type: EntryType,
     count: Callable[[str], int],
     find: Callable[[str], Sequence[Mapping[str, Any]]],
 ) -> list[DatasetResult]:
-    """Count (and for record level, fetch) matches in each dataset at its granted granularity."""
+    """Count (and for record level, fetch) matches in each dataset at its granted granularity.
+
+    Counts are exact for callers who may see the dataset's records, else small-count protected.
+    """
     results = []
-    for dataset_id, ceiling in datasets:
+    for dataset_id, ceiling, counts in datasets:
         granted = narrowest(request.requested_granularity, ceiling, entry_type.max_granularity)
         total = count(dataset_id)
         records = tuple(find(dataset_id)) if granted == Granularity.RECORD and total > request.offset else ()
-        results.append(DatasetResult(dataset_id, granted, total, records))
+        result = DatasetResult(dataset_id, granted, total, records)
+        protected = granted == Granularity.COUNT and ceiling < Granularity.RECORD
+        results.append(counts.apply(result) if protected else result)
     return results
 
 
@@ -118,7 +134,7 @@ def query_records(
 
 def find_collection_record(store: Store, caller: Caller, entry_type: EntryType, record_id: str) -> dict[str, Any]:
     """One dataset or cohort by id, if the caller may see its dataset (else 403), or 404."""
-    for dataset_id, _ceiling in visible_datasets(store, caller, Scope()):
+    for dataset_id, *_ in visible_datasets(store, caller, Scope()):
         query = RecordQuery(entity=entry_type.path, dataset_id=dataset_id, record_id=record_id, limit=1)
         found = store.find_records(query)
         if found:
@@ -133,7 +149,7 @@ def list_collection(
 ) -> tuple[int, list[dict[str, Any]]]:
     """All datasets or cohorts the caller may see: (total, one page of records)."""
     records: list[dict[str, Any]] = []
-    for dataset_id, _ceiling in visible_datasets(store, caller, Scope()):
+    for dataset_id, *_ in visible_datasets(store, caller, Scope()):
         query = RecordQuery(entity=entry_type.path, dataset_id=dataset_id, limit=1_000_000)
         records.extend(store.find_records(query))
     records.sort(key=lambda record: record["id"])

@@ -4,12 +4,16 @@ One response speaks at one `returnedGranularity`: the requested one, capped by t
 grants this caller. Datasets granted less still answer at their own level: a count-level dataset in a
 record response has a result set with its count and no records (`info.returnedGranularity: count`); a
 boolean-level dataset only contributes to `responseSummary.exists`, never to a count.
+
+Small-count protection (`CountProtection`, set per dataset in the access policy) changes the counts of
+callers who may not see a dataset's records; such counts carry Beacon v2.2's `countAdjustedTo` and
+`countPrecision` (`imprecise` or `rounded`), in their result set and in `responseSummary`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from beacon.errors import API_VERSION
@@ -27,11 +31,47 @@ class DatasetResult:
     count: int
     records: tuple[Mapping[str, Any], ...] = ()
     info: Mapping[str, Any] = field(default_factory=dict)
+    count_adjusted_to: tuple[int | str, ...] = ()
+    """How small-count protection changed `count` (empty: the count is exact)."""
+    count_precision: str | None = None
+    """`imprecise` or `rounded` when `count` was adjusted, else None (exact)."""
 
     @property
     def exists(self) -> bool:
-        """Whether the dataset has at least one match."""
+        """Whether the dataset has at least one match (adjusted counts stay above 0 exactly when it has)."""
         return self.count > 0
+
+
+@dataclass(frozen=True)
+class CountProtection:
+    """Small-count protection of one dataset's counts, for callers who may not see its records."""
+
+    min_count: int | None = None
+    """Counts from 1 to min_count - 1 are reported as min_count (`countPrecision: imprecise`)."""
+    count_precision: int | None = None
+    """Counts are rounded up to a multiple of this (`countPrecision: rounded`)."""
+
+    def apply(self, result: DatasetResult) -> DatasetResult:
+        """`result` with its count as a count-level caller may see it; a count of 0 stays exact."""
+        if result.count == 0:
+            return result
+        count, precision = result.count, None
+        adjusted_to: list[int | str] = []
+        if self.min_count is not None and count < self.min_count:
+            count, precision = self.min_count, "imprecise"
+            adjusted_to.append(self.min_count)
+        if self.count_precision is not None:
+            # Rounding up, never down: a dataset with matches must never report 0.
+            count = -(-count // self.count_precision) * self.count_precision
+            precision = precision or "rounded"
+            adjusted_to.append(f"next multiple of {self.count_precision}")
+        if precision is None:
+            return result
+        return replace(result, count=count, count_adjusted_to=tuple(adjusted_to), count_precision=precision)
+
+
+EXACT_COUNTS = CountProtection()
+"""No small-count protection."""
 
 
 def response_meta(
@@ -73,11 +113,23 @@ def build_resultsets_response(
     countable = [result for result in results if result.granularity >= Granularity.COUNT]
     if granularity >= Granularity.COUNT:
         document["responseSummary"]["numTotalResults"] = sum(result.count for result in countable)
+        document["responseSummary"].update(_summary_adjustment(countable))
     if granularity == Granularity.RECORD:
         document["response"] = {"resultSets": _result_sets(request, entry_type, countable)}
     if info:
         document["info"] = dict(info)
     return document
+
+
+def _summary_adjustment(results: Sequence[DatasetResult]) -> dict[str, Any]:
+    """`countAdjustedTo`/`countPrecision` of a total that adds up adjusted counts (empty if all are exact)."""
+    adjusted = [result for result in results if result.count_precision is not None]
+    if not adjusted:
+        return {}
+    adjusted_to = list(dict.fromkeys(item for result in adjusted for item in result.count_adjusted_to))
+    # A sum of rounded counts (and zeros) is still rounded; any other exact or imprecise part is not.
+    all_rounded = all(r.count_precision == "rounded" or (r.count_precision is None and not r.count) for r in results)
+    return {"countAdjustedTo": adjusted_to, "countPrecision": "rounded" if all_rounded else "imprecise"}
 
 
 def _result_sets(
@@ -100,6 +152,9 @@ def _result_set(entry_type: EntryType, result: DatasetResult) -> dict[str, Any]:
         "resultsCount": result.count,
         "results": [dict(record) for record in result.records] if result.granularity == Granularity.RECORD else [],
     }
+    if result.count_precision is not None:
+        result_set["countAdjustedTo"] = list(result.count_adjusted_to)
+        result_set["countPrecision"] = result.count_precision
     info = dict(result.info)
     if result.granularity != Granularity.RECORD:
         info["returnedGranularity"] = result.granularity.value

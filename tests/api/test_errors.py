@@ -125,3 +125,11 @@ def test_server_errors_never_echo_exception_text(tmp_path, validator, error, sta
 def test_method_not_allowed_names_the_allowed_methods(client):
     response = client.put("/api/individuals")
     assert "GET" in response.headers["Allow"]
+
+
+@pytest.mark.parametrize("path", ["/api/info", "/api/configuration", "/api/map", "/api/filtering_terms"])
+def test_an_invalid_token_is_a_401_on_informational_endpoints_too(client, validator, path):
+    response = client.get(path, headers={"Authorization": "Bearer not-a-token"})
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+    assert response_errors(validator, response.get_json()) == []

@@ -1,5 +1,1 @@
-"""The auth tests use the OpenID Provider fixtures of tests.auth.oidc_fixtures."""
-
-from tests.auth.oidc_fixtures import make_verifier, op, providers, request_log, rogue_op
-
-__all__ = ["make_verifier", "op", "providers", "request_log", "rogue_op"]
+"""The auth tests use the OpenID provider fixtures of tests.auth.oidc_fixtures (see tests/conftest.py)."""

@@ -1,7 +1,6 @@
 """Pytest fixtures around the real local OpenID Provider: a trusted and a rogue OP, verifiers that log requests.
 
-Used by tests/auth through its conftest; API tests can use them too by adding
-`pytest_plugins = ("tests.auth.oidc_fixtures",)` to the root tests/conftest.py.
+Registered for the whole suite by `pytest_plugins` in tests/conftest.py.
 """
 
 from __future__ import annotations

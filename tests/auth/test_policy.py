@@ -1,4 +1,5 @@
-"""AccessPolicy: file validation, the default ceilings per level, per-tier ceilings, exact visa matching.
+"""AccessPolicy: file validation, the default ceilings per level, per-tier ceilings, exact visa matching,
+small-count protection.
 
 Expected ceilings are typed in by hand from issue #4: PUBLIC - everyone record; REGISTERED - anonymous
 boolean, registered and granted record; CONTROLLED - anonymous boolean, registered count, granted record.
@@ -15,6 +16,7 @@ import pytest
 from beacon.auth import ANONYMOUS, AccessPolicy, PolicyError, Principal, SecurityLevel
 from beacon.auth.policy import policy_schema_path
 from beacon.query.granularity import Granularity
+from beacon.query.responses import CountProtection, DatasetResult
 
 BOOLEAN, COUNT, RECORD = Granularity.BOOLEAN, Granularity.COUNT, Granularity.RECORD
 EGA_VISA = "https://ega-archive.org/datasets/EGAD00001000001"
@@ -212,3 +214,87 @@ def test_policy_schema_is_a_valid_json_schema() -> None:
     schema = json.loads(policy_schema_path().read_text(encoding="utf-8"))
     jsonschema.Draft202012Validator.check_schema(schema)
     assert policy_schema_path().parent.name == "schemas"
+
+
+# --- small-count protection (`min_count`, `count_precision`) -----------------------------------
+
+PROTECTED = """\
+datasets:
+  floor: {level: CONTROLLED, min_count: 5}
+  tens: {level: REGISTERED, count_precision: 10}
+  both: {level: CONTROLLED, min_count: 3, count_precision: 100}
+  plain: {level: CONTROLLED}
+"""
+
+
+@pytest.fixture
+def protected_policy(tmp_path: Path) -> AccessPolicy:
+    """One dataset per kind of small-count protection, and one without."""
+    return AccessPolicy.load(write(tmp_path, PROTECTED))
+
+
+def count_result(count: int) -> DatasetResult:
+    """A count-level result of `count` matches."""
+    return DatasetResult("d", COUNT, count)
+
+
+@pytest.mark.parametrize(
+    ("dataset", "count", "reported", "adjusted_to", "precision"),
+    [
+        ("floor", 1, 5, (5,), "imprecise"),
+        ("floor", 4, 5, (5,), "imprecise"),
+        ("floor", 5, 5, (), None),
+        ("floor", 123, 123, (), None),
+        ("floor", 0, 0, (), None),
+        ("tens", 1, 10, ("next multiple of 10",), "rounded"),
+        ("tens", 10, 10, ("next multiple of 10",), "rounded"),
+        ("tens", 11, 20, ("next multiple of 10",), "rounded"),
+        ("tens", 0, 0, (), None),
+        ("both", 2, 100, (3, "next multiple of 100"), "imprecise"),
+        ("both", 3, 100, ("next multiple of 100",), "rounded"),
+        ("both", 250, 300, ("next multiple of 100",), "rounded"),
+        ("plain", 2, 2, (), None),
+        ("not-named", 2, 2, (), None),
+    ],
+)
+def test_count_protection_by_hand(
+    protected_policy: AccessPolicy,
+    dataset: str,
+    count: int,
+    reported: int,
+    adjusted_to: tuple[object, ...],
+    precision: str | None,
+) -> None:
+    """Counts below min_count become min_count; rounding is always up, so matches never report 0."""
+    result = protected_policy.count_protection(dataset).apply(count_result(count))
+    assert (result.count, result.count_adjusted_to, result.count_precision) == (reported, adjusted_to, precision)
+    assert result.exists is (count > 0)
+
+
+def test_no_file_means_exact_counts() -> None:
+    """The secure default changes ceilings, not counts."""
+    assert AccessPolicy.load(None).count_protection("anything") == CountProtection()
+
+
+def test_count_options_read_from_json_are_whole_numbers(tmp_path: Path) -> None:
+    """JSON `10.0` is a valid integer for the schema and is reported as 10."""
+    document = {"datasets": {"x": {"level": "CONTROLLED", "min_count": 5.0, "count_precision": 10.0}}}
+    policy = AccessPolicy.load(write(tmp_path, json.dumps(document), "access.json"))
+    result = policy.count_protection("x").apply(count_result(3))
+    assert result.count == 10
+    assert type(result.count) is int
+    assert result.count_adjusted_to == (5, "next multiple of 10")
+
+
+@pytest.mark.parametrize(
+    "option",
+    ["min_count: 1", "min_count: 0", "min_count: -5", "min_count: 2.5", "min_count: five", "min_count: true",
+     "count_precision: 1", "count_precision: 0", "count_precision: 10000001", "count_precision: '10'",
+     "count_precision: null"],
+)  # fmt: skip
+def test_invalid_count_options_are_refused(tmp_path: Path, option: str) -> None:
+    """Protection below 2, fractional, textual or boolean values are refused at load, naming the field."""
+    path = write(tmp_path, f"datasets:\n  x: {{level: CONTROLLED, {option}}}\n")
+    with pytest.raises(PolicyError) as refused:
+        AccessPolicy.load(path)
+    assert f"datasets.x.{option.split(':')[0]}" in str(refused.value)
