@@ -104,7 +104,8 @@ def load_metadata_command(
 
 
 @load.command("vcf")
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+# A missing file is reported by the loader (exit 1, naming the file), like every other bad input.
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--dataset", "dataset_id", required=True, help="Dataset the variants belong to (must be loaded).")
 @click.option("--assembly", required=True, help="Reference assembly: GRCh38 (hg38, b38, GRCh38.p14) or GRCh37.")
 @click.option(
@@ -251,13 +252,13 @@ def datasets_remove_command(dataset_id: str, store_uri: str | None) -> None:
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=5050, show_default=True, type=int, help="Port to listen on.")
-@click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes.")
-def serve_command(host: str, port: int, workers: int) -> None:
-    """Serve the Beacon v2 API under /api with gunicorn."""
-    from beacon import create_app
-    from beacon.serve import serve
+@click.option("--workers", type=click.IntRange(1), help="gunicorn worker processes (default: from the CPU count).")
+def serve_command(host: str, port: int, workers: int | None) -> None:
+    """Serve the Beacon v2 API under /api with gunicorn, with the production settings."""
+    from beacon.auth.policy import PolicyError
+    from beacon.serve import check_startup, serve
 
     settings = load_settings()
-    with reported_errors():
-        create_app(settings)  # fail fast, with a message, before gunicorn forks
+    with reported_errors(PolicyError):
+        check_startup(settings)  # fail fast, with a message, before gunicorn forks
     serve(host=host, port=port, workers=workers)

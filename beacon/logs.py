@@ -2,7 +2,7 @@
 
 `init_app` gives every request an id (a proxy's valid `X-Request-ID`, or a new one) and returns it
 in the `X-Request-ID` response header. `JsonFormatter` and `RequestIdFilter` are wired in by the
-logging configuration (docker/gunicorn.conf.py); `AccessLogger` is gunicorn's `logger_class` and
+logging configuration (beacon/gunicorn_conf.py); `AccessLogger` is gunicorn's `logger_class` and
 writes the access log from an allow-list of fields: never a header other than the user agent (so
 no Authorization or Cookie), and query parameters whose names look secret (`access_token`...)
 redacted.

@@ -1,37 +1,84 @@
-"""Run the app under gunicorn from the `beacon serve` command (production uses the same app factory)."""
+"""The production app and `beacon serve`: gunicorn with the settings of `beacon.gunicorn_conf`.
+
+The Docker image runs `gunicorn --config python:beacon.gunicorn_conf 'beacon.serve:production_app()'`;
+`beacon serve` runs the same app with the same settings, overriding only the address and, when
+given, the number of workers.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from gunicorn.app.base import BaseApplication
 
+from beacon import gunicorn_conf
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from beacon.settings import Settings
+
+
+def production_app() -> Flask:
+    """`create_app()` whose requests each get one budget of MongoDB reads (`beacon.store.mongo_budget`)."""
+    from beacon import create_app
+    from beacon.store.mongo_budget import with_read_budget
+
+    app = create_app()
+    app.wsgi_app = with_read_budget(app.wsgi_app)  # type: ignore[method-assign]
+    return app
+
+
+def check_startup(settings: Settings) -> None:
+    """Raise if the access policy cannot be read or the store URI is unusable (the store may be down).
+
+    Runs in the `beacon serve` process before gunicorn starts, without building the app: the app's
+    metrics must be created after gunicorn has set PROMETHEUS_MULTIPROC_DIR, in the workers.
+    """
+    from beacon.auth.policy import AccessPolicy
+    from beacon.store import open_store
+
+    AccessPolicy.load(settings.access_file)
+    open_store(settings.store_uri).close()
+
+
+def gunicorn_settings(host: str, port: int, workers: int | None = None) -> dict[str, Any]:
+    """The settings of `beacon.gunicorn_conf` (gunicorn's names only), with the address and workers given.
+
+    The metrics directory is per port: unlike a container, a machine may run several beacons, and
+    gunicorn empties the directory when it starts.
+    """
+    from gunicorn.config import Config
+
+    known = Config().settings
+    settings = {name: value for name, value in vars(gunicorn_conf).items() if name in known}
+    settings["bind"] = f"{host}:{port}"
+    settings["raw_env"] = [f"{gunicorn_conf.METRICS_VARIABLE}={metrics_directory(port)}"]
+    if workers is not None:
+        settings["workers"] = workers
+    return settings
+
+
+def metrics_directory(port: int) -> Path:
+    """Where the workers of `beacon serve --port PORT` keep their Prometheus counters."""
+    return Path(tempfile.gettempdir()) / f"beacon-metrics-{port}"
+
 
 class _BeaconServer(BaseApplication):
-    def __init__(self, options: dict[str, Any]) -> None:
-        self._options = options
+    def __init__(self, settings: dict[str, Any]) -> None:
+        self._settings = settings
         super().__init__()
 
     def load_config(self) -> None:
-        for key, value in self._options.items():
-            self.cfg.set(key, value)
+        for name, value in self._settings.items():
+            self.cfg.set(name, value)
 
     def load(self) -> Any:
-        from beacon import create_app
-
-        return create_app()
+        return production_app()
 
 
-def serve(host: str, port: int, workers: int) -> None:
-    """Serve `create_app()` on host:port with gunicorn workers (blocks until stopped)."""
-    options = {
-        "bind": f"{host}:{port}",
-        "workers": workers,
-        "timeout": 30,
-        # Each worker builds its own app (and store connections) after the fork.
-        "preload_app": False,
-        "accesslog": "-",
-        # The default format would include the query string but never headers, so tokens stay out of logs.
-        "access_log_format": '%(h)s "%(r)s" %(s)s %(b)s %(M)sms',
-    }
-    _BeaconServer(options).run()
+def serve(host: str, port: int, workers: int | None = None) -> None:
+    """Serve the production app on host:port under gunicorn (blocks until stopped)."""
+    _BeaconServer(gunicorn_settings(host, port, workers)).run()

@@ -2,6 +2,9 @@
 
 Prints cyvcf2's parse-only rate on the same file, the loader's conversion-only rate, and the full
 load rate (read + convert + store + index + switch), in alleles per second. Target: >= 100,000/s.
+
+`--store-uri mongodb://HOST/DATABASE` loads into MongoDB instead (the database is dropped first:
+give the benchmark a database of its own).
 """
 
 from __future__ import annotations
@@ -13,11 +16,13 @@ from pathlib import Path
 
 import cyvcf2
 
-from beacon.store.base import MetadataBatch
+from beacon.store.base import MetadataBatch, Store
 from beacon.store.sqlite import SqliteStore
 from benchmarks.synthetic_vcf import write_vcf
 from loaders.variant_load import load_vcf_files
 from loaders.vcf import LoadReport, VcfOptions, read_documents
+
+MONGO_SCHEMES = ("mongodb://", "mongodb+srv://")
 
 
 def parse_only(path: Path) -> tuple[int, float]:
@@ -37,9 +42,8 @@ def convert_only(path: Path) -> tuple[int, float]:
     return count, time.perf_counter() - started
 
 
-def full_load(path: Path, store_path: Path) -> tuple[int, float]:
-    """(variants, seconds) for `beacon load vcf` into a fresh SQLite store."""
-    store = SqliteStore(store_path)
+def full_load(path: Path, store: Store) -> tuple[int, float]:
+    """(variants, seconds) for `beacon load vcf` into a fresh store (closed afterwards)."""
     batch = MetadataBatch()
     batch.add("datasets", [{"id": "bench", "name": "benchmark"}])
     store.put_metadata(batch)
@@ -50,8 +54,28 @@ def full_load(path: Path, store_path: Path) -> tuple[int, float]:
     return report.loaded, elapsed
 
 
-def run(sites: int, workdir: Path) -> None:
-    """Generate, then measure and print the three rates."""
+def fresh_mongo_store(uri: str) -> Store:
+    """The MongoDB store of a URI, its database dropped first."""
+    from beacon.store.mongo import MongoStore
+
+    store = MongoStore.from_uri(uri)
+    database = store.database()
+    database.client.drop_database(database.name)
+    return store
+
+
+def mongo_size_mb(uri: str) -> float:
+    """Data and index size of the benchmark database, in MB."""
+    from beacon.store.mongo import MongoStore
+
+    store = MongoStore.from_uri(uri)
+    stats = store.database().command("dbStats")
+    store.close()
+    return (stats["storageSize"] + stats["indexSize"]) / 1e6
+
+
+def run(sites: int, workdir: Path, store_uri: str | None = None) -> None:
+    """Generate, then measure and print the three rates (into SQLite in workdir, or the MongoDB URI)."""
     vcf = workdir / f"synthetic_{sites}.vcf.gz"
     if not vcf.exists():
         started = time.perf_counter()
@@ -61,10 +85,15 @@ def run(sites: int, workdir: Path) -> None:
     print(f"cyvcf2 parse only : {alleles:>10,} alleles in {seconds:6.1f} s = {alleles / seconds:>9,.0f} alleles/s")
     documents, seconds = convert_only(vcf)
     print(f"read + convert    : {documents:>10,} alleles in {seconds:6.1f} s = {documents / seconds:>9,.0f} alleles/s")
+    if store_uri is not None:
+        loaded, seconds = full_load(vcf, fresh_mongo_store(store_uri))
+        print(f"full load (Mongo) : {loaded:>10,} alleles in {seconds:6.1f} s = {loaded / seconds:>9,.0f} alleles/s")
+        print(f"store size        : {mongo_size_mb(store_uri):,.0f} MB; target >= 100,000 alleles/s")
+        return
     store_path = workdir / "load_benchmark.sqlite"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{store_path}{suffix}").unlink(missing_ok=True)
-    loaded, seconds = full_load(vcf, store_path)
+    loaded, seconds = full_load(vcf, SqliteStore(store_path))
     print(f"full load (SQLite): {loaded:>10,} alleles in {seconds:6.1f} s = {loaded / seconds:>9,.0f} alleles/s")
     print(f"store size        : {store_path.stat().st_size / 1e6:,.0f} MB; target >= 100,000 alleles/s")
 
@@ -74,13 +103,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sites", type=int, default=1_000_000)
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--store-uri", help="load into this MongoDB (mongodb://HOST/DATABASE, dropped first)")
     arguments = parser.parse_args()
+    if arguments.store_uri is not None and not arguments.store_uri.startswith(MONGO_SCHEMES):
+        parser.error("--store-uri takes a mongodb:// URI (the SQLite store is written in --workdir)")
     if arguments.workdir:
         arguments.workdir.mkdir(parents=True, exist_ok=True)
-        run(arguments.sites, arguments.workdir)
+        run(arguments.sites, arguments.workdir, arguments.store_uri)
     else:
         with tempfile.TemporaryDirectory() as workdir:
-            run(arguments.sites, Path(workdir))
+            run(arguments.sites, Path(workdir), arguments.store_uri)
 
 
 if __name__ == "__main__":

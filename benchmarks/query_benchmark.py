@@ -7,6 +7,10 @@ For each store size it prints, measured with `wrk` on loopback (client and serve
 - a trivial JSON endpoint of the same app (`/api/info`): the ceiling of the framework itself;
 - resident memory (RSS) of each worker.
 Targets: allele queries >= 1,000 req/s with p99 <= 20 ms; 1 Mb range count p99 <= 50 ms.
+
+`--store-uri mongodb://HOST/PREFIX` serves MongoDB instead: each store size gets a database of its own
+(`PREFIX_<sites>`, loaded on first use and reused afterwards), and the queries are sampled through
+the store interface.
 """
 
 from __future__ import annotations
@@ -24,14 +28,17 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
-from beacon.store.base import MetadataBatch
+from beacon.store.base import MetadataBatch, Store, VariantQuery
 from beacon.store.sqlite import SqliteStore
 from benchmarks.synthetic_vcf import write_vcf
 from loaders.variant_load import load_vcf_files
 from loaders.vcf import VcfOptions
 
 DATASET = "bench"
+MONGO_SCHEMES = ("mongodb://", "mongodb+srv://")
+FIRST_POSITION = 10_000  # where benchmarks.synthetic_vcf starts; sites are 20.5 bases apart on average
 POLICY = "default_level: CONTROLLED\ndatasets:\n  bench: {level: PUBLIC}\n"
 WRK_SCRIPT = """
 local paths = {}
@@ -53,14 +60,80 @@ def build_store(workdir: Path, sites: int) -> Path:
     if not vcf.exists():
         write_vcf(vcf, sites)
     store = SqliteStore(store_path)
+    load_into(store, vcf)
+    store.close()
+    return store_path
+
+
+def sized_mongo_uri(base_uri: str, sites: int) -> str:
+    """The URI of the database holding the store of one size: the base URI's database + `_<sites>`."""
+    parts = urlsplit(base_uri)
+    prefix = parts.path.strip("/") or "beacon_bench"
+    return urlunsplit(parts._replace(path=f"/{prefix}_{sites}"))
+
+
+def build_mongo_store(base_uri: str, workdir: Path, sites: int) -> str:
+    """The URI of a MongoDB store with `sites` synthetic sites (loaded unless it already holds them)."""
+    from beacon.store.mongo import MongoStore
+
+    uri = sized_mongo_uri(base_uri, sites)
+    store = MongoStore.from_uri(uri)
+    try:
+        if not store.list_datasets():
+            vcf = workdir / f"synthetic_{sites}.vcf.gz"
+            if not vcf.exists():
+                write_vcf(vcf, sites)
+            load_into(store, vcf)
+    finally:
+        store.close()
+    return uri
+
+
+def load_into(store: Store, vcf: Path) -> int:
+    """Load a VCF into the benchmark dataset of an empty store; returns the variants loaded."""
     batch = MetadataBatch()
     batch.add("datasets", [{"id": DATASET, "name": "benchmark"}])
     store.put_metadata(batch)
     started = time.perf_counter()
     (report,) = load_vcf_files(store, [vcf], DATASET, VcfOptions(assembly="GRCh38"))
     print(f"  loaded {report.loaded:,} variants in {time.perf_counter() - started:.0f} s")
-    store.close()
-    return store_path
+    return report.loaded
+
+
+def sample_queries_from_store(
+    store: Store, count: int, extent: tuple[str, int, int], seed: int = 7
+) -> tuple[list[str], list[str], list[str]]:
+    """(boolean allele paths, record allele paths, 1 Mb range count paths) sampled through the Store interface.
+
+    `extent` is (chromosome, first start, last start) of the loaded variants; each allele query is the
+    first variant at or after a random position, so any store can be sampled without reading it whole.
+    """
+    chromosome, first, last = extent
+    rng = random.Random(seed)
+    allele = []
+    for _ in range(count * 3):
+        position = rng.randrange(first, last + 1)
+        window = VariantQuery(
+            DATASET, chromosome=chromosome, kind="range", start=position, end=position + 2000, limit=1
+        )
+        found = store.find_variants(window)
+        if found:
+            variant = found[0]
+            allele.append(
+                f"/api/g_variants?referenceName={chromosome}&start={variant.start}"
+                f"&referenceBases={variant.reference_bases}&alternateBases={variant.alternate_bases}"
+            )
+        if len(allele) == count:
+            break
+    ranges = []
+    for _ in range(count):
+        start = rng.randrange(first, max(first + 1, last - 1_000_000))
+        ranges.append(f"/api/g_variants?referenceName={chromosome}&start={start}&end={start + 1_000_000}")
+    return (
+        allele,
+        [f"{p}&requestedGranularity=record" for p in allele],
+        [f"{p}&requestedGranularity=count" for p in ranges],
+    )
 
 
 def sample_queries(store_path: Path, count: int, seed: int = 7) -> tuple[list[str], list[str], list[str]]:
@@ -95,11 +168,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(store_path: Path, workdir: Path, port: int) -> subprocess.Popen:
+def start_server(store_uri: str, workdir: Path, port: int) -> subprocess.Popen:
     """gunicorn with 2 sync workers serving the store; waits until it answers."""
     policy = workdir / "policy.yaml"
     policy.write_text(POLICY)
-    env = {**os.environ, "BEACON_STORE_URI": f"sqlite:///{store_path}", "BEACON_ACCESS_FILE": str(policy)}
+    env = {**os.environ, "BEACON_STORE_URI": store_uri, "BEACON_ACCESS_FILE": str(policy)}
     gunicorn = Path(sys.executable).with_name("gunicorn")
     server = subprocess.Popen(
         [
@@ -159,11 +232,24 @@ def worker_rss_mb(server: subprocess.Popen) -> list[float]:
     return sizes
 
 
-def measure(store_path: Path, workdir: Path, seconds: int, connections: int) -> dict[str, dict[str, float]]:
+def sample_any(store_uri: str, sites: int, count: int) -> tuple[list[str], list[str], list[str]]:
+    """Queries for the store of a URI: read from the SQLite file, or sampled through the MongoDB store."""
+    if not store_uri.startswith(MONGO_SCHEMES):
+        return sample_queries(Path(store_uri.removeprefix("sqlite:///")), count)
+    from beacon.store.mongo import MongoStore
+
+    store = MongoStore.from_uri(store_uri)
+    try:
+        return sample_queries_from_store(store, count, ("1", FIRST_POSITION, FIRST_POSITION + int(20.5 * sites)))
+    finally:
+        store.close()
+
+
+def measure(store_uri: str, sites: int, workdir: Path, seconds: int, connections: int) -> dict[str, dict[str, float]]:
     """Every measurement for one store."""
-    boolean, record, ranges = sample_queries(store_path, 2000)
+    boolean, record, ranges = sample_any(store_uri, sites, 2000)
     port = free_port()
-    server = start_server(store_path, workdir, port)
+    server = start_server(store_uri, workdir, port)
     try:
         results = {
             "trivial /api/info": run_wrk(port, ["/api/info"], workdir, seconds, connections),
@@ -201,16 +287,21 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "beacon-bench")
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--store-uri", help="serve MongoDB: mongodb://HOST/PREFIX (one database per size)")
     arguments = parser.parse_args()
+    if arguments.store_uri is not None and not arguments.store_uri.startswith(MONGO_SCHEMES):
+        parser.error("--store-uri takes a mongodb:// URI (the SQLite stores are kept in --workdir)")
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk (make benchmark installs it)")
     arguments.workdir.mkdir(parents=True, exist_ok=True)
     results = {}
     for size in (int(part) for part in arguments.sizes.split(",")):
         print(f"store with {size:,} sites")
-        results[size] = measure(
-            build_store(arguments.workdir, size), arguments.workdir, arguments.seconds, arguments.connections
-        )
+        if arguments.store_uri is None:
+            store_uri = f"sqlite:///{build_store(arguments.workdir, size)}"
+        else:
+            store_uri = build_mongo_store(arguments.store_uri, arguments.workdir, size)
+        results[size] = measure(store_uri, size, arguments.workdir, arguments.seconds, arguments.connections)
     report(results)
 
 

@@ -1,7 +1,7 @@
 """Write a deterministic synthetic sites VCF (no samples) with per-population AC/AN/AF INFO fields.
 
 GoE-like: five populations (country codes) plus a total; a few multi-allelic sites and indels.
-Used by the load and query benchmarks; never by the tests.
+Used by the load and query benchmarks, and by the test that kills a load midway.
 """
 
 from __future__ import annotations

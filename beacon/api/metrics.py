@@ -1,7 +1,7 @@
 """Prometheus metrics at `/metrics`: request counts and latency by endpoint (route template) and status.
 
 Each app has its own registry (no process-wide state). Under gunicorn with several workers, each
-worker is a process with its own counters; docker/gunicorn.conf.py therefore sets
+worker is a process with its own counters; beacon/gunicorn_conf.py therefore sets
 PROMETHEUS_MULTIPROC_DIR, and a scrape then adds up every worker's counters from that directory
 (prometheus_client's multiprocess mode). Without it (e.g. `flask run`, tests), a scrape shows the
 counters of the one process that answers it.

@@ -6,74 +6,65 @@ database is the URI's path (default `beacon`).
 
 Where things are:
 - `mongo_codec`: the stored record documents (the record kept exactly, in a wrapper) and index entries;
-- `mongo_queries`: filters, built so a request value can only ever be data;
-- `mongo_state` (protocol) and `mongo_writes`: all-or-nothing writes WITHOUT multi-document
-  transactions, so one code path serves standalone servers, replica sets and sharded clusters;
+- `mongo_queries` and `mongo_variant_queries`: filters, built so a request value can only ever be data;
+- `mongo_state` (protocol, collections, indexes) and `mongo_writes`: all-or-nothing writes WITHOUT
+  multi-document transactions, so one code path serves standalone servers, replica sets and sharded
+  clusters; `mongo_variants` and `mongo_ontologies` apply the same idea to variant loads (a version
+  per dataset, switched by one update) and ontologies;
+- `mongo_budget`: the time budget of reads;
 - `docs/scaling.md`: sharding.
 
 Failures: a server that cannot be reached, refuses the credentials, or does not answer in time raises
 StoreUnavailable (HTTP 503), never a pymongo exception. Nothing touches the network before the first
 operation, so a beacon whose MongoDB is down starts, reports not-ready and recovers by itself.
-Reads are bounded by `query_timeout` (3 s: pymongo's client-side operation timeout, which covers server
-selection and is also sent to the server as maxTimeMS), `check` by 2 s; writes wait for a server at
-most `serverSelectionTimeoutMS` (2 s unless the URI says otherwise, at most 4 s).
+Reads share a budget of 1.5 s per request (`mongo_budget`: pymongo's client-side operation timeout,
+which covers server selection and is sent to the server as maxTimeMS), so that token verification
+(at most 3 s) and the store fit in the aggregators' 5 s; `check` is bounded by 2 s; writes wait for a
+server at most `serverSelectionTimeoutMS` (2 s unless the URI says otherwise, at most 4 s).
 """
 
 from __future__ import annotations
 
-import functools
 import re
 import threading
-from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import pymongo
 from pymongo import MongoClient
 from pymongo.database import Database
-from pymongo.errors import ConfigurationError, ConnectionFailure, OperationFailure, PyMongoError
+from pymongo.errors import ConfigurationError, OperationFailure
 
-from beacon.store import mongo_state, mongo_writes
-from beacon.store.base import FilteringTerm, MetadataBatch, RecordQuery, StoreError, StoreUnavailable, VariantQuery
+from beacon.store import mongo_ontologies, mongo_state, mongo_variants, mongo_writes
+from beacon.store.base import (
+    FilteringTerm,
+    MetadataBatch,
+    RecordQuery,
+    StoreUnavailable,
+    VariantDocument,
+    VariantLoad,
+    VariantQuery,
+)
+from beacon.store.mongo_budget import READ_BUDGET, bounded_read
 from beacon.store.mongo_codec import decode_record
+from beacon.store.mongo_errors import AUTH_ERRORS, ErrorTranslatingLoad, store_errors
 from beacon.store.mongo_queries import eq, page, record_filter, require_text
-from beacon.store.mongo_state import RECORDS, SCHEMA_VERSION, WriteOptions
+from beacon.store.mongo_state import RECORDS, SCHEMA_VERSION, VARIANTS, WriteOptions
+from beacon.store.mongo_variant_queries import VariantSet, find_filter, is_everything, variant_filters
+from beacon.store.mongo_variants import ORDER, MongoVariantLoad
+
+if TYPE_CHECKING:
+    from loaders.ontology import Ontology
 
 DEFAULT_DATABASE = "beacon"
 SERVER_SELECTION_TIMEOUT_MS = 2000
 MAX_SERVER_SELECTION_TIMEOUT_MS = 4000  # the whole request has a 5 s network budget
-QUERY_TIMEOUT = 3.0  # seconds for a whole read (state + query), server selection included
+QUERY_TIMEOUT = READ_BUDGET  # seconds for one store call outside a request budget (mongo_budget)
 CHECK_TIMEOUT = 2.0
-_AUTH_ERRORS = frozenset({13, 18})  # Unauthorized, AuthenticationFailed
 _DATABASE_NAME = re.compile(r'^[^/\\. "$\x00]{1,63}$')
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def _store_errors(method: Callable[P, R]) -> Callable[P, R]:
-    """Turn pymongo exceptions into StoreUnavailable / StoreError with a message safe to log."""
-
-    @functools.wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return method(*args, **kwargs)
-        except PyMongoError as error:
-            raise translate_error(error, args[0].where) from error  # type: ignore[attr-defined]
-
-    return wrapper
-
-
-def translate_error(error: PyMongoError, where: str) -> StoreError:
-    """The store error for a pymongo exception (`where` names the hosts, never the credentials)."""
-    reason = str(error).splitlines()[0][:240] if str(error) else type(error).__name__
-    if isinstance(error, ConnectionFailure) or getattr(error, "timeout", False):
-        return StoreUnavailable(f"MongoDB at {where} is not reachable or did not answer in time: {reason}")
-    if isinstance(error, OperationFailure) and error.code in _AUTH_ERRORS:
-        return StoreUnavailable(f"MongoDB at {where} refused the credentials or privileges of the store URI: {reason}")
-    if isinstance(error, ConfigurationError):  # e.g. the DNS lookup of a mongodb+srv:// name failed
-        return StoreUnavailable(f"MongoDB at {where} cannot be located: {reason}")
-    return StoreError(f"MongoDB at {where} failed: {reason}")
 
 
 class MongoStore:
@@ -130,7 +121,7 @@ class MongoStore:
                 self._client = self._connect()
             return self._client[self._database_name]
 
-    @_store_errors
+    @store_errors
     def check(self) -> None:
         """Raise StoreUnavailable unless MongoDB answers with the current schema (initialising a new database)."""
         with pymongo.timeout(min(CHECK_TIMEOUT, self._query_timeout)):
@@ -148,13 +139,23 @@ class MongoStore:
         try:
             mongo_state.ensure_schema(self.database())
         except OperationFailure as error:
-            if error.code not in _AUTH_ERRORS:
+            if error.code not in AUTH_ERRORS:
                 raise
             raise StoreUnavailable(
                 f"the MongoDB database {self._database_name!r} is not initialised (or is out of date) and the "
                 "store URI's user may not create its indexes: run a loader with a user that may write"
             ) from error
         self._schema_ready = True
+
+    def _read(self) -> AbstractContextManager[None]:
+        """The context bounding a read by the request's budget (`mongo_budget`)."""
+        return bounded_read(self._query_timeout, self.where)
+
+    def _writable(self) -> Database:
+        """The database, its schema created first if needed (writes only)."""
+        if not self._schema_ready:
+            self._ensure_schema()
+        return self.database()
 
     def close(self) -> None:
         """Close the client's connections (a later operation reconnects)."""
@@ -164,42 +165,48 @@ class MongoStore:
             client.close()
 
     # -- metadata ---------------------------------------------------------------------------
-    @_store_errors
+    @store_errors
     def put_metadata(self, batch: MetadataBatch, *, replace: bool = False) -> dict[str, int]:
         """Write every record of the batch all-or-nothing; see Store.put_metadata and `mongo_state`."""
-        if not self._schema_ready:
-            self._ensure_schema()
-        return mongo_writes.put_metadata(self.database(), batch, replace, self.write_options)
+        return mongo_writes.put_metadata(self._writable(), batch, replace, self.write_options)
 
-    @_store_errors
+    @store_errors
     def remove_dataset(self, dataset_id: str) -> bool:
-        """Remove a dataset and everything loaded into it in one step; False if it did not exist."""
-        if not self._schema_ready:
-            self._ensure_schema()
-        return mongo_writes.remove_dataset(self.database(), dataset_id, self.write_options)
+        """Remove a dataset and everything loaded into it in one step; False if it did not exist.
 
-    @_store_errors
+        The dataset disappears at once. Its variants (possibly millions) are then deleted here, after
+        the grace period and outside the write lock, rather than by a later writer holding the lock.
+        """
+        db = self._writable()
+        if not mongo_writes.remove_dataset(db, dataset_id, self.write_options):
+            return False
+        time.sleep(self.write_options.cleanup_grace)  # readers that saw the dataset finish meanwhile
+        if dataset_id in mongo_state.read_visibility(db).removed:  # not already finished by a writer
+            mongo_state.drop_variant_sets(db, dataset_id)
+        return True
+
+    @store_errors
     def list_datasets(self) -> list[dict[str, Any]]:
         """All dataset records, ordered by id."""
-        with pymongo.timeout(self._query_timeout):
+        with self._read():
             db = self.database()
             visible = mongo_state.read_visibility(db).datasets_clause()
             cursor = db[RECORDS].find({"entity": eq("datasets"), **visible}, {"doc": 1, "_id": 0}).sort("id", 1)
             return [decode_record(document["doc"]) for document in cursor]
 
-    @_store_errors
+    @store_errors
     def count_records(self, query: RecordQuery) -> int:
         """How many records match (counted by the server; no document is fetched)."""
-        with pymongo.timeout(self._query_timeout):
+        with self._read():
             db = self.database()
             mongo_filter = record_filter(query, mongo_state.read_visibility(db))
             return 0 if mongo_filter is None else db[RECORDS].count_documents(mongo_filter)
 
-    @_store_errors
+    @store_errors
     def find_records(self, query: RecordQuery) -> list[dict[str, Any]]:
         """The matching records ordered by id, with skip (`query.skip` records) and limit applied."""
         skip, limit = page(query.skip, query.limit)
-        with pymongo.timeout(self._query_timeout):
+        with self._read():
             db = self.database()
             mongo_filter = record_filter(query, mongo_state.read_visibility(db))
             if mongo_filter is None or limit == 0:  # limit 0 would mean "no limit" to MongoDB
@@ -207,7 +214,7 @@ class MongoStore:
             cursor = db[RECORDS].find(mongo_filter, {"doc": 1, "_id": 0}).sort("id", 1).skip(skip).limit(limit)
             return [decode_record(document["doc"]) for document in cursor.batch_size(limit)]
 
-    @_store_errors
+    @store_errors
     def filtering_terms(self, entity: str | None = None, dataset_id: str | None = None) -> list[FilteringTerm]:
         """Ontology terms present in visible records (of one entity and/or dataset, or all), ordered by id.
 
@@ -226,7 +233,7 @@ class MongoStore:
             for term_id in sorted(scopes)
         ]
 
-    @_store_errors
+    @store_errors
     def filtering_fields(self, entity: str | None = None, dataset_id: str | None = None) -> list[FilteringTerm]:
         """Paths of the scalar values in visible records, with the entities holding them as scopes."""
         scopes: dict[str, set[str]] = {}
@@ -238,7 +245,7 @@ class MongoStore:
 
     def _aggregate_index(self, index: str, entity: str | None, dataset_id: str | None) -> list[dict[str, Any]]:
         """Distinct (term id or path, entity) of the `terms` or `values` entries of visible records."""
-        with pymongo.timeout(self._query_timeout):
+        with self._read():
             db = self.database()
             visibility = mongo_state.read_visibility(db)
             if dataset_id is not None and require_text(dataset_id, "dataset_id") in visibility.removed:
@@ -251,51 +258,81 @@ class MongoStore:
             pipeline = _index_pipeline(match, index)
             return list(db[RECORDS].aggregate(pipeline, allowDiskUse=True))
 
-    # -- not yet on MongoDB ---------------------------------------------------------------------
-    # Variants: the variant documents and queries are still being designed (VariantDocument and
-    # VariantQuery may change). Ontologies (issue #6): their MongoDB collections come with that
-    # work. Until then the MongoDB store holds metadata only, and says so.
-    def begin_variant_load(self, dataset_id: str, *, replace: bool = False) -> Any:
-        """Not available yet on MongoDB."""
-        raise NotImplementedError(_VARIANTS_PENDING)
+    # -- ontologies (see mongo_ontologies) ---------------------------------------------------------
+    @store_errors
+    def put_ontology(self, ontology: Ontology, *, replace: bool = False) -> int:
+        """Store one ontology (terms and resource) all-or-nothing, keyed by its resource id."""
+        return mongo_ontologies.put_ontology(self._writable(), ontology, replace, self.write_options)
 
-    def count_variants(self, query: VariantQuery) -> int:
-        """Not available yet on MongoDB."""
-        raise NotImplementedError(_VARIANTS_PENDING)
+    @store_errors
+    def ontologies(self, *, with_terms: bool = True) -> list[Ontology]:
+        """The loaded ontologies ordered by resource id; `with_terms=False` leaves `terms` empty."""
+        with self._read():
+            return mongo_ontologies.read_ontologies(self.database(), with_terms)
 
-    def find_variants(self, query: VariantQuery) -> list[Any]:
-        """Not available yet on MongoDB."""
-        raise NotImplementedError(_VARIANTS_PENDING)
-
-    def variant_assemblies(self) -> set[str]:
-        """Not available yet on MongoDB."""
-        raise NotImplementedError(_VARIANTS_PENDING)
-
-    def variant_carriers(self, dataset_id: str, variant_id: str) -> list[str]:
-        """Not available yet on MongoDB."""
-        raise NotImplementedError(_VARIANTS_PENDING)
-
-    def put_ontology(self, ontology: Any, *, replace: bool = False) -> int:
-        """Not available yet on MongoDB."""
-        raise NotImplementedError(_ONTOLOGIES_PENDING)
-
-    def ontologies(self, *, with_terms: bool = True) -> list[Any]:
-        """Not available yet on MongoDB."""
-        raise NotImplementedError(_ONTOLOGIES_PENDING)
-
+    @store_errors
     def ontology_stamp(self) -> str:
-        """Not available yet on MongoDB."""
-        raise NotImplementedError(_ONTOLOGIES_PENDING)
+        """A token that changes whenever an ontology is stored."""
+        with self._read():
+            return mongo_ontologies.ontology_stamp(self.database())
 
+    # -- variants (see mongo_variants) --------------------------------------------------------------
+    @store_errors
+    def begin_variant_load(self, dataset_id: str, *, replace: bool = False) -> VariantLoad:
+        """Start an atomic variant load into a new version of an existing dataset."""
+        load = MongoVariantLoad(self._writable(), dataset_id, replace=replace, options=self.write_options)
+        return ErrorTranslatingLoad(load, self.where)
 
-_VARIANTS_PENDING = (
-    "the MongoDB store does not hold variants yet (its variant collections follow the variant store "
-    "design); use the SQLite store for variant data for now"
-)
-_ONTOLOGIES_PENDING = (
-    "the MongoDB store does not hold ontologies yet (they follow the filters work); "
-    "use the SQLite store for ontology-aware filters for now"
-)
+    @contextmanager
+    def _current_set(self, query: VariantQuery) -> Iterator[tuple[Database, VariantSet | None]]:
+        """The database and the dataset's current variant set (None: nothing can match), within the budget."""
+        with self._read():
+            db = self.database()
+            variant_set = mongo_variants.read_variant_sets(db, query.dataset_id).get(query.dataset_id)
+            if variant_set is not None and None not in (query.assembly, variant_set.assembly):
+                variant_set = variant_set if query.assembly == variant_set.assembly else None
+            yield db, variant_set
+
+    @store_errors
+    def count_variants(self, query: VariantQuery) -> int:
+        """How many variants match, counted by the server (covered by the indexes where possible)."""
+        with self._current_set(query) as (db, variant_set):
+            if variant_set is None:
+                return 0
+            if is_everything(query):
+                return variant_set.count
+            return sum(db[VARIANTS].count_documents(part) for part in variant_filters(query, variant_set))
+
+    @store_errors
+    def find_variants(self, query: VariantQuery) -> list[VariantDocument]:
+        """The matching variants ordered by chromosome and position, with skip/limit applied."""
+        skip, limit = page(query.skip, query.limit)
+        with self._current_set(query) as (db, variant_set):
+            if variant_set is None or limit == 0:  # limit 0 would mean "no limit" to MongoDB
+                return []
+            cursor = db[VARIANTS].find(find_filter(query, variant_set), mongo_variants.STORED_FIELDS)
+            cursor = cursor.sort(ORDER).skip(skip).limit(limit).batch_size(limit)
+            return [mongo_variants.decode_variant(stored) for stored in cursor]
+
+    @store_errors
+    def variant_assemblies(self) -> set[str]:
+        """Assemblies of the datasets' current variants."""
+        with self._read():
+            variant_sets = mongo_variants.read_variant_sets(self.database())
+        return {variant_set.assembly for variant_set in variant_sets.values() if variant_set.assembly}
+
+    @store_errors
+    def variant_annotations(self, dataset_id: str | None = None) -> set[str]:
+        """What the current variants (of one dataset, or all) carry: `geneId`, `aminoacidChange`, `caseLevelData`."""
+        with self._read():
+            variant_sets = mongo_variants.read_variant_sets(self.database(), dataset_id)
+        return {name for variant_set in variant_sets.values() for name in variant_set.annotations}
+
+    @store_errors
+    def variant_carriers(self, dataset_id: str, variant_id: str) -> list[str]:
+        """Biosample ids carrying a variant (case-level data), ordered; empty when not loaded."""
+        with self._current_set(VariantQuery(dataset_id=dataset_id)) as (db, variant_set):
+            return [] if variant_set is None else mongo_variants.carriers_of(db, variant_set, variant_id)
 
 
 def _index_pipeline(match: dict[str, Any], index: str) -> list[dict[str, Any]]:

@@ -20,7 +20,8 @@ is likewise one update that adds the dataset to `removed`.
 **Readers** read the state document, then run one query restricted to visible records
 (`mongo_queries.Visibility`). A reader holding a state read from just before a commit keeps a
 consistent view of the old records, because nothing changes the stored records after a commit until
-`cleanup_grace` seconds have passed (far longer than the 3 s a read may take): only then does
+`cleanup_grace` seconds have passed (far longer than the 1.5 s a request's reads may take, see
+`mongo_budget`): only then does
 the next writer delete superseded records, relabel the committed load `live` and drop it from
 `committed` (each step idempotent, so a crash in between is finished by the next writer).
 
@@ -28,6 +29,10 @@ the next writer delete superseded records, relabel the committed load `live` and
 deletes them (after the lock's lease expires). Durability of a commit follows the write concern:
 use `w=majority` (the default on replica sets since MongoDB 5.0) and read from the primary, or a
 reader could see the state document on one member and older records on a lagging one.
+
+Variants and ontologies use the same idea with a pointer per dataset or ontology instead of the
+write lock (see `mongo_variants` and `mongo_ontologies`); a dataset removal removes its variants
+with it.
 """
 
 from __future__ import annotations
@@ -43,12 +48,18 @@ from pymongo.errors import DuplicateKeyError
 
 from beacon.store.base import StoreError
 from beacon.store.mongo_queries import LIVE, Visibility
+from beacon.store.mongo_variant_queries import LONG_SPAN
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: variants and ontologies
 RECORDS = "records"
+VARIANTS = "g_variants"
+ONTOLOGIES = "ontologies"
+ONTOLOGY_TERMS = "ontology_terms"
 STATE = "store_state"
 SCHEMA_ID = "schema"
 METADATA_ID = "metadata"
+VARIANT_SET_PREFIX = "variants/"
+"""`_id` prefix of a dataset's variant set document in `store_state` (`variants/<dataset id>`)."""
 
 RECORD_INDEXES = (
     IndexModel([("entity", ASCENDING), ("dataset_id", ASCENDING), ("id", ASCENDING)], name="by_dataset"),
@@ -66,6 +77,65 @@ RECORD_INDEXES = (
     IndexModel([("superseded_by", ASCENDING)], name="by_superseded", sparse=True),
 )
 
+# Every variant query names its dataset version `v` first; the shard key fields (`assembly`,
+# `bucket`) close the indexes so that counts are answered from the index alone (covered).
+_SHARD_TAIL = [("assembly", ASCENDING), ("bucket", ASCENDING)]
+VARIANT_INDEXES = (
+    IndexModel(
+        [
+            ("v", ASCENDING),
+            ("chromosome", ASCENDING),
+            ("norm_start", ASCENDING),
+            ("norm_alt", ASCENDING),
+            ("norm_ref", ASCENDING),
+            *_SHARD_TAIL,
+        ],
+        name="by_allele",
+    ),
+    IndexModel(
+        [
+            ("v", ASCENDING),
+            ("chromosome", ASCENDING),
+            ("start", ASCENDING),
+            ("variant_id", ASCENDING),
+            ("end", ASCENDING),
+            *_SHARD_TAIL,
+        ],
+        name="by_position",
+    ),
+    IndexModel(
+        [
+            ("v", ASCENDING),
+            ("chromosome", ASCENDING),
+            ("start", ASCENDING),
+            ("end", ASCENDING),
+            ("span", ASCENDING),
+            *_SHARD_TAIL,
+        ],
+        name="by_long_span",
+        partialFilterExpression={"span": {"$gt": LONG_SPAN}},
+    ),
+    IndexModel([("v", ASCENDING), ("variant_id", ASCENDING)], name="by_variant_id"),
+    IndexModel(
+        [("v", ASCENDING), ("gene_ids", ASCENDING)],
+        name="by_gene",
+        partialFilterExpression={"gene_ids": {"$exists": True}},
+    ),
+    IndexModel(
+        [("v", ASCENDING), ("aminoacid_changes", ASCENDING)],
+        name="by_aminoacid_change",
+        partialFilterExpression={"aminoacid_changes": {"$exists": True}},
+    ),
+    IndexModel(
+        [("v", ASCENDING), ("carriers.b", ASCENDING)],
+        name="by_carrier",
+        partialFilterExpression={"carriers.b": {"$exists": True}},
+    ),
+)
+ONTOLOGY_TERM_INDEXES = (
+    IndexModel([("ontology", ASCENDING), ("version", ASCENDING), ("id", ASCENDING)], name="by_ontology"),
+)
+
 
 class StoreBusy(StoreError):
     """Another writer holds the store's write lock."""
@@ -79,7 +149,7 @@ class LostLock(StoreError):
 class WriteOptions:
     """Timing of the write protocol, in seconds."""
 
-    cleanup_grace: float = 30.0
+    cleanup_grace: float = 10.0
     lock_lease: float = 300.0
     lock_wait: float = 30.0
     batch_size: int = 1000
@@ -91,6 +161,8 @@ def ensure_schema(db: Database) -> None:
     if version is not None and version > SCHEMA_VERSION:
         raise StoreError(f"MongoDB store schema version {version} is newer than this beacon ({SCHEMA_VERSION})")
     db[RECORDS].create_indexes(list(RECORD_INDEXES))
+    db[VARIANTS].create_indexes(list(VARIANT_INDEXES))
+    db[ONTOLOGY_TERMS].create_indexes(list(ONTOLOGY_TERM_INDEXES))
     _upsert(db, METADATA_ID, {"$setOnInsert": {"committed": [], "removed": [], "abandoned": []}})
     _upsert(db, SCHEMA_ID, {"$max": {"version": SCHEMA_VERSION}})
 
@@ -195,9 +267,42 @@ def finish_commit(db: Database, load_id: str) -> None:
 
 
 def finish_removal(db: Database, dataset_id: str) -> None:
-    """Delete the records of a removed dataset, then forget the removal."""
+    """Delete the records and variants of a removed dataset, then forget the removal."""
     db[RECORDS].delete_many({"dataset_id": dataset_id})
+    drop_variant_sets(db, dataset_id)
     db[STATE].update_one({"_id": METADATA_ID}, {"$pull": {"removed": {"dataset": dataset_id}}})
+
+
+def variant_set_id(dataset_id: str) -> str:
+    """The `_id` of a dataset's variant set document in `store_state`."""
+    return VARIANT_SET_PREFIX + dataset_id
+
+
+def drop_variant_sets(db: Database, dataset_id: str) -> None:
+    """Delete every version of a dataset's variants and its variant set document.
+
+    A load still running for the dataset loses its claim (its next step fails and it deletes what it
+    wrote); its version is kept in `abandoned`, so the next load deletes it should that writer die.
+    """
+    document = db[STATE].find_one({"_id": variant_set_id(dataset_id)})
+    if document is None:
+        return
+    loading = document.get("loading")
+    for version in variant_versions(document):
+        if loading is None or version != loading["version"]:
+            db[VARIANTS].delete_many({"v": version})
+    if loading is None:
+        db[STATE].delete_one({"_id": document["_id"]})
+    else:
+        kept = {"_id": document["_id"], "kind": "variant_set", "dataset": dataset_id, "retired": []}
+        db[STATE].replace_one({"_id": document["_id"]}, {**kept, "abandoned": [loading["version"]]})
+
+
+def variant_versions(document: Mapping[str, Any]) -> list[int]:
+    """Every version a variant set document names: current, loading, retired and abandoned."""
+    versions = [entry["version"] for key in ("current", "loading") if (entry := document.get(key))]
+    versions += [entry["version"] for entry in document.get("retired", ())]
+    return versions + list(document.get("abandoned", ()))
 
 
 def removal_settles_at(db: Database, dataset_id: str, options: WriteOptions) -> float | None:

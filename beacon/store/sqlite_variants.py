@@ -363,6 +363,7 @@ class SqliteVariantLoad:
             create_version_table(conn, self.version)
             create_side_tables(conn, self.version)
         self._writer = _BatchWriter(self._write_batch)
+        self.open = True
 
     def add(self, documents: Iterable[VariantDocument]) -> int:
         """Queue one batch for writing (in its own transaction); returns how many it holds."""
@@ -386,6 +387,7 @@ class SqliteVariantLoad:
     def commit(self) -> None:
         """Build the indexes, then make this version current and drop the previous one, atomically."""
         self._writer.finish()
+        self.open = False
         with self._write() as conn:
             for statement in index_statements(self.version):
                 conn.execute(statement)
@@ -415,8 +417,11 @@ class SqliteVariantLoad:
             )
 
     def abort(self) -> None:
-        """Drop the new version; the previous one keeps answering."""
+        """Drop the new version; the previous one keeps answering (nothing to do once committed)."""
         self._writer.finish(raise_errors=False)
+        if not self.open:
+            return
+        self.open = False
         with self._write() as conn:
             drop_version(conn, self.version)
             conn.execute("DELETE FROM variant_sets WHERE version = ? AND state = 'loading'", (self.version,))

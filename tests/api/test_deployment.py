@@ -1,20 +1,23 @@
 """The deployment files: compose and Dockerfile checked as text (Docker cannot run here), and the
-gunicorn configuration run for real: two workers on a Unix socket, JSON logs, multiprocess metrics,
-and a store that is down at start-up.
+production gunicorn configuration (`beacon.gunicorn_conf`) run for real, by the gunicorn command as
+in the image and by `beacon serve`: two workers, JSON logs, multiprocess metrics, no secrets in the
+logs, and a store that is down at start-up.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import configparser
+import fnmatch
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -25,10 +28,16 @@ import yaml
 from gunicorn.config import Config
 from gunicorn.glogging import Logger
 
+from beacon import gunicorn_conf as production_conf
+from beacon.demo import DEMO_DIR, DEMO_METADATA, DEMO_PANEL, DEMO_VCF
+from beacon.serve import gunicorn_settings, metrics_directory, production_app
+from beacon.store.mongo_budget import READ_BUDGET, remaining_budget
 from tests.conftest import DEMO_ACCESS_POLICY
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = ROOT / "docker"
+CONFIG = "python:beacon.gunicorn_conf"
+PRODUCTION_APP = "beacon.serve:production_app()"
 
 
 @pytest.fixture(scope="module")
@@ -38,10 +47,7 @@ def compose() -> dict:
 
 @pytest.fixture(scope="module")
 def gunicorn_conf() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("beacon_gunicorn_conf", DOCKER / "gunicorn.conf.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return production_conf
 
 
 def test_compose_starts_mongodb_and_the_beacon_and_offers_a_one_shot_loader(compose):
@@ -49,7 +55,7 @@ def test_compose_starts_mongodb_and_the_beacon_and_offers_a_one_shot_loader(comp
     assert set(services) == {"mongo", "beacon", "loader"}
     assert services["beacon"]["depends_on"]["mongo"]["condition"] == "service_healthy"
     assert services["loader"]["restart"] == "no" and services["loader"]["profiles"] == ["load"]
-    assert services["loader"]["command"][:3] == ["beacon", "load", "metadata"]
+    assert services["loader"]["command"] == ["beacon", "load", "demo"]  # metadata and variants, into MongoDB
     assert "ports" not in services["mongo"]  # MongoDB stays on the internal network
     assert compose["networks"]["backend"]["internal"] is True
     assert services["beacon"]["read_only"] is True and "/tmp" in services["beacon"]["tmpfs"]
@@ -74,11 +80,17 @@ def test_every_file_compose_mounts_exists(compose):
             source = volume.split(":")[0]
             if source.startswith("."):
                 assert (DOCKER / source).resolve().exists(), source
-    loader = compose["services"]["loader"]
-    data = next(volume.split(":")[0] for volume in loader["volumes"] if volume.split(":")[1] == "/data")
-    for path in loader["command"]:
-        if path.startswith("/data/"):
-            assert (DOCKER / data / path.removeprefix("/data/")).is_file(), path
+
+
+def test_the_image_holds_every_file_the_demo_loader_reads():
+    # `beacon load demo` reads the demo files from the installed package: they must be package data.
+    setup = configparser.ConfigParser()
+    setup.read(ROOT / "setup.cfg")
+    patterns = [pattern.strip() for pattern in setup["options.package_data"]["beacon.demo"].split(",")]
+    files = [DEMO_DIR / name for name in DEMO_METADATA] + [DEMO_VCF, Path(f"{DEMO_VCF}.tbi"), DEMO_PANEL]
+    for path in files:
+        assert path.is_file(), path
+        assert any(fnmatch.fnmatch(path.name, pattern) for pattern in patterns), path.name
 
 
 def test_the_dockerfile_runs_gunicorn_as_a_non_root_user_with_a_health_check():
@@ -86,7 +98,7 @@ def test_the_dockerfile_runs_gunicorn_as_a_non_root_user_with_a_health_check():
     users = re.findall(r"^USER\s+(\S+)", text, re.MULTILINE)
     assert users and users[-1].split(":")[0] not in ("root", "0")
     assert re.search(r"^HEALTHCHECK .*\n.*?/health/ready", text, re.MULTILINE)
-    assert 'CMD ["gunicorn", "--config", "/etc/beacon/gunicorn.conf.py", "beacon:create_app()"]' in text
+    assert f'CMD ["gunicorn", "--config", "{CONFIG}", "{PRODUCTION_APP}"]' in text
     for source in re.findall(r"^COPY (?!--from)(.+) \S+$", text, re.MULTILINE):
         for path in source.split():
             assert (ROOT / path).exists(), path
@@ -130,9 +142,11 @@ class Gunicorn:
     """A running gunicorn with the production configuration, and a client on its socket."""
 
     process: subprocess.Popen
-    client: httpx.Client
-    socket: Path
+    connect: Callable[[], httpx.Client]
     metrics: Path
+
+    def __post_init__(self) -> None:
+        self.client = self.connect()
 
     def stop(self) -> list[dict]:
         """Stop it; its log lines (stdout and stderr), each parsed as JSON."""
@@ -143,18 +157,28 @@ class Gunicorn:
         return [json.loads(line) for line in (out + err).splitlines() if line.strip()]
 
 
-def start_gunicorn(tmp_path: Path, store_uri: str) -> Gunicorn:
-    """gunicorn with docker/gunicorn.conf.py, two workers, on a Unix socket in tmp_path."""
-    sock, metrics = tmp_path / "beacon.sock", tmp_path / "metrics"
+def server_environment(store_uri: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("BEACON_", "PROMETHEUS_"))}
     env.update(BEACON_STORE_URI=store_uri, BEACON_ACCESS_FILE=str(DEMO_ACCESS_POLICY))
+    return env
+
+
+def start_gunicorn(tmp_path: Path, store_uri: str) -> Gunicorn:
+    """gunicorn as the image runs it (production config and app), two workers, on a Unix socket in tmp_path."""
+    sock, metrics = tmp_path / "beacon.sock", tmp_path / "metrics"
     command = [
         str(Path(sys.executable).with_name("gunicorn")),
-        *("--config", str(DOCKER / "gunicorn.conf.py"), "--bind", f"unix:{sock}", "--workers", "2"),
-        *("--env", f"PROMETHEUS_MULTIPROC_DIR={metrics}", "beacon:create_app()"),
+        *("--config", CONFIG, "--bind", f"unix:{sock}", "--workers", "2"),
+        *("--env", f"PROMETHEUS_MULTIPROC_DIR={metrics}", PRODUCTION_APP),
     ]
+    env = server_environment(store_uri)
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    server = Gunicorn(process, unix_client(sock), sock, metrics)
+    return wait_until_live(Gunicorn(process, lambda: unix_client(sock), metrics))
+
+
+def wait_until_live(server: Gunicorn) -> Gunicorn:
+    """The server once /health/live answers; fails the test with gunicorn's stderr if it never does."""
+    process = server.process
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and process.poll() is None:
         try:
@@ -168,6 +192,24 @@ def start_gunicorn(tmp_path: Path, store_uri: str) -> Gunicorn:
 
 def unix_client(sock: Path) -> httpx.Client:
     return httpx.Client(transport=httpx.HTTPTransport(uds=str(sock)), base_url="http://beacon", timeout=5)
+
+
+def tcp_client(port: int) -> httpx.Client:
+    return httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5)
+
+
+def start_beacon_serve(store_uri: str, port: int) -> Gunicorn:
+    """`beacon serve --port PORT --workers 2`, as a user runs it."""
+    command = [str(Path(sys.executable).with_name("beacon")), "serve", "--port", str(port), "--workers", "2"]
+    env = server_environment(store_uri)
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return wait_until_live(Gunicorn(process, lambda: tcp_client(port), metrics_directory(port)))
+
+
+def requests_counted(server: Gunicorn, path: str) -> list[float]:
+    """The request counter of a path in three scrapes (any worker may answer each)."""
+    pattern = rf'beacon_http_requests_total\{{endpoint="{path}",method="GET",status="200"\}} (\S+)'
+    return [float(re.search(pattern, server.client.get("/metrics").text).group(1)) for _ in range(3)]
 
 
 @pytest.fixture
@@ -194,11 +236,9 @@ def test_gunicorn_serves_the_beacon_with_json_logs_and_no_secrets(demo_server):
 
 def test_metrics_add_up_over_the_workers(demo_server):
     for _ in range(12):
-        with unix_client(demo_server.socket) as fresh:  # a new connection each time: any worker may answer
+        with demo_server.connect() as fresh:  # a new connection each time: any worker may answer
             assert fresh.get("/api/service-info").status_code == 200
-    scraped = [demo_server.client.get("/metrics").text for _ in range(3)]
-    pattern = r'beacon_http_requests_total\{endpoint="/api/service-info",method="GET",status="200"\} (\S+)'
-    assert [float(re.search(pattern, text).group(1)) for text in scraped] == [12.0] * 3
+    assert requests_counted(demo_server, "/api/service-info") == [12.0] * 3
     assert list(demo_server.metrics.glob("counter_*.db"))
 
 
@@ -212,3 +252,61 @@ def test_a_store_down_at_start_up_leaves_gunicorn_running_and_not_ready(tmp_path
     assert any("not ready at start-up" in entry["message"] for entry in logs)
     assert not [entry for entry in logs if "exception" in entry or "Traceback" in entry["message"]]
     assert "hunter2" not in json.dumps(logs)
+
+
+# -- beacon serve: the same settings ----------------------------------------------------------------
+def test_beacon_serve_takes_the_production_settings_and_overrides_address_and_workers(gunicorn_conf):
+    settings = gunicorn_settings("127.0.0.1", 5999)
+    assert settings["bind"] == "127.0.0.1:5999"
+    assert settings["workers"] == gunicorn_conf.worker_count(gunicorn_conf.available_cpus())
+    for name in ("worker_class", "threads", "timeout", "graceful_timeout", "keepalive", "logger_class",
+                 "logconfig_dict", "accesslog", "preload_app", "on_starting", "when_ready", "child_exit"):  # fmt: skip
+        assert settings[name] == getattr(gunicorn_conf, name), name
+    assert settings["raw_env"] == [f"PROMETHEUS_MULTIPROC_DIR={metrics_directory(5999)}"]
+    assert gunicorn_settings("0.0.0.0", 5999, workers=3)["workers"] == 3
+
+
+def test_the_production_app_gives_each_request_a_budget_of_store_reads(tmp_path, monkeypatch):
+    monkeypatch.setenv("BEACON_STORE_URI", f"sqlite:///{tmp_path / 'beacon.sqlite'}")
+    monkeypatch.setenv("BEACON_ACCESS_FILE", str(DEMO_ACCESS_POLICY))
+    app = production_app()
+    app.add_url_rule("/probe", "probe", lambda: {"budget": remaining_budget()})
+    assert app.test_client().get("/probe").get_json() == {"budget": READ_BUDGET}
+    assert remaining_budget() is None  # outside a request
+
+
+def test_beacon_serve_runs_gunicorn_with_json_logs_multiprocess_metrics_and_no_secrets(demo_store_file):
+    port = closed_port()
+    server = start_beacon_serve(f"sqlite:///{demo_store_file}", port)
+    try:
+        for _ in range(6):
+            with server.connect() as fresh:  # a new connection each time: either worker may answer
+                assert fresh.get("/api/service-info").status_code == 200
+        server.client.get("/api/info?access_token=SECRET-1", headers={"Authorization": "Bearer SECRET-2"})
+        assert requests_counted(server, "/api/service-info") == [6.0] * 3
+    finally:
+        logs = server.stop()
+        shutil.rmtree(server.metrics, ignore_errors=True)
+    assert "SECRET-1" not in json.dumps(logs) and "SECRET-2" not in json.dumps(logs)
+    (access,) = [
+        entry for entry in logs if entry["logger"] == "gunicorn.access" and entry["http"]["path"] == "/api/info"
+    ]
+    assert access["http"]["query"] == "access_token=[redacted]"
+    assert len([entry for entry in logs if entry["message"].startswith("Booting worker")]) == 2
+
+
+def test_beacon_serve_stops_with_a_message_before_starting_gunicorn_when_the_policy_is_bad(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from beacon import serve as serve_module
+    from beacon.cli import main
+
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("default_level: NOT_A_LEVEL\n")
+    monkeypatch.setenv("BEACON_STORE_URI", f"sqlite:///{tmp_path / 'beacon.sqlite'}")
+    monkeypatch.setenv("BEACON_ACCESS_FILE", str(policy))
+    started = []
+    monkeypatch.setattr(serve_module, "serve", lambda **options: started.append(options))
+    result = CliRunner().invoke(main, ["serve", "--port", "5999"])
+    assert result.exit_code == 1 and started == []
+    assert "policy.yaml" in result.stderr and "Traceback" not in result.output

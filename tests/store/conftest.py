@@ -31,9 +31,6 @@ STORE_BACKENDS = [
 
 MONGO_BACKENDS = ["mongomock-standin", pytest.param("mongo", marks=pytest.mark.mongo)]
 
-# Backends whose variant side exists; the variant contract is skipped (visibly) on the others.
-VARIANT_BACKENDS = frozenset({"sqlite"})
-
 # Tests need clean-ups to run at the next write, not 30 s later; the protocol is the same.
 TEST_WRITE_OPTIONS = WriteOptions(cleanup_grace=0.0, lock_wait=0.0)
 
@@ -105,12 +102,3 @@ def mongo_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Mong
     assert isinstance(store, MongoStore)
     yield store
     store.close()
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Skip the variant contract on backends whose variant side is not written yet, saying so."""
-    pending = pytest.mark.skip(reason="the MongoDB store's variant side is not implemented yet")
-    for item in items:
-        backend = getattr(item, "callspec", None) and item.callspec.params.get("any_store")
-        if backend and backend not in VARIANT_BACKENDS and item.module.__name__.endswith("test_variant_contract"):
-            item.add_marker(pending)

@@ -30,7 +30,7 @@ from tests.conftest import DATA_DIR, DEMO_DATASET
 HEIGHT = "measures.measurementValue.value"
 HP_EXCERPT = DATA_DIR / "ontology" / "hp_seizure_excerpt.obo"
 # Backends that store ontologies; the others skip those tests, saying so.
-ONTOLOGY_BACKENDS = frozenset({"sqlite"})
+ONTOLOGY_BACKENDS = frozenset({"sqlite", "mongomock-standin", "mongo"})
 
 
 def days(duration: str) -> float:

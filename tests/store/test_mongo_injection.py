@@ -1,4 +1,5 @@
-"""No request value can become a MongoDB operator, field name or pattern: checked on the filters and on a store.
+"""No request value can become a MongoDB operator, field name or pattern: checked on the filters and on a store,
+for metadata queries and for g_variants queries.
 
 The filter checks need no server: they inspect what the MongoDB store would send. The store checks run
 on the mongomock stand-in (and on a real server when BEACON_TEST_MONGO_URI is set).
@@ -12,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from beacon.store.base import MetadataBatch, RecordQuery, TermCondition, ValueCondition
+from beacon.store.base import MetadataBatch, RecordQuery, TermCondition, ValueCondition, VariantQuery
 from beacon.store.mongo_queries import Visibility, record_filter, wildcard_pattern
+from beacon.store.mongo_variant_queries import VariantSet, bases_match, find_filter
 
 HOSTILE = ["$where", "$ne", "a.$ne", '{"$gt": ""}', "this.x == 1 || true", "a.b", "$regex", ".*", "\x00"]
 
@@ -128,3 +130,113 @@ def test_filter_paths_are_data(notes):
     assert matching(notes, ValueCondition("note.$ne", "=", "abc")) == []
     assert len(matching(notes, ValueCondition("$where", "!", "abc"))) == 6  # no record has that path
     assert matching(notes, TermCondition(frozenset({"$ne", ".*"}))) == []
+
+
+# -- variants -------------------------------------------------------------------------------------------
+VARIANT_KEYS = {
+    "v", "assembly", "chromosome", "bucket", "start", "end", "span", "norm_start", "norm_ref", "norm_alt",
+    "reference_bases", "alternate_bases", "variant_id", "variant_type", "length", "gene_ids",
+    "aminoacid_changes", "carriers.b", "$and", "$or", "$eq", "$in", "$gt", "$gte", "$lt", "$lte", "$regex",
+}  # fmt: skip
+VARIANT_SET = VariantSet(version=3, assembly="GRCh38", count=9, max_short_span=900, max_span=5000, max_shift=1)
+
+
+def hostile_variant_queries(text: str) -> list[VariantQuery]:
+    narrowing = {
+        "gene_id": text,
+        "aminoacid_change": text,
+        "variant_types": (text, "SNP"),
+        "biosample_ids": frozenset({text, "S1"}),
+    }
+    located = {"dataset_id": text, "chromosome": text, **narrowing}
+    return [
+        VariantQuery(kind="range", start=1, end=5, reference_bases="N", alternate_bases="ACN", **located),
+        VariantQuery(kind="sequence", start=1, norm_start=1, alternate_bases="A", norm_alt="A", **located),
+        VariantQuery(kind="bracket", start=1, start_max=5, end_min=2, end=9, min_length=1, max_length=3, **located),
+        VariantQuery(text, kind="id", variant_id=text),
+        VariantQuery(text, kind="gene", **narrowing),
+    ]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_hostile_text_never_becomes_a_key_of_a_variant_filter(text):
+    for query in hostile_variant_queries(text):
+        assert keys_of(find_filter(query, VARIANT_SET)) <= VARIANT_KEYS
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_hostile_text_is_only_ever_compared_in_a_variant_filter(text):
+    for query in hostile_variant_queries(text):
+        places = {key for key, value in walk(find_filter(query, VARIANT_SET)) if value == text}
+        assert places and places <= {"$eq", "$in"}
+
+
+def test_n_wildcards_become_anchored_patterns_of_literal_bases():
+    assert bases_match("ANC", "alternate_bases") == {"$regex": r"^A.C(?![\s\S])"}
+    assert bases_match("AC", "alternate_bases") == {"$eq": "AC"}  # no N: plain equality, index-friendly
+    pattern = bases_match("NN", "alternate_bases")["$regex"]
+    assert [text for text in ("A", "AG", "AGT", "AG\n") if re.search(pattern, text)] == ["AG"]
+
+
+@pytest.fixture
+def variants(mongo_store):
+    from tests.store.test_variant_contract import SNV
+
+    mongo_store.put_metadata(MetadataBatch({"datasets": [{"id": "A"}]}))
+    load = mongo_store.begin_variant_load("A")
+    load.add([SNV])  # 17:7577121 C>T, gene TP53
+    load.commit()
+    return mongo_store
+
+
+@pytest.mark.parametrize("bases", ["A.*", "$ne", "AC|GT", "a", "N{3}", "A\n", "ÄC", "[ACGT]"])
+def test_bases_other_than_acgtn_are_refused_before_reaching_mongodb(variants, bases):
+    for query in (
+        VariantQuery("A", chromosome="17", start=7577120, norm_start=7577120, norm_alt=bases),
+        VariantQuery("A", chromosome="17", kind="range", start=0, end=9, alternate_bases=bases),
+    ):
+        with pytest.raises(ValueError, match="only A, C, G, T or N"):
+            variants.count_variants(query)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        VariantQuery("A", chromosome={"$ne": None}, kind="range", start=0, end=9),  # type: ignore[arg-type]
+        VariantQuery({"$gt": ""}, kind="all"),  # type: ignore[arg-type]
+        VariantQuery("A", chromosome="17", kind="range", start="0", end=9),  # type: ignore[arg-type]
+        VariantQuery("A", chromosome="17", kind="range", start=True, end=9),
+        VariantQuery("A", kind="id", variant_id={"$where": "1"}),  # type: ignore[arg-type]
+        VariantQuery("A", kind="gene", gene_id=re.compile(".*")),  # type: ignore[arg-type]
+        VariantQuery("A", kind="all", biosample_ids=frozenset({re.compile(".*")})),  # type: ignore[arg-type]
+        VariantQuery("A", kind="all", max_length={"$gt": 0}),  # type: ignore[arg-type]
+    ],
+    ids=[
+        "chromosome-dict",
+        "dataset-dict",
+        "start-text",
+        "start-bool",
+        "id-dict",
+        "gene-regex",
+        "carrier-regex",
+        "length-dict",
+    ],
+)
+def test_variant_values_of_the_wrong_type_are_refused_before_reaching_mongodb(variants, query):
+    with pytest.raises(TypeError):
+        variants.count_variants(query)
+
+
+def test_variant_values_match_literally(variants):
+    def count(**fields) -> int:
+        return variants.count_variants(VariantQuery("A", **fields))
+
+    assert count(kind="gene", gene_id="TP53") == 1
+    assert count(kind="gene", gene_id="TP.*") == count(kind="gene", gene_id="$ne") == 0
+    assert count(kind="id", variant_id="GRCh38-17-7577121-C-T") == 1
+    assert count(kind="id", variant_id=".*") == count(kind="id", variant_id="GRCh38-17-7577121-C-.") == 0
+    assert count(kind="range", chromosome="17", start=0, end=10**8) == 1
+    assert count(kind="range", chromosome="$where", start=0, end=10**8) == 0
+    assert count(kind="range", chromosome="1.", start=0, end=10**8) == 0
+    assert count(kind="all", variant_types=("SNP",)) == 1 and count(kind="all", variant_types=(".*",)) == 0
+    assert variants.variant_carriers("A", ".*") == [] and variants.variant_annotations("$ne") == set()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from beacon.store.base import StoreUnavailable
-from beacon.store.mongo_state import RECORDS, SCHEMA_ID, SCHEMA_VERSION, STATE
+from beacon.store.mongo_state import ONTOLOGY_TERMS, RECORDS, SCHEMA_ID, SCHEMA_VERSION, STATE, VARIANTS
 
 # What the metadata queries need (see mongo_state.RECORD_INDEXES), written out by hand.
 EXPECTED_INDEXES = {
@@ -19,8 +19,30 @@ EXPECTED_INDEXES = {
 }
 
 
-def index_keys(store) -> dict[str, list[tuple[str, int]]]:
-    information = store.database()[RECORDS].index_information()
+# What the g_variants queries need (docs/scaling.md): the dataset version first, the shard key fields
+# (assembly, bucket) last so that counts are answered from the index.
+EXPECTED_VARIANT_INDEXES = {
+    "by_allele": [("v", 1), ("chromosome", 1), ("norm_start", 1), ("norm_alt", 1), ("norm_ref", 1),
+                  ("assembly", 1), ("bucket", 1)],
+    "by_position": [("v", 1), ("chromosome", 1), ("start", 1), ("variant_id", 1), ("end", 1),
+                    ("assembly", 1), ("bucket", 1)],
+    "by_long_span": [("v", 1), ("chromosome", 1), ("start", 1), ("end", 1), ("span", 1),
+                     ("assembly", 1), ("bucket", 1)],
+    "by_variant_id": [("v", 1), ("variant_id", 1)],
+    "by_gene": [("v", 1), ("gene_ids", 1)],
+    "by_aminoacid_change": [("v", 1), ("aminoacid_changes", 1)],
+    "by_carrier": [("v", 1), ("carriers.b", 1)],
+}  # fmt: skip
+PARTIAL_FILTERS = {
+    "by_long_span": {"span": {"$gt": 1000}},
+    "by_gene": {"gene_ids": {"$exists": True}},
+    "by_aminoacid_change": {"aminoacid_changes": {"$exists": True}},
+    "by_carrier": {"carriers.b": {"$exists": True}},
+}
+
+
+def index_keys(store, collection: str = RECORDS) -> dict[str, list[tuple[str, int]]]:
+    information = store.database()[collection].index_information()
     return {name: [(field, int(order)) for field, order in info["key"]] for name, info in information.items()}
 
 
@@ -29,6 +51,28 @@ def test_check_on_a_new_database_creates_indexes_and_records_the_version(mongo_s
     indexes = index_keys(mongo_store)
     assert {name: indexes[name] for name in EXPECTED_INDEXES} == EXPECTED_INDEXES
     assert mongo_store.database()[STATE].find_one({"_id": SCHEMA_ID})["version"] == SCHEMA_VERSION
+
+
+def test_the_variant_and_ontology_indexes_are_created_too(mongo_store):
+    mongo_store.check()
+    variant_indexes = index_keys(mongo_store, VARIANTS)
+    assert {name: variant_indexes[name] for name in EXPECTED_VARIANT_INDEXES} == EXPECTED_VARIANT_INDEXES
+    assert index_keys(mongo_store, ONTOLOGY_TERMS)["by_ontology"] == [("ontology", 1), ("version", 1), ("id", 1)]
+    information = mongo_store.database()[VARIANTS].index_information()
+    for name, partial in PARTIAL_FILTERS.items():
+        if "partialFilterExpression" in information[name]:  # a real server reports it; mongomock does not
+            assert information[name]["partialFilterExpression"] == partial
+
+
+def test_a_database_of_the_previous_schema_is_upgraded_by_check(mongo_store):
+    mongo_store.check()
+    db = mongo_store.database()
+    db[VARIANTS].drop_indexes()
+    db[STATE].update_one({"_id": SCHEMA_ID}, {"$set": {"version": 1}})  # as the metadata-only store left it
+    mongo_store._schema_ready = False
+    mongo_store.check()
+    assert set(EXPECTED_VARIANT_INDEXES) <= set(index_keys(mongo_store, VARIANTS))
+    assert db[STATE].find_one({"_id": SCHEMA_ID})["version"] == SCHEMA_VERSION == 2
 
 
 def test_a_first_write_creates_the_schema_too(mongo_store):

@@ -11,7 +11,7 @@ import socket
 import pytest
 
 from beacon.store import open_store
-from beacon.store.base import MetadataBatch, RecordQuery, StoreUnavailable
+from beacon.store.base import MetadataBatch, RecordQuery, StoreUnavailable, VariantQuery
 from beacon.store.mongo import MongoStore
 from tests.store.conftest import open_mongo
 
@@ -70,12 +70,20 @@ def test_opening_does_not_touch_the_network(closed_port):
         lambda store: store.filtering_terms(),
         lambda store: store.put_metadata(MetadataBatch({"datasets": [{"id": "A"}]})),
         lambda store: store.remove_dataset("A"),
+        lambda store: store.count_variants(VariantQuery("A", kind="range", chromosome="1", start=0, end=9)),
+        lambda store: store.find_variants(VariantQuery("A", kind="id", variant_id="v1")),
+        lambda store: store.variant_assemblies(),
+        lambda store: store.begin_variant_load("A"),
+        lambda store: store.ontology_stamp(),
     ],
-    ids=["check", "list_datasets", "count", "find", "filtering_terms", "put_metadata", "remove_dataset"],
-)
+    ids=[
+        "check", "list_datasets", "count", "find", "filtering_terms", "put_metadata", "remove_dataset",
+        "count_variants", "find_variants", "variant_assemblies", "begin_variant_load", "ontology_stamp",
+    ],
+)  # fmt: skip
 def test_an_unreachable_server_raises_store_unavailable_without_credentials(closed_port, operation):
     uri = f"mongodb://admin:hunter2@127.0.0.1:{closed_port}/beacon?serverSelectionTimeoutMS=150"
-    store = MongoStore.from_uri(uri, query_timeout=0.15)  # the default is 3 s
+    store = MongoStore.from_uri(uri, query_timeout=0.15)  # the default is 1.5 s
     with pytest.raises(StoreUnavailable) as raised:
         operation(store)
     assert f"127.0.0.1:{closed_port}" in str(raised.value)
@@ -89,8 +97,3 @@ def test_a_real_server_named_by_uri_answers(real_mongo):
     store.check()
     assert store.list_datasets() == []
     store.close()
-
-
-def test_variant_methods_say_they_are_not_there_yet(mongo_store):
-    with pytest.raises(NotImplementedError, match="does not hold variants yet"):
-        mongo_store.begin_variant_load("A")

@@ -208,3 +208,12 @@ def test_carriers_and_removal(any_store):
     assert ids(any_store, nobody) == set()
     assert any_store.remove_dataset(D)
     assert any_store.count_variants(query(kind="range", start=0, end=10_000_000)) == 0
+
+
+def test_abort_after_commit_changes_nothing(loaded):
+    """A loader's `finally: abort()` after a successful commit must not drop what it committed."""
+    load = loaded.begin_variant_load(D, replace=True)
+    load.add([MNP])
+    load.commit()
+    load.abort()
+    assert ids(loaded, query(kind="range", start=0, end=10_000_000)) == {MNP.variant_id}

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from beacon.demo import DEMO_PANEL, DEMO_VCF
 from beacon.query.variant_records import (
     DEFAULT_FREQUENCY_SOURCE,
     FrequencySource,
@@ -21,7 +22,7 @@ from loaders.vcf import LoadReport, VcfAllele, VcfOptions, read_documents, read_
 DATA = Path(__file__).resolve().parents[1] / "data" / "vcf"
 
 
-def documents(name: str, limit: int | None = None, **options) -> list[VariantDocument]:
+def documents(name: str | Path, limit: int | None = None, **options) -> list[VariantDocument]:
     read = read_documents(DATA / name, VcfOptions(assembly="GRCh37", **options), LoadReport())
     return list(islice(read, limit))
 
@@ -41,19 +42,17 @@ def assert_valid(records: list[dict]) -> None:
         ("multi-contig.vcf.gz", None, {"case_level": True}),
         ("test_gt_bases.vcf.gz", None, {}),
         ("test_1000G.vcf.gz", 400, {}),
-        ("cineca_uk1_chr22_5002.1kg_fields_only.vcf.gz", 400, {"keep_zero_count": True}),
+        (DEMO_VCF, 400, {"keep_zero_count": True}),
     ],
 )
-def test_records_of_real_vcfs_validate(name: str, limit: int | None, options: dict) -> None:
+def test_records_of_real_vcfs_validate(name: str | Path, limit: int | None, options: dict) -> None:
     found = documents(name, limit, **options)
     assert found
     assert_valid([build_record(document) for document in found])
 
 
 def test_records_with_panel_frequencies_and_case_level_data_validate() -> None:
-    panel = read_sample_panel(
-        DATA / "integrated_call_samples_v3.20130502.ALL.panel.tsv", population_column="pop", sex_column="gender"
-    )
+    panel = read_sample_panel(DEMO_PANEL, population_column="pop", sex_column="gender")
     found = documents("test_1000G.vcf.gz", 25, sample_panel=panel, case_level=True)
     records = [build_record(document) for document in found]
     assert_valid(records)
@@ -62,7 +61,7 @@ def test_records_with_panel_frequencies_and_case_level_data_validate() -> None:
 
 def test_a_snp_record() -> None:
     # 22:16050075 rs587697622 A>G, AC=1;AF=0.000199681;AN=5008;EUR_AF=0;SAS_AF=0.001 (GRCh37)
-    document = documents("cineca_uk1_chr22_5002.1kg_fields_only.vcf.gz", 1)[0]
+    document = documents(DEMO_VCF, 1)[0]
     record = build_record(
         document, frequency_source=FrequencySource("1000 Genomes", "https://www.internationalgenome.org/", "phase 3")
     )

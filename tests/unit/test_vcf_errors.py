@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from beacon.demo import DEMO_VCF
 from loaders.vcf import (
     SKIP_UNKNOWN_CONTIG,
     LoadReport,
@@ -23,7 +24,7 @@ from loaders.vcf import (
 )
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "vcf"
-CINECA = DATA / "cineca_uk1_chr22_5002.1kg_fields_only.vcf.gz"
+CINECA = DEMO_VCF  # the CINECA UK1 chr22 VCF (1000 Genomes INFO fields only), see beacon/demo/SOURCE.md
 EGA = DATA / "synthetic_usecases_4beacon_testingV4.vcf.gz"
 GRCH37 = VcfOptions(assembly="GRCh37")
 

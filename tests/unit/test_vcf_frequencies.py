@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from beacon.demo import DEMO_PANEL, DEMO_VCF
 from beacon.store.base import PopulationFrequency, VariantDocument
 from loaders.vcf import (
     TOTAL,
@@ -29,9 +30,9 @@ from loaders.vcf import (
 )
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "vcf"
-CINECA = DATA / "cineca_uk1_chr22_5002.1kg_fields_only.vcf.gz"
+CINECA = DEMO_VCF  # the CINECA UK1 chr22 VCF (1000 Genomes INFO fields only), see beacon/demo/SOURCE.md
 THOUSAND_GENOMES = DATA / "test_1000G.vcf.gz"
-PANEL = DATA / "integrated_call_samples_v3.20130502.ALL.panel.tsv"
+PANEL = DEMO_PANEL  # the 1000 Genomes phase 3 sample panel
 TRIO = DATA / "test_trio.vcf.gz"
 SUPER_POPULATIONS = ("AFR", "AMR", "EAS", "EUR", "SAS")
 EUROPEAN_POPULATIONS = ("CEU", "FIN", "GBR", "IBS", "TSI")
@@ -130,10 +131,11 @@ def test_sex_split_populations_add_up_to_their_population(cineca_super_populatio
 def test_genotype_zygosity_counts_follow_fill_tags(cineca_super_populations) -> None:
     for document in list(cineca_super_populations.values())[:500]:
         total = frequencies(document)[TOTAL]
-        # Autosomal diploid calls: every allele sits in a het or a hom genotype; none is hemizygous.
+        # Autosomal diploid calls: every allele sits in a het or a hom genotype.
         assert total.allele_count_heterozygous + total.allele_count_homozygous == total.allele_count
-        assert total.allele_count_hemizygous == 0
         assert total.allele_count_homozygous % 2 == 0
+        # A hemizygous count on chromosome 22 would be a structural zero, so there is none.
+        assert all(frequency.allele_count_hemizygous is None for frequency in document.frequencies)
 
 
 def test_info_frequencies_of_the_cineca_file() -> None:
@@ -249,14 +251,28 @@ def write_trio_panel(tmp_path: Path) -> SamplePanel:
         (("Y", 14959237, "C", "G"), TOTAL, (1.0, 2, 2, 0, 0, 2)),
         # Y:21154323 0/1 0/1 1/1
         (("Y", 21154323, "G", "A"), TOTAL, (2 / 4, 2, 4, 0, 2, 0)),
-        # MT:14872 1/1 1/1 1/1: mitochondrial calls are counted as written.
-        (("MT", 14872, "C", "T"), TOTAL, (1.0, 6, 6, 6, 0, 0)),
+        # MT:14872 1/1 1/1 1/1: mitochondrial calls are counted as written, with no hemizygous count.
+        (("MT", 14872, "C", "T"), TOTAL, (1.0, 6, 6, 6, 0, None)),
+        # 1:7847367 T>TC 0/0 0/1 1/1: autosomal, so no hemizygous count either.
+        (("1", 7847367, "T", "TC"), TOTAL, (3 / 6, 3, 6, 2, 1, None)),
+        (("1", 7847367, "T", "TC"), "SE_F", (1.0, 2, 2, 2, 0, None)),
     ],
 )
 def test_hemizygous_counting_on_x_and_y_for_males(tmp_path: Path, key, population, expected) -> None:
     options = VcfOptions(assembly="GRCh37", sample_panel=write_trio_panel(tmp_path))
     found = frequencies(load(TRIO, options)[key])
     assert tuple(found[population][1:]) == expected
+
+
+def test_hemizygous_counts_from_genotypes_are_given_on_x_and_y_only(tmp_path: Path) -> None:
+    options = VcfOptions(assembly="GRCh37", sample_panel=write_trio_panel(tmp_path))
+    given: dict[str, set[bool]] = {}
+    for (chromosome, *_), document in load(TRIO, options).items():
+        for frequency in document.frequencies:
+            given.setdefault(chromosome, set()).add(frequency.allele_count_hemizygous is not None)
+    assert given.pop("X") == given.pop("Y") == {True}
+    assert "MT" in given and len(given) == 23  # 22 autosomes and MT, none with a hemizygous count
+    assert all(flags == {False} for flags in given.values())
 
 
 def test_case_level_zygosity_uses_the_same_rules(tmp_path: Path) -> None:
@@ -356,3 +372,30 @@ def test_a_map_naming_an_undeclared_or_textual_field_is_rejected() -> None:
         population_map = parse_population_map({"populations": [{"population": "SE", "alleleFrequency": fields[0]}]})
         with pytest.raises(VcfError, match=problem):
             load(TRIO, VcfOptions(assembly="GRCh37", population_map=population_map))
+
+
+HAND_WRITTEN_PLOIDIES = """\
+##fileformat=VCFv4.2
+##contig=<ID=1,length=249250621>
+##contig=<ID=X,length=155270560>
+##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">
+#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\tS2\tS3
+1\t1000\t.\tA\tG\t.\tPASS\t.\tGT\t0/1/1\t1/1/1\t./0/0
+1\t2000\t.\tC\tT\t.\tPASS\t.\tGT\t1\t0\t.
+1\t3000\t.\tG\tA\t.\tPASS\t.\tGT\t0/2\t0/1\t1/1
+X\t3000000\t.\tG\tA\t.\tPASS\t.\tGT\t1\t0/1\t1
+"""
+
+
+def test_genotype_counts_of_unusual_ploidies_and_allele_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "ploidies.vcf"
+    path.write_text(HAND_WRITTEN_PLOIDIES)
+    found = {key[1]: frequencies(document)[TOTAL] for key, document in load(path, VcfOptions("GRCh37")).items()}
+    # Triploid calls: 2 + 3 + 0 ALT alleles of 3 + 3 + 2 called.
+    assert found[1000][1:4] == (5 / 8, 5, 8)
+    # Haploid calls 1, 0 and a missing one: no genotype is het or hom; autosomal, so no hemizygous count.
+    assert found[2000][1:] == (1 / 2, 1, 2, 0, 0, None)
+    # S1 0/2 names an allele the record lacks: its 0 and 2 are called, neither is the ALT.
+    assert found[3000][1:] == (3 / 6, 3, 6, 2, 1, None)
+    # X outside the PARs, mixed ploidy: two haploid (hemizygous) carriers and one heterozygous.
+    assert found[3000000][1:] == (3 / 4, 3, 4, 0, 1, 2)

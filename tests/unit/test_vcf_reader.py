@@ -10,6 +10,7 @@ from pathlib import Path
 import cyvcf2
 import pytest
 
+from beacon.demo import DEMO_VCF
 from beacon.genome import trim_alleles
 from beacon.store.base import VariantDocument
 from loaders.vcf import (
@@ -30,7 +31,7 @@ from loaders.vcf import (
 )
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "vcf"
-CINECA = DATA / "cineca_uk1_chr22_5002.1kg_fields_only.vcf.gz"
+CINECA = DEMO_VCF  # the CINECA UK1 chr22 VCF (1000 Genomes INFO fields only), see beacon/demo/SOURCE.md
 THOUSAND_GENOMES = DATA / "test_1000G.vcf.gz"
 EGA = DATA / "synthetic_usecases_4beacon_testingV4.vcf.gz"
 EXAC = DATA / "exac.vcf.gz"

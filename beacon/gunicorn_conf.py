@@ -1,8 +1,13 @@
-"""gunicorn settings for production: `gunicorn -c docker/gunicorn.conf.py 'beacon:create_app()'`.
+"""gunicorn settings for production, shared by the Docker image and `beacon serve`.
 
-The beacon reads its own settings from `BEACON_*` variables (beacon/settings.py); this file only
-configures the HTTP server. Override any value on the command line or with GUNICORN_CMD_ARGS, e.g.
-`GUNICORN_CMD_ARGS="--workers 4"`. See docs/deployment.md.
+    gunicorn --config python:beacon.gunicorn_conf 'beacon.serve:production_app()'
+
+is what the image runs; `beacon serve` loads the same settings (`beacon.serve`), overriding only
+the address and, when given, the worker count. The beacon reads its own settings from `BEACON_*`
+variables (beacon/settings.py); this module only configures the HTTP server. With the gunicorn
+command, override any value on the command line or with GUNICORN_CMD_ARGS, e.g.
+`GUNICORN_CMD_ARGS="--workers 4"`. gunicorn reads every module-level name that is one of its
+settings, so helpers here have names that are not. See docs/deployment.md.
 """
 
 from __future__ import annotations
@@ -37,7 +42,8 @@ workers = worker_count(available_cpus())
 worker_class = "gthread"
 threads = 4
 # Every timeout stays below the 5 s network budget of a Beacon request. Requests themselves are
-# bounded by the store (3 s per read) and BEACON_HTTP_TIMEOUT (outgoing token checks).
+# bounded by the store (1.5 s of MongoDB reads per request, beacon.store.mongo_budget) and by the
+# token checks (at most 3 s, BEACON_HTTP_TIMEOUT per outgoing call).
 timeout = 4  # a worker silent this long (also while booting; boot takes ~1 s) is restarted
 graceful_timeout = 4  # on shutdown, in-flight requests get this long to finish
 keepalive = 2  # idle keep-alive connections behind a proxy are closed after this

@@ -1,0 +1,125 @@
+"""The shapes the VCF loader's modules share: options, the error, the report, populations, alleles.
+
+Everything here is re-exported by `loaders.vcf`, which is where callers import it from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from beacon.store.base import PopulationFrequency
+
+TOTAL = "Total"
+"""The population name of whole-dataset frequencies."""
+
+SKIP_NO_ALT = "no ALT allele (reference-only record)"
+SKIP_STAR = "spanning deletion ALT *"
+SKIP_BREAKEND = "breakend ALT"
+SKIP_BAD_BASES = "ALT with characters other than IUPAC bases"
+SKIP_SAME_AS_REF = "ALT equal to REF"
+SKIP_ZERO_COUNT = "zero allele count"
+SKIP_DUPLICATE = "duplicate of an earlier allele"
+SKIP_UNKNOWN_CONTIG = "unknown contig"
+SKIP_VALUE_COUNT = "INFO Number=A field with a value count other than the ALT count"
+SKIP_SYMBOLIC = "symbolic ALT"
+"""Skip reasons; a symbolic ALT is counted as `symbolic ALT <DEL>` etc., one reason per symbol."""
+
+
+class VcfError(Exception):
+    """An input that cannot be loaded; the message names the file, the record and the field."""
+
+    def __init__(self, path: str | Path, problem: str, *, where: str = "", field_name: str = "") -> None:
+        location = f", {where}" if where else ""
+        subject = f"{field_name}: " if field_name else ""
+        super().__init__(f"{path}{location}: {subject}{problem}")
+        self.path = str(path)
+        self.where = where
+        self.field_name = field_name
+        self.problem = problem
+
+
+@dataclass
+class LoadReport:
+    """Counts of a VCF read: records and ALT alleles read, alleles loaded, skipped by reason."""
+
+    path: str = ""
+    records: int = 0
+    alleles: int = 0
+    loaded: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    def skip(self, reason: str, count: int = 1) -> None:
+        """Count `count` alleles (or records) skipped for `reason`."""
+        self.skipped[reason] = self.skipped.get(reason, 0) + count
+
+    def lines(self) -> list[str]:
+        """Human-readable report lines."""
+        lines = [
+            f"{self.path}: {self.records} record(s), {self.alleles} ALT allele(s) read, {self.loaded} variant(s) loaded"
+        ]
+        lines += [f"  skipped {count}: {reason}" for reason, count in sorted(self.skipped.items())]
+        return lines
+
+
+@dataclass(frozen=True)
+class PopulationFields:
+    """The INFO fields holding one population's frequency and counts (None = not in the file)."""
+
+    population: str
+    allele_frequency: str | None = None
+    allele_count: str | None = None
+    allele_number: str | None = None
+    allele_count_homozygous: str | None = None
+    allele_count_heterozygous: str | None = None
+    allele_count_hemizygous: str | None = None
+
+
+@dataclass(frozen=True)
+class PopulationMap:
+    """A `--populations` map: INFO fields per population and where the frequencies come from."""
+
+    populations: tuple[PopulationFields, ...]
+    source: str | None = None
+    source_reference: str | None = None
+    version: str | None = None
+
+
+@dataclass(frozen=True)
+class SamplePanel:
+    """VCF sample name -> population code, and -> sex (`F`/`M`) for the samples whose sex is known."""
+
+    populations: Mapping[str, str]
+    sexes: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VcfOptions:
+    """How to read a VCF: assembly, frequency source and what else to keep."""
+
+    assembly: str
+    population_map: PopulationMap | None = None
+    sample_panel: SamplePanel | None = None
+    split_by_sex: bool = True
+    case_level: bool = False
+    keep_zero_count: bool = False
+    skip_unknown_contigs: bool = False
+    # htslib threads decompressing BGZF (bgzip, BCF) input while Python converts: about 10% faster.
+    decompression_threads: int = 1
+
+
+@dataclass(slots=True)
+class VcfAllele:
+    """One ALT allele as read: canonical chromosome, VCF POS/REF/ALT and what the record says of it."""
+
+    chromosome: str
+    position: int
+    reference_bases: str
+    alternate_bases: str
+    rs_ids: tuple[str, ...] = ()
+    frequencies: tuple[PopulationFrequency, ...] = ()
+    carriers: tuple[tuple[str, str | None], ...] = ()
+    gene_ids: tuple[str, ...] = ()
+    aminoacid_changes: tuple[str, ...] = ()
+    protein_hgvs_ids: tuple[str, ...] = ()
