@@ -51,7 +51,6 @@ class SqliteStore:
         self.path = Path(path)
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
-        self._loads: dict[str, SqliteVariantLoad] = {}
         self._lock = threading.Lock()
         if create:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -104,11 +103,7 @@ class SqliteStore:
             raise StoreUnavailable(f"SQLite schema version {version}, expected {sqlite_schema.SCHEMA_VERSION}")
 
     def close(self) -> None:
-        """Abort loads left open, then close every connection this store opened."""
-        for load in self._loads.values():
-            if load.open:
-                load.abort()  # its writer thread must not outlive the connections
-        self._loads.clear()
+        """Close every connection this store opened."""
         with self._lock:
             for conn in self._connections:
                 conn.close()
@@ -235,17 +230,8 @@ class SqliteStore:
 
     # -- variants (see sqlite_variants) -----------------------------------------------------
     def begin_variant_load(self, dataset_id: str, *, replace: bool = False) -> SqliteVariantLoad:
-        """Start an atomic variant load into a new version of an existing dataset.
-
-        A load of the same dataset left open by this process is aborted first: its writer thread must
-        stop before its tables are dropped.
-        """
-        previous = self._loads.pop(dataset_id, None)
-        if previous is not None and previous.open:
-            previous.abort()
-        load = SqliteVariantLoad(self._write, dataset_id, replace=replace)
-        self._loads[dataset_id] = load
-        return load
+        """Start an atomic variant load into a new version of an existing dataset."""
+        return SqliteVariantLoad(self._write, dataset_id, replace=replace)
 
     def _current_set(self, dataset_id: str) -> tuple[int, str, int] | None:
         return self._conn().execute(sqlite_schema.SELECT_CURRENT_SET, (dataset_id,)).fetchone()

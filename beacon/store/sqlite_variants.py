@@ -16,9 +16,7 @@ Indexed columns answer the three query kinds:
 from __future__ import annotations
 
 import os
-import queue
 import sqlite3
-import threading
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, fields
@@ -344,8 +342,8 @@ WriteTransaction = Callable[[], AbstractContextManager[sqlite3.Connection]]
 class SqliteVariantLoad:
     """A variant load into a new, invisible version of one dataset (see the module docstring).
 
-    Batches are written by a background thread while the caller converts the next one: SQLite
-    releases the GIL while it works, so reading and writing overlap on two cores.
+    Batches are written in the loading thread: a background writer thread was measured slower, because
+    sqlite3 releases and retakes the GIL for every row and so fights the converting thread for it.
     """
 
     def __init__(self, write: WriteTransaction, dataset_id: str, *, replace: bool = False) -> None:
@@ -362,20 +360,17 @@ class SqliteVariantLoad:
             ).lastrowid
             create_version_table(conn, self.version)
             create_side_tables(conn, self.version)
-        self._writer = _BatchWriter(self._write_batch)
         self.open = True
 
     def add(self, documents: Iterable[VariantDocument]) -> int:
-        """Queue one batch for writing (in its own transaction); returns how many it holds."""
+        """Write one batch in its own transaction; returns how many were written."""
         batch = list(documents)
         self._check_assembly(batch)
-        self._writer.submit(prepare_batch(batch, self._next_rowid))
+        prepared = prepare_batch(batch, self._next_rowid)
+        with self._write() as conn:
+            insert_batch(conn, self.version, prepared)
         self._next_rowid += len(batch)
         return len(batch)
-
-    def _write_batch(self, batch: PreparedBatch) -> None:
-        with self._write() as conn:
-            insert_batch(conn, self.version, batch)
 
     def _check_assembly(self, batch: list[VariantDocument]) -> None:
         for document in batch:
@@ -386,7 +381,6 @@ class SqliteVariantLoad:
 
     def commit(self) -> None:
         """Build the indexes, then make this version current and drop the previous one, atomically."""
-        self._writer.finish()
         self.open = False
         with self._write() as conn:
             for statement in index_statements(self.version):
@@ -418,52 +412,12 @@ class SqliteVariantLoad:
 
     def abort(self) -> None:
         """Drop the new version; the previous one keeps answering (nothing to do once committed)."""
-        self._writer.finish(raise_errors=False)
         if not self.open:
             return
         self.open = False
         with self._write() as conn:
             drop_version(conn, self.version)
             conn.execute("DELETE FROM variant_sets WHERE version = ? AND state = 'loading'", (self.version,))
-
-
-class _BatchWriter:
-    """One background thread applying `write` to submitted items in order; errors surface to the caller."""
-
-    def __init__(self, write: Callable[[Any], None]) -> None:
-        self._write = write
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=2)  # bounded: memory stays at ~3 batches
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="variant-writer", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while (item := self._queue.get()) is not _DONE:
-            if self._error is None:
-                try:
-                    self._write(item)
-                except BaseException as error:  # handed to the loading thread at its next call
-                    self._error = error
-
-    def submit(self, item: Any) -> None:
-        """Queue an item; raises the writer's earlier error, if any."""
-        self._raise()
-        self._queue.put(item)
-
-    def finish(self, raise_errors: bool = True) -> None:
-        """Wait until everything queued is written (idempotent)."""
-        if self._thread.is_alive():
-            self._queue.put(_DONE)
-            self._thread.join()
-        if raise_errors:
-            self._raise()
-
-    def _raise(self) -> None:
-        if self._error is not None:
-            raise self._error
-
-
-_DONE = object()
 
 
 def _check_can_load(conn: sqlite3.Connection, dataset_id: str, replace: bool) -> None:
