@@ -246,8 +246,8 @@ class SqliteStore:
             return self._conn().execute(sqlite_schema.SELECT_VARIANT_COUNT, (version,)).fetchone()[0]
         conn = self._conn()
         return sum(
-            conn.execute(sqlite_variants.select_sql(version, where, "count(*)"), params).fetchone()[0]
-            for where, params in sqlite_variants.count_parts(query, max_span)
+            conn.execute(sql, params).fetchone()[0]
+            for sql, params in sqlite_variants.count_statements(version, query, max_span)
         )
 
     def find_variants(self, query: VariantQuery) -> list[VariantDocument]:

@@ -10,7 +10,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterable
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # A migration step is an SQL statement or, for data migrations, a function of the connection.
 _MIGRATIONS: dict[int, tuple[str | Callable[[sqlite3.Connection], None], ...]] = {
@@ -83,7 +83,18 @@ _MIGRATIONS: dict[int, tuple[str | Callable[[sqlite3.Connection], None], ...]] =
         # data without them are refused instead of silently finding nothing.
         "ALTER TABLE variant_sets ADD COLUMN annotations TEXT NOT NULL DEFAULT ''",
     ),
+    5: (
+        # Start counts per bin of each current variant set: wide range counts add bins up.
+        lambda conn: _bin_current_variant_sets(conn),
+    ),
 }
+
+
+def _bin_current_variant_sets(conn: sqlite3.Connection) -> None:
+    from beacon.store.sqlite_variants import build_bins
+
+    for (version,) in conn.execute("SELECT version FROM variant_sets WHERE state = 'current'").fetchall():
+        build_bins(conn, version)
 
 
 def _index_stored_values(conn: sqlite3.Connection) -> None:

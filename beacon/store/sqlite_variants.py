@@ -11,6 +11,10 @@ Indexed columns answer the three query kinds:
   where `span` is the longest variant of the version at most LONG_SPAN; longer ones (few) are found
   through a partial index on `start WHERE span > LONG_SPAN`;
 - bracket: `s0 <= start < s1 AND e0 <= end < e1` on `(chromosome, start, end)`.
+
+Counting a wide range without other conditions adds up `<table>_bins` (variants starting in each
+BIN-sized bin, built at commit) and scans only the two partial edge bins: a 1 Mb count on 10M variants
+reads about 100 bin rows instead of ~50,000 index entries.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import orjson
 from beacon.store.base import PopulationFrequency, StoreError, UnknownDatasetError, VariantDocument, VariantQuery
 
 LONG_SPAN = 1000
+BIN = 10_000  # bases per bin of the per-version start-count table (`<table>_bins`)
 GENE = "gene"
 AMINOACID_CHANGE = "aa"
 CASE_LEVEL = "carriers"
@@ -173,7 +178,7 @@ def create_side_tables(conn: sqlite3.Connection, version: int) -> None:
 def drop_version(conn: sqlite3.Connection, version: int) -> None:
     """Drop a version's tables (its indexes go with them)."""
     table = table_name(version)
-    for suffix in ("", "_annotations", "_carriers"):
+    for suffix in ("", "_annotations", "_carriers", "_bins"):
         conn.execute(f"DROP TABLE IF EXISTS {table}{suffix}")
 
 
@@ -242,6 +247,51 @@ def _range_parts(query: VariantQuery, max_span: int) -> list[tuple[str, list[Any
         (
             f"v.chromosome = ? AND v.span > {LONG_SPAN} AND v.start < ? AND v.end > ?",
             [query.chromosome, lower, query.start],
+        ),
+    ]
+
+
+def build_bins(conn: sqlite3.Connection, version: int) -> None:
+    """Count the variants starting in each BIN-sized bin, so wide range counts need not scan them all."""
+    table = table_name(version)
+    conn.execute(
+        f"CREATE TABLE IF NOT EXISTS {table}_bins (chromosome TEXT NOT NULL, bin INTEGER NOT NULL, "
+        "n INTEGER NOT NULL, PRIMARY KEY (chromosome, bin)) WITHOUT ROWID"
+    )
+    conn.execute(f"DELETE FROM {table}_bins")
+    conn.execute(
+        f"INSERT INTO {table}_bins (chromosome, bin, n) "
+        f"SELECT chromosome, start / {BIN}, count(*) FROM {table} GROUP BY chromosome, start / {BIN}"
+    )
+
+
+def count_statements(version: int, query: VariantQuery, max_span: int) -> list[tuple[str, list[Any]]]:
+    """SELECT statements whose results add up to the query's count."""
+    if query.kind == "range" and not _narrowing(query)[0] and query.end - query.start >= 2 * BIN:
+        return _binned_range_counts(version, query, max_span)
+    return [(select_sql(version, where, "count(*)"), params) for where, params in count_parts(query, max_span)]
+
+
+def _binned_range_counts(version: int, query: VariantQuery, max_span: int) -> list[tuple[str, list[Any]]]:
+    # Disjoint parts of an overlap count: starts in [start, end) from whole bins plus the two partial
+    # edges, short variants starting just before `start` that reach into it, and long ones before that.
+    table = table_name(version)
+    chromosome, start, end = query.chromosome, query.start, query.end
+    first_bin, last_bin = -(-start // BIN), end // BIN  # whole bins [first_bin, last_bin) lie inside
+    lower = start - min(max_span, LONG_SPAN)
+    scan = f"SELECT count(*) FROM {table} v WHERE v.chromosome = ? AND v.start >= ? AND v.start < ?"
+    return [
+        (
+            f"SELECT coalesce(sum(n), 0) FROM {table}_bins WHERE chromosome = ? AND bin >= ? AND bin < ?",
+            [chromosome, first_bin, last_bin],
+        ),
+        (scan, [chromosome, start, first_bin * BIN]),
+        (scan, [chromosome, last_bin * BIN, end]),
+        (scan + " AND v.end > ?", [chromosome, lower, start, start]),
+        (
+            f"SELECT count(*) FROM {table} v WHERE v.chromosome = ? AND v.span > {LONG_SPAN} AND v.start < ?"
+            " AND v.end > ?",
+            [chromosome, lower, start],
         ),
     ]
 
@@ -385,6 +435,7 @@ class SqliteVariantLoad:
         with self._write() as conn:
             for statement in index_statements(self.version):
                 conn.execute(statement)
+            build_bins(conn, self.version)
             # Statistics let the planner pick the allele index over the position index; sampled, so cheap.
             conn.execute("PRAGMA analysis_limit = 2000")
             conn.execute(f"ANALYZE {table_name(self.version)}")

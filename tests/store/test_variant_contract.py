@@ -115,6 +115,23 @@ def test_range_query_finds_overlaps_including_a_long_deletion_starting_before(lo
     assert ids(loaded, overlapping) == {LONG_DELETION.variant_id, SNV.variant_id, SNV_OTHER_ALT.variant_id}
 
 
+def test_wide_ranges_cutting_through_variants(loaded):
+    # Ranges of 20 kb and more are counted from per-bin start counts plus edge scans on SQLite.
+    inside_long_deletion = query(kind="range", start=7570500, end=7600000)
+    assert ids(loaded, inside_long_deletion) == {
+        LONG_DELETION.variant_id, SNV.variant_id, SNV_OTHER_ALT.variant_id, DELETION.variant_id,
+        INSERTION.variant_id, MNP.variant_id,
+    }  # fmt: skip
+    just_after_the_snvs = query(kind="range", start=7577121, end=7600000)
+    assert ids(loaded, just_after_the_snvs) == {DELETION.variant_id, INSERTION.variant_id, MNP.variant_id}
+    ending_on_the_deletions_first_base = query(kind="range", start=7550000, end=7577200)  # it starts at 7577199
+    assert ids(loaded, ending_on_the_deletions_first_base) == {
+        LONG_DELETION.variant_id, SNV.variant_id, SNV_OTHER_ALT.variant_id, DELETION.variant_id,
+    }  # fmt: skip
+    ending_just_before_it = query(kind="range", start=7550000, end=7577199)
+    assert DELETION.variant_id not in ids(loaded, ending_just_before_it)
+
+
 def test_range_end_is_exclusive_and_start_inclusive(loaded):
     assert ids(loaded, query(kind="range", start=7577000, end=7577120)) == set()
     assert SNV.variant_id in ids(loaded, query(kind="range", start=7577120, end=7577121))
