@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import json
 import shutil
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -12,7 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from beacon import create_app
-from beacon.demo import DEMO_ACCESS_POLICY, load_demo
+from beacon.demo import DEMO_ACCESS_POLICY, DEMO_DIR, load_demo
 from beacon.schemas import SchemaValidator, default_validator
 from beacon.settings import Settings
 from beacon.store.sqlite import SqliteStore
@@ -22,6 +24,7 @@ pytest_plugins = ("tests.auth.oidc_fixtures",)
 
 TESTS_DIR = Path(__file__).resolve().parent
 DATA_DIR = TESTS_DIR / "data"
+CINECA_DIR = DATA_DIR / "cineca_uk1_bff_ritools_v2"
 DEMO_DATASET = "CINECA_synthetic_cohort_EUROPE_UK1"
 DEMO_COHORT = "CINECA_synthetic_cohort_UK1"
 
@@ -32,6 +35,19 @@ MODEL_OF_ENTRY_TYPE = {
     "biosample": "biosamples",
     "genomicVariant": "genomicVariations",
 }
+
+
+def cineca_rows(name: str) -> list[dict[str, str]]:
+    """The rows of a CINECA UK1 truth table in tests/data (`uk1.tsv`, `ontology_terms_used.tsv`)."""
+    with (CINECA_DIR / name).open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle, delimiter="\t"))
+
+
+@pytest.fixture(scope="session")
+def demo_individuals() -> list[dict[str, Any]]:
+    """The 2504 CINECA UK1 individuals of the demo data, as JSON records."""
+    with (DEMO_DIR / "individuals.json").open(encoding="utf-8") as handle:
+        return json.load(handle)
 
 
 @pytest.fixture(scope="session")

@@ -47,6 +47,7 @@ from beacon.store import mongo_state as state
 from beacon.store.base import PopulationFrequency, StoreError, UnknownDatasetError, VariantDocument
 from beacon.store.mongo_queries import eq, require_text
 from beacon.store.mongo_variant_queries import BUCKET_SIZE, LONG_SPAN, VariantSet
+from beacon.store.processes import process_alive
 
 log = logging.getLogger(__name__)
 
@@ -317,17 +318,7 @@ def _abandoned(loading: Mapping[str, Any]) -> bool:
         return True
     if loading["host"] != socket.gethostname():
         return False
-    return loading["pid"] == os.getpid() or not _process_alive(loading["pid"])
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return loading["pid"] == os.getpid() or not process_alive(loading["pid"])
 
 
 def _new_version(db: Database) -> int:

@@ -29,6 +29,7 @@ from typing import Any
 import orjson
 
 from beacon.store.base import PopulationFrequency, StoreError, UnknownDatasetError, VariantDocument, VariantQuery
+from beacon.store.processes import process_alive
 
 LONG_SPAN = 1000
 BIN = 10_000  # bases per bin of the per-version start-count table (`<table>_bins`)
@@ -486,17 +487,7 @@ def _drop_abandoned_loads(conn: sqlite3.Connection, dataset_id: str) -> None:
         "SELECT version, loader_pid FROM variant_sets WHERE dataset_id = ? AND state = 'loading'", (dataset_id,)
     ).fetchall()
     for version, pid in rows:
-        if pid is not None and pid != os.getpid() and _process_alive(pid):
+        if pid is not None and pid != os.getpid() and process_alive(pid):
             raise VariantLoadError(f"another load of dataset {dataset_id!r} is running (process {pid})")
         drop_version(conn, version)
         conn.execute("DELETE FROM variant_sets WHERE version = ?", (version,))
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

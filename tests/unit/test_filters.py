@@ -6,15 +6,12 @@ counts come from `ontology_terms_used.tsv` and `uk1.tsv`, never from the code un
 
 from __future__ import annotations
 
-import csv
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from beacon.demo import DEMO_DIR
 from beacon.errors import BadRequest
 from beacon.query.filters import (
     CUSTOM_FILTERS,
@@ -31,7 +28,7 @@ from beacon.query.filters import (
 from beacon.query.indexing import record_matches
 from beacon.store.base import TermCondition, ValueCondition
 from loaders.ontology import OntologyIndex, read_ontology
-from tests.conftest import DATA_DIR
+from tests.conftest import cineca_rows
 
 EXCERPT = Path(__file__).resolve().parents[1] / "data" / "ontology" / "hp_seizure_excerpt.obo"
 ONSET = "diseases.ageOfOnset.iso8601duration"
@@ -361,31 +358,21 @@ def test_custom_filtering_terms() -> None:
 
 # -- end to end on the CINECA UK1 individuals ----------------------------------------------------
 
-CINECA = "cineca_uk1_bff_ritools_v2"
-
-
-def shared_data(name: str) -> Path:
-    """A copy of a shared test data set under tests/data (see its SOURCE.md)."""
-    return DATA_DIR / name
-
 
 @pytest.fixture(scope="module")
-def individuals() -> list[dict[str, Any]]:
-    with (DEMO_DIR / "individuals.json").open() as handle:
-        return json.load(handle)
+def individuals(demo_individuals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return demo_individuals
 
 
 @pytest.fixture(scope="module")
 def phenotypes() -> list[dict[str, str]]:
-    with (shared_data(CINECA) / "uk1.tsv").open(newline="") as handle:
-        return list(csv.DictReader(handle, delimiter="\t"))
+    return cineca_rows("uk1.tsv")
 
 
 @pytest.fixture(scope="module")
 def terms_used() -> dict[str, int]:
-    with (shared_data(CINECA) / "ontology_terms_used.tsv").open(newline="") as handle:
-        rows = csv.DictReader(handle, delimiter="\t")
-        return {row["term_id"]: int(row["n_records"]) for row in rows if row["entity"] == "individuals"}
+    rows = cineca_rows("ontology_terms_used.tsv")
+    return {row["term_id"]: int(row["n_records"]) for row in rows if row["entity"] == "individuals"}
 
 
 def count(individuals: list[dict[str, Any]], filters: list[Any], ontology: OntologyIndex | None = None) -> int:

@@ -7,45 +7,33 @@ individuals were generated from).
 
 from __future__ import annotations
 
-import csv
 import json
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from beacon.demo import DEMO_DIR
 from beacon.query.indexing import extract_terms, extract_values, is_curie, record_matches, value_matches
 from beacon.store.base import TermCondition, ValueCondition
-from tests.conftest import DATA_DIR
+from tests.conftest import DATA_DIR, cineca_rows
 
-CINECA = "cineca_uk1_bff_ritools_v2"
 HEIGHT = "measures.measurementValue.value"
 
 
-def shared_data(name: str) -> Path:
-    """A copy of a shared test data set under tests/data (see its SOURCE.md)."""
-    return DATA_DIR / name
-
-
 @pytest.fixture(scope="module")
-def individuals() -> list[dict[str, Any]]:
-    with (DEMO_DIR / "individuals.json").open() as handle:
-        return json.load(handle)
+def individuals(demo_individuals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return demo_individuals
 
 
 @pytest.fixture(scope="module")
 def phenotypes() -> dict[str, dict[str, str]]:
     """uk1.tsv rows by individual id (`Subject id`)."""
-    with (shared_data(CINECA) / "uk1.tsv").open(newline="") as handle:
-        return {row["Subject id"]: row for row in csv.DictReader(handle, delimiter="\t")}
+    return {row["Subject id"]: row for row in cineca_rows("uk1.tsv")}
 
 
 def terms_used(entity: str) -> Iterator[dict[str, str]]:
-    with (shared_data(CINECA) / "ontology_terms_used.tsv").open(newline="") as handle:
-        yield from (row for row in csv.DictReader(handle, delimiter="\t") if row["entity"] == entity)
+    yield from (row for row in cineca_rows("ontology_terms_used.tsv") if row["entity"] == entity)
 
 
 # -- CINECA UK1 individuals ----------------------------------------------------------------------
@@ -110,7 +98,7 @@ def test_numeric_comparisons_count_like_the_phenotype_table(
 
 def test_a_malformed_duration_in_real_data_stays_a_string() -> None:
     # EGA's synthetic individuals carry `treatments.ageAtOnset.iso8601duration: "P1Y1"` (not ISO 8601).
-    with (shared_data("ega_synthetic_testset") / "bff" / "individuals.json").open() as handle:
+    with (DATA_DIR / "ega_synthetic_testset" / "bff" / "individuals.json").open() as handle:
         sample = json.load(handle)[0]
     values = extract_values(sample)
     assert ("treatments.ageAtOnset.iso8601duration", "P1Y1", None) in values
