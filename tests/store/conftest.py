@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from beacon.store.base import Store
+from beacon.store.base import MetadataBatch, Store
 from beacon.store.mongo import MongoStore
 from beacon.store.mongo_state import WriteOptions
 from beacon.store.sqlite import SqliteStore
@@ -102,3 +102,11 @@ def mongo_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Mong
     assert isinstance(store, MongoStore)
     yield store
     store.close()
+
+
+def metadata_batch(**records: list[dict]) -> MetadataBatch:
+    """A MetadataBatch from entity=records keyword arguments (for the contract tests)."""
+    result = MetadataBatch()
+    for entity, items in records.items():
+        result.add(entity, items)
+    return result

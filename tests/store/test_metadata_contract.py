@@ -6,11 +6,11 @@ import pytest
 
 from beacon.store.base import (
     DuplicateRecordError,
-    MetadataBatch,
     RecordQuery,
     TermCondition,
     UnknownDatasetError,
 )
+from tests.store.conftest import metadata_batch as batch
 
 FEMALE = {"id": "NCIT:C16576", "label": "female"}
 MALE = {"id": "NCIT:C20197", "label": "male"}
@@ -22,13 +22,6 @@ def dataset(dataset_id: str) -> dict:
 
 def individual(individual_id: str, dataset_id: str, sex: dict) -> dict:
     return {"id": individual_id, "sex": sex, "datasetId": dataset_id}
-
-
-def batch(**records: list[dict]) -> MetadataBatch:
-    result = MetadataBatch()
-    for entity, items in records.items():
-        result.add(entity, items)
-    return result
 
 
 @pytest.fixture

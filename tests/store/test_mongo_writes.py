@@ -13,18 +13,12 @@ import time
 import pytest
 
 from beacon.store import mongo_state as state
-from beacon.store.base import MetadataBatch, RecordQuery
+from beacon.store.base import RecordQuery
 from beacon.store.mongo_queries import Visibility, record_filter
 from beacon.store.mongo_state import RECORDS, STATE, LostLock, StoreBusy
+from tests.store.conftest import metadata_batch as batch
 
 A_INDIVIDUALS = RecordQuery("individuals", "A")
-
-
-def batch(**records: list[dict]) -> MetadataBatch:
-    result = MetadataBatch()
-    for entity, items in records.items():
-        result.add(entity, items)
-    return result
 
 
 def stored(load: str, record: dict) -> dict:

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from beacon.store.base import DuplicateRecordError, MetadataBatch, RecordQuery, TermCondition, UnknownDatasetError
+from beacon.store.base import DuplicateRecordError, RecordQuery, TermCondition, UnknownDatasetError
+from tests.store.conftest import metadata_batch as batch
 
 # Keys a document store uses itself or reads as syntax; a record may still hold them.
 AWKWARD_RECORD = {
@@ -27,13 +28,6 @@ AWKWARD_RECORD = {
     "text": "Ünïcödé ✓ \U0001d518",
     "nul\x00key": "nul\x00value",
 }
-
-
-def batch(**records: list[dict]) -> MetadataBatch:
-    result = MetadataBatch()
-    for entity, items in records.items():
-        result.add(entity, items)
-    return result
 
 
 @pytest.fixture
