@@ -26,13 +26,61 @@ class SettingsError(ValueError):
     """A setting has an invalid value; the message names the variable."""
 
 
+def _text(_name: str, raw: str) -> str:
+    return raw
+
+
+def _path(_name: str, raw: str) -> Path:
+    return Path(raw)
+
+
+def _list(_name: str, raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def _parse_int(name: str, raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}: expected a whole number, got {raw!r}") from None
+
+
+def _parse_float(name: str, raw: str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}: expected a number of seconds, got {raw!r}") from None
+
+
+def _parse_info_file(name: str, raw: str) -> Mapping[str, Any]:
+    path = Path(raw)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise SettingsError(f"{name}: cannot read {raw}: {error.strerror}") from None
+    try:
+        data = yaml.safe_load(text) if path.suffix.lower() in (".yaml", ".yml") else json.loads(text)
+    except (ValueError, yaml.YAMLError) as error:
+        raise SettingsError(f"{name}: {raw} is not valid JSON/YAML: {error}") from None
+    if not isinstance(data, dict):
+        raise SettingsError(f"{name}: {raw} must hold an object (mapping)")
+    return data
+
+
 @dataclass(frozen=True)
 class SettingSpec:
-    """One documented setting: its variable, default and meaning."""
+    """One documented setting: its variable, default, meaning, and how its text becomes a Settings field."""
 
     env: str
     default: str
     help: str
+    parse: Callable[[str, str], Any] = _text
+    field: str = ""  # the Settings field; by default the variable's name without BEACON_, lower-cased
+
+    @property
+    def field_name(self) -> str:
+        """The Settings field this variable sets."""
+        return self.field or self.env.removeprefix("BEACON_").lower()
 
 
 SETTINGS: tuple[SettingSpec, ...] = (
@@ -52,6 +100,8 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "",
         "Optional JSON or YAML file with the beacon's identity: id, name, organization (id, name, "
         "logoUrl, welcomeUrl, contactUrl...), environment, description, version.",
+        parse=_parse_info_file,
+        field="info",
     ),
     SettingSpec("BEACON_ENVIRONMENT", "dev", "Deployment environment reported in `/info`: prod, test, dev or staging."),
     SettingSpec(
@@ -59,11 +109,12 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "",
         "Access policy file (YAML/JSON): security level and granularity ceilings per dataset. Without "
         "it every dataset is CONTROLLED.",
+        parse=_path,
     ),
-    SettingSpec("BEACON_OIDC_ISSUERS", "", "Comma-separated trusted token issuers (exact match)."),
-    SettingSpec("BEACON_OIDC_AUDIENCES", "", "Comma-separated accepted `aud` values of access tokens."),
-    SettingSpec("BEACON_TRUSTED_JKUS", "", "Comma-separated trusted visa key set URLs (`jku`)."),
-    SettingSpec("BEACON_VISA_ISSUERS", "", "Comma-separated trusted visa issuers."),
+    SettingSpec("BEACON_OIDC_ISSUERS", "", "Comma-separated trusted token issuers (exact match).", parse=_list),
+    SettingSpec("BEACON_OIDC_AUDIENCES", "", "Comma-separated accepted `aud` values of access tokens.", parse=_list),
+    SettingSpec("BEACON_TRUSTED_JKUS", "", "Comma-separated trusted visa key set URLs (`jku`).", parse=_list),
+    SettingSpec("BEACON_VISA_ISSUERS", "", "Comma-separated trusted visa issuers.", parse=_list),
     SettingSpec(
         "BEACON_REGISTERED_REQUIRES",
         "bona_fide",
@@ -80,21 +131,19 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "BEACON_HTTP_TIMEOUT",
         "2.0",
         "Seconds allowed for each outgoing request (OIDC discovery, JWKS, userinfo); at most 2.",
+        parse=_parse_float,
     ),
-    SettingSpec("BEACON_MAX_LIMIT", "1000", "Largest `limit` (page size) a request may ask for."),
-    SettingSpec("BEACON_DEFAULT_LIMIT", "10", "Page size when a request gives no `limit`."),
+    SettingSpec("BEACON_MAX_LIMIT", "1000", "Largest `limit` (page size) a request may ask for.", parse=_parse_int),
+    SettingSpec("BEACON_DEFAULT_LIMIT", "10", "Page size when a request gives no `limit`.", parse=_parse_int),
     SettingSpec(
         "BEACON_FILTERS_REQUIRED",
         "",
         "Comma-separated entry types (datasets, cohorts, individuals, biosamples, g_variants) whose list "
         "queries must carry at least one filter: `/configuration` says `nonFilteredQueriesAllowed: false` "
         "and an unfiltered query gets a 400.",
+        parse=_list,
     ),
 )
-
-
-def _split(text: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
 @dataclass(frozen=True)
@@ -128,79 +177,13 @@ class Settings:
         for spec in SETTINGS:
             raw = env.get(spec.env, "").strip()
             if raw:
-                values[_FIELD_OF[spec.env]] = _parse(spec.env, raw)
+                values[spec.field_name] = spec.parse(spec.env, raw)
         values.update(overrides)
         return cls(**values)
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some settings changed."""
         return dataclasses.replace(self, **changes)
-
-
-def _parse_int(name: str, raw: str) -> int:
-    try:
-        return int(raw)
-    except ValueError:
-        raise SettingsError(f"{name}: expected a whole number, got {raw!r}") from None
-
-
-def _parse_float(name: str, raw: str) -> float:
-    try:
-        return float(raw)
-    except ValueError:
-        raise SettingsError(f"{name}: expected a number of seconds, got {raw!r}") from None
-
-
-def _parse_info_file(name: str, raw: str) -> Mapping[str, Any]:
-    path = Path(raw)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise SettingsError(f"{name}: cannot read {raw}: {error.strerror}") from None
-    try:
-        data = yaml.safe_load(text) if path.suffix.lower() in (".yaml", ".yml") else json.loads(text)
-    except (ValueError, yaml.YAMLError) as error:
-        raise SettingsError(f"{name}: {raw} is not valid JSON/YAML: {error}") from None
-    if not isinstance(data, dict):
-        raise SettingsError(f"{name}: {raw} must hold an object (mapping)")
-    return data
-
-
-_PARSERS: dict[str, Callable[[str, str], Any]] = {
-    "BEACON_INFO_FILE": _parse_info_file,
-    "BEACON_ACCESS_FILE": lambda _name, raw: Path(raw),
-    "BEACON_OIDC_ISSUERS": lambda _name, raw: _split(raw),
-    "BEACON_OIDC_AUDIENCES": lambda _name, raw: _split(raw),
-    "BEACON_TRUSTED_JKUS": lambda _name, raw: _split(raw),
-    "BEACON_VISA_ISSUERS": lambda _name, raw: _split(raw),
-    "BEACON_HTTP_TIMEOUT": _parse_float,
-    "BEACON_MAX_LIMIT": _parse_int,
-    "BEACON_DEFAULT_LIMIT": _parse_int,
-    "BEACON_FILTERS_REQUIRED": lambda _name, raw: _split(raw),
-}
-
-_FIELD_OF = {
-    "BEACON_STORE_URI": "store_uri",
-    "BEACON_BASE_URL": "base_url",
-    "BEACON_INFO_FILE": "info",
-    "BEACON_ENVIRONMENT": "environment",
-    "BEACON_ACCESS_FILE": "access_file",
-    "BEACON_OIDC_ISSUERS": "oidc_issuers",
-    "BEACON_OIDC_AUDIENCES": "oidc_audiences",
-    "BEACON_TRUSTED_JKUS": "trusted_jkus",
-    "BEACON_VISA_ISSUERS": "visa_issuers",
-    "BEACON_REGISTERED_REQUIRES": "registered_requires",
-    "BEACON_OIDC_OPAQUE_ISSUER": "oidc_opaque_issuer",
-    "BEACON_HTTP_TIMEOUT": "http_timeout",
-    "BEACON_MAX_LIMIT": "max_limit",
-    "BEACON_DEFAULT_LIMIT": "default_limit",
-    "BEACON_FILTERS_REQUIRED": "filters_required",
-}
-
-
-def _parse(name: str, raw: str) -> Any:
-    parser = _PARSERS.get(name)
-    return raw if parser is None else parser(name, raw)
 
 
 def _validate(settings: Settings) -> None:

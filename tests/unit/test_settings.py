@@ -78,3 +78,10 @@ def test_every_setting_is_documented_in_the_readme():
     documented = set(re.findall(r"^\| `(BEACON_[A-Z_]+)` \|", README.read_text(), flags=re.MULTILINE))
     declared = {spec.env for spec in SETTINGS}
     assert declared == documented
+
+
+def test_every_setting_sets_one_field_and_every_field_has_a_setting():
+    import dataclasses
+
+    fields = {field.name for field in dataclasses.fields(Settings)}
+    assert sorted(spec.field_name for spec in SETTINGS) == sorted(fields)
