@@ -43,11 +43,6 @@ RESPONSE_SCHEMAS = {
 MODEL_ENTITIES = ("analyses", "biosamples", "cohorts", "datasets", "genomicVariations", "individuals", "runs")
 
 
-def schema_dir() -> Path:
-    """The folder holding the Beacon v2 schema tree (`framework/`, `models/`, `external/`)."""
-    return _schema_base()
-
-
 @functools.cache
 def _schema_base() -> Path:
     # `schemas/` is installed as the data package `beacon_schemas` (setup.cfg), editable or not.

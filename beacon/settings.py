@@ -6,7 +6,6 @@ default and documentation; README.md's configuration table is tested against it.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -180,10 +179,6 @@ class Settings:
                 values[spec.field_name] = spec.parse(spec.env, raw)
         values.update(overrides)
         return cls(**values)
-
-    def replace(self, **changes: Any) -> Settings:
-        """A copy with some settings changed."""
-        return dataclasses.replace(self, **changes)
 
 
 def _validate(settings: Settings) -> None:

@@ -231,9 +231,8 @@ def _sequence_clause(query: VariantQuery, _max_span: int) -> tuple[str, list[Any
 
 
 def _range_clause(query: VariantQuery, max_span: int) -> tuple[str, list[Any]]:
-    return " OR ".join(f"({clause})" for clause, _ in _range_parts(query, max_span)), [
-        param for _, params in _range_parts(query, max_span) for param in params
-    ]
+    parts = _range_parts(query, max_span)
+    return " OR ".join(f"({clause})" for clause, _ in parts), [param for _, params in parts for param in params]
 
 
 def _range_parts(query: VariantQuery, max_span: int) -> list[tuple[str, list[Any]]]:
