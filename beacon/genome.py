@@ -86,6 +86,32 @@ _HGVS = re.compile(
     r"(?:(?P<ref>[ACGTN])>(?P<alt>[ACGTN])|(?P<edit>delins|del|ins)(?P<bases>[ACGTN]*))$"
 )
 
+# Internal variant ids, as the VCF loader issues them (`loaders.vcf.variant_id`):
+# `{assembly}-{chromosome}-{POS}-{REF}-{ALT}`, or `{assembly}-{chromosome}-{POS}-{len REF}-{len ALT}-{digest}`
+# for long alleles. Alleles are upper-case IUPAC letters, so neither form is mistaken for the other.
+_VARIANT_ID = re.compile(
+    r"(?P<assembly>[^-]+)-(?P<chromosome>[^-]+)-(?P<position>[1-9][0-9]{0,9})-"
+    r"(?:[A-Z]+-[A-Z]+|[1-9][0-9]*-[1-9][0-9]*-[0-9a-f]{20})"
+)
+MAX_POSITION = 2**31 - 1
+"""The largest VCF POS (a 32-bit signed integer in VCF 4.3), so a parsed start always fits a store's integers."""
+
+
+def parse_variant_id(variant_id: str) -> tuple[str, int] | None:
+    """(chromosome, 0-based start) of an internal variant id, e.g. `GRCh38-17-7577121-C-T` -> `("17", 7577120)`.
+
+    None when the id is not in the form the loader issues (unknown assembly or chromosome, a position
+    that is not a plain positive integer up to MAX_POSITION, malformed alleles or digest), so no
+    stored variant can have it.
+    """
+    match = _VARIANT_ID.fullmatch(variant_id)
+    if match is None or match["assembly"] not in ASSEMBLIES or match["chromosome"] not in CHROMOSOMES:
+        return None
+    position = int(match["position"])
+    if position > MAX_POSITION:
+        return None
+    return match["chromosome"], position - 1
+
 
 def normalise_assembly(name: str) -> str:
     """`GRCh37` or `GRCh38` for an assembly name or alias (`hg19`, `b37`, `GRCh38.p14`, ...)."""

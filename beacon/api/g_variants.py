@@ -21,9 +21,10 @@ from beacon.query.variant_search import (
     search_carriers,
     search_one_variant,
     search_variants,
+    variant_id_request,
 )
-from beacon.query.variants import VariantRequest, parse_variant_request, require_annotations
-from beacon.store.base import Store, VariantDocument, VariantQuery
+from beacon.query.variants import parse_variant_request, require_annotations
+from beacon.store.base import Store, VariantDocument
 
 bp = Blueprint("g_variants", __name__)
 _METHODS = ("GET", "POST")
@@ -84,8 +85,7 @@ def one_variant(variant_id: str) -> Response:
     # Unknown ids are a 404 whatever the filters; a known variant the filters exclude does not exist.
     unfiltered = replace(filtered.request, filters=(), requested_granularity=Granularity.BOOLEAN)
     search_one_variant(_search(ctx, ctx.store), unfiltered, variant_id)
-    by_id = VariantRequest(template=VariantQuery(dataset_id="", kind="id", variant_id=variant_id))
-    results = search_variants(_search(ctx, filtered.store), filtered.request, by_id, Scope())
+    results = search_variants(_search(ctx, filtered.store), filtered.request, variant_id_request(variant_id), Scope())
     return _respond(ctx, filtered, G_VARIANTS, results)
 
 

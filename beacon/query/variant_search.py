@@ -13,7 +13,7 @@ from beacon.query.entry_types import G_VARIANTS, EntryType
 from beacon.query.requests import BeaconRequest
 from beacon.query.responses import DatasetResult
 from beacon.query.variants import VariantRequest
-from beacon.store.base import RecordQuery, Store, VariantDocument, VariantQuery
+from beacon.store.base import RecordQuery, Store, VariantDocument, VariantQuery, build_id_query
 
 RecordBuilder = Callable[[VariantDocument, Mapping[str, Any]], Mapping[str, Any]]
 """Builds the Beacon record of a variant; gets the document and its dataset record."""
@@ -60,10 +60,17 @@ def search_variants(
     )
 
 
+def variant_id_request(variant_id: str) -> VariantRequest:
+    """The query for one variant by its internal id, located by the id; NotFound when no variant can have it."""
+    template = build_id_query("", variant_id)
+    if template is None:
+        raise NotFound(f"no genomic variant with id {variant_id!r}")
+    return VariantRequest(template=template)
+
+
 def search_one_variant(search: VariantSearch, request: BeaconRequest, variant_id: str) -> list[DatasetResult]:
     """Results for `/g_variants/{id}`: the variant in each dataset holding it, or 404."""
-    variant_request = VariantRequest(template=VariantQuery(dataset_id="", kind="id", variant_id=variant_id))
-    results = search_variants(search, request, variant_request, Scope())
+    results = search_variants(search, request, variant_id_request(variant_id), Scope())
     if not any(result.exists for result in results):
         raise NotFound(f"no genomic variant with id {variant_id!r}")
     return results

@@ -47,6 +47,7 @@ from beacon.store.base import (
     VariantDocument,
     VariantLoad,
     VariantQuery,
+    build_id_query,
 )
 from beacon.store.mongo_budget import READ_BUDGET, bounded_read
 from beacon.store.mongo_codec import decode_record
@@ -330,9 +331,15 @@ class MongoStore:
 
     @store_errors
     def variant_carriers(self, dataset_id: str, variant_id: str) -> list[str]:
-        """Biosample ids carrying a variant (case-level data), ordered; empty when not loaded."""
-        with self._current_set(VariantQuery(dataset_id=dataset_id)) as (db, variant_set):
-            return [] if variant_set is None else mongo_variants.carriers_of(db, variant_set, variant_id)
+        """Biosample ids carrying a variant (case-level data), ordered; empty when not loaded.
+
+        The variant is found as `find_variants` finds it (by position, see `build_id_query`).
+        """
+        query = build_id_query(dataset_id, variant_id)
+        if query is None:
+            return []
+        with self._current_set(query) as (db, variant_set):
+            return [] if variant_set is None else mongo_variants.carriers_of(db, variant_set, query)
 
 
 def _index_pipeline(match: dict[str, Any], index: str) -> list[dict[str, Any]]:

@@ -11,7 +11,8 @@ that mongos sends it only to the shards owning those buckets (docs/scaling.md). 
 - range (overlap, `start < q.end and end > q.start`): as in SQLite, variants starting at most the
   version's longest short span (<= LONG_SPAN) before the range, plus, only when the version has
   any, the long ones (`span > LONG_SPAN`, a partial index) starting before that;
-- bracket: `s0 <= start < s1 and e0 <= end < e1`.
+- bracket: `s0 <= start < s1 and e0 <= end < e1`;
+- id: the `variant_id` at its `chromosome` and `start` (`beacon.store.base.build_id_query`).
 
 By construction: text (chromosome, ids, genes, biosample ids, variant types) is compared only under
 `$eq` or inside an `$in` list of strings, and anything else raises TypeError; positions and lengths
@@ -155,7 +156,11 @@ def _bracket(query: VariantQuery, _variant_set: VariantSet) -> list[dict[str, An
 
 
 def _by_id(query: VariantQuery, _variant_set: VariantSet) -> list[dict[str, Any]]:
-    return [{"variant_id": eq(require_text(query.variant_id, "variant_id"))}]
+    # The id is looked up at its position (`build_id_query`): the `by_position` index, one shard.
+    require_text(query.chromosome, "chromosome")
+    start = require_int(query.start, "start")
+    by_id = {"start": {"$eq": start}, "variant_id": eq(require_text(query.variant_id, "variant_id"))}
+    return [{**by_id, **_bucket_clause(bucket_numbers(start, start))}]
 
 
 def _everything(_query: VariantQuery, _variant_set: VariantSet) -> list[dict[str, Any]]:

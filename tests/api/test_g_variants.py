@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import DATA_DIR, DEMO_DATASET, assert_valid
+from tests.conftest import DATA_DIR, DEMO_DATASET, assert_valid, response_errors
 
 TRUTH = DATA_DIR / "vcf" / "cineca_uk1_chr22_population_allele_counts.tsv"
 CASES = DATA_DIR / "vcf" / "cineca_uk1_chr22_case_level_subset.tsv.gz"
@@ -193,6 +193,51 @@ def test_one_variant_by_id_and_dataset_scope(client, validator):
     )
     assert scoped["responseSummary"]["numTotalResults"] == overlap_count(0, 16060000)
     assert client.get("/api/g_variants/GRCh37-22-1-A-G").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "variant_id",
+    [
+        "GRCh37-22-16050075-A-T",  # the stored variant's position, another ALT
+        "GRCh37-22-16050076-A-G",  # its alleles, one base on
+        "GRCh37-X-16050075-A-G",  # another chromosome
+        "GRCh38-22-16050075-A-G",  # another assembly
+        "GRCh37-22-16050075-71-1-0123456789abcdef0123",  # a long-allele id
+    ],
+)
+def test_an_id_in_our_format_that_no_dataset_holds_is_a_404(client, validator, variant_id):
+    response = client.get(f"/api/g_variants/{variant_id}")
+    assert response.status_code == 404
+    assert response_errors(validator, response.get_json()) == []
+    assert variant_id in response.get_json()["error"]["errorMessage"]
+
+
+@pytest.mark.parametrize(
+    "variant_id",
+    [
+        "junk",
+        "GRCh37-22-16050075",
+        "GRCh37-22-016050075-A-G",
+        "GRCh37-chr22-16050075-A-G",
+        "hg19-22-16050075-A-G",
+        "GRCh37-22-99999999999999999999999-A-G",  # beyond any integer column
+        "GRCh37-22-16050075-A-<DEL>",
+    ],
+)
+def test_an_id_not_in_our_format_is_a_404(client, validator, variant_id):
+    for method, body in (("GET", None), ("POST", {"meta": {"apiVersion": "v2.1.1"}})):
+        response = client.open(f"/api/g_variants/{variant_id}", method=method, json=body)
+        assert response.status_code == 404, method
+        assert response_errors(validator, response.get_json()) == []
+        assert response.get_json()["error"]["errorCode"] == 404
+
+
+@pytest.mark.parametrize("variant_id", ["junk", "GRCh37-22-16050075-A-T"])
+def test_carriers_of_an_id_no_dataset_holds_are_none(client, validator, variant_id):
+    for entity in ("biosamples", "individuals"):
+        document = get(client, f"/api/g_variants/{variant_id}/{entity}", requestedGranularity="record")
+        assert_valid(validator, document)
+        assert document["responseSummary"] == {"exists": False, "numTotalResults": 0}
 
 
 def case_rows() -> list[dict[str, str]]:

@@ -23,7 +23,7 @@ READS = [
     lambda store: store.find_variants(VariantQuery("A", kind="all")),
     lambda store: store.variant_assemblies(),
     lambda store: store.variant_annotations(),
-    lambda store: store.variant_carriers("A", "v1"),
+    lambda store: store.variant_carriers("A", "GRCh38-17-7577121-C-T"),  # an id in the loader's format
     lambda store: store.ontologies(),
     lambda store: store.ontology_stamp(),
 ]

@@ -153,7 +153,7 @@ def hostile_variant_queries(text: str) -> list[VariantQuery]:
         VariantQuery(kind="range", start=1, end=5, reference_bases="N", alternate_bases="ACN", **located),
         VariantQuery(kind="sequence", start=1, norm_start=1, alternate_bases="A", norm_alt="A", **located),
         VariantQuery(kind="bracket", start=1, start_max=5, end_min=2, end=9, min_length=1, max_length=3, **located),
-        VariantQuery(text, kind="id", variant_id=text),
+        VariantQuery(text, kind="id", variant_id=text, chromosome=text, start=1),
         VariantQuery(text, kind="gene", **narrowing),
     ]
 
@@ -206,7 +206,8 @@ def test_bases_other_than_acgtn_are_refused_before_reaching_mongodb(variants, ba
         VariantQuery({"$gt": ""}, kind="all"),  # type: ignore[arg-type]
         VariantQuery("A", chromosome="17", kind="range", start="0", end=9),  # type: ignore[arg-type]
         VariantQuery("A", chromosome="17", kind="range", start=True, end=9),
-        VariantQuery("A", kind="id", variant_id={"$where": "1"}),  # type: ignore[arg-type]
+        VariantQuery("A", chromosome="17", kind="id", variant_id={"$where": "1"}, start=1),  # type: ignore[arg-type]
+        VariantQuery("A", chromosome="17", kind="id", variant_id="GRCh38-17-7577121-C-T", start="7577120"),  # type: ignore[arg-type]
         VariantQuery("A", kind="gene", gene_id=re.compile(".*")),  # type: ignore[arg-type]
         VariantQuery("A", kind="all", biosample_ids=frozenset({re.compile(".*")})),  # type: ignore[arg-type]
         VariantQuery("A", kind="all", max_length={"$gt": 0}),  # type: ignore[arg-type]
@@ -217,6 +218,7 @@ def test_bases_other_than_acgtn_are_refused_before_reaching_mongodb(variants, ba
         "start-text",
         "start-bool",
         "id-dict",
+        "id-start-text",
         "gene-regex",
         "carrier-regex",
         "length-dict",
@@ -233,10 +235,15 @@ def test_variant_values_match_literally(variants):
 
     assert count(kind="gene", gene_id="TP53") == 1
     assert count(kind="gene", gene_id="TP.*") == count(kind="gene", gene_id="$ne") == 0
-    assert count(kind="id", variant_id="GRCh38-17-7577121-C-T") == 1
-    assert count(kind="id", variant_id=".*") == count(kind="id", variant_id="GRCh38-17-7577121-C-.") == 0
+
+    def count_id(variant_id: str) -> int:
+        return count(kind="id", variant_id=variant_id, chromosome="17", start=7577120)
+
+    assert count_id("GRCh38-17-7577121-C-T") == 1
+    assert count_id(".*") == count_id("GRCh38-17-7577121-C-.") == 0
     assert count(kind="range", chromosome="17", start=0, end=10**8) == 1
     assert count(kind="range", chromosome="$where", start=0, end=10**8) == 0
     assert count(kind="range", chromosome="1.", start=0, end=10**8) == 0
     assert count(kind="all", variant_types=("SNP",)) == 1 and count(kind="all", variant_types=(".*",)) == 0
     assert variants.variant_carriers("A", ".*") == [] and variants.variant_annotations("$ne") == set()
+    assert variants.variant_carriers("A", "GRCh38-17-7577121-C-.") == []

@@ -15,7 +15,7 @@ import pytest
 
 from beacon.store import mongo_state as state
 from beacon.store import mongo_writes
-from beacon.store.base import MetadataBatch, PopulationFrequency, StoreError, VariantQuery
+from beacon.store.base import MetadataBatch, PopulationFrequency, StoreError, VariantQuery, build_id_query
 from beacon.store.mongo_state import STATE, VARIANTS, LostLock
 from beacon.store.mongo_variant_queries import VariantSet, bucket_numbers, find_filter, variant_filters
 from tests.store.test_variant_contract import MNP, SNV, variant
@@ -147,6 +147,30 @@ def test_a_sequence_query_looks_in_the_buckets_its_start_may_be_in():
         {"start": {"$eq": 150_000}, "alternate_bases": {"$eq": "T"}},
     ]
     assert either["bucket"] == {"$in": [1]}
+
+
+def test_an_id_query_names_the_position_and_bucket_of_the_id():
+    # Bucket 76 only: mongos sends the lookup to the one shard owning it; `by_position` answers it.
+    query = build_id_query(D, "GRCh38-17-7600001-A-G")
+    assert query is not None
+    assert variant_filters(query, SET) == [
+        {
+            "v": {"$eq": 7},
+            "assembly": {"$eq": "GRCh38"},
+            "chromosome": {"$eq": "17"},
+            "start": {"$eq": 7_600_000},
+            "variant_id": {"$eq": "GRCh38-17-7600001-A-G"},
+            "bucket": {"$in": [76]},
+        }
+    ]
+
+
+def test_carriers_are_looked_up_at_the_position_of_the_id(store_d):
+    load(store_d, DELETION)
+    assert store_d.variant_carriers(D, DELETION.variant_id) == ["S1"]
+    # The same id stored at another position (as no load writes it) is not where the id says: not found.
+    store_d.database()[VARIANTS].update_many({}, {"$inc": {"start": 1}})
+    assert store_d.variant_carriers(D, DELETION.variant_id) == []
 
 
 def test_wide_brackets_and_queries_without_a_position_name_no_bucket():

@@ -6,6 +6,8 @@ The variants are written by hand, so every expected answer here is worked out fr
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from beacon.store.base import (
@@ -15,6 +17,7 @@ from beacon.store.base import (
     UnknownDatasetError,
     VariantDocument,
     VariantQuery,
+    build_id_query,
 )
 
 D = "D1"
@@ -76,9 +79,48 @@ def loaded(any_store):
     return any_store
 
 
+def by_id(variant_id: str) -> VariantQuery:
+    located = build_id_query(D, variant_id)
+    assert located is not None
+    return located
+
+
 def test_documents_round_trip(loaded):
-    (found,) = loaded.find_variants(query(kind="id", variant_id=SNV.variant_id))
+    (found,) = loaded.find_variants(by_id(SNV.variant_id))
     assert found == SNV
+
+
+def test_id_query_finds_each_variant_and_only_it(loaded):
+    for document in ALL:  # SNV and OTHER_CHROMOSOME differ only by chromosome
+        assert loaded.find_variants(by_id(document.variant_id)) == [document]
+        assert loaded.count_variants(by_id(document.variant_id)) == 1
+    assert ids(loaded, by_id("GRCh38-17-7577121-C-G")) == set()  # in our format, not stored
+
+
+def test_id_query_finds_a_long_allele_by_its_digest_id(any_store):
+    from loaders.vcf import to_document
+
+    long_insertion = to_document("GRCh38", "17", 7578000, "A", "A" + "CGT" * 30)
+    assert long_insertion.variant_id.count("-") == 5  # GRCh38-17-7578000-1-91-<digest>
+    any_store.put_metadata(MetadataBatch({"datasets": [{"id": D}]}))
+    load = any_store.begin_variant_load(D)
+    load.add([long_insertion, SNV])
+    load.commit()
+    assert any_store.find_variants(by_id(long_insertion.variant_id)) == [long_insertion]
+
+
+def test_id_query_looks_only_at_the_position_it_names(loaded):
+    # A stored id at another position is not found: the stores look the id up by position.
+    located = by_id(SNV.variant_id)
+    assert ids(loaded, located) == {SNV.variant_id}
+    assert ids(loaded, dataclasses.replace(located, start=SNV.start + 1)) == set()
+    assert ids(loaded, dataclasses.replace(located, chromosome="1")) == set()
+
+
+def test_id_query_without_a_position_is_refused(loaded):
+    # Looking an id up without its position would read every variant of the dataset.
+    with pytest.raises((TypeError, ValueError)):
+        loaded.find_variants(query(kind="id", variant_id=SNV.variant_id))
 
 
 def test_sequence_query_matches_the_exact_allele(loaded):
@@ -219,6 +261,9 @@ def test_carriers_and_removal(any_store):
     load.commit()
     assert any_store.variant_carriers(D, carried.variant_id) == ["S1", "S2"]
     assert any_store.variant_carriers(D, SNV.variant_id) == []
+    assert any_store.variant_carriers(D, "GRCh38-17-100-A-C") == []  # in our format, not stored
+    assert any_store.variant_carriers(D, "GRCh38-17-0100-A-G") == []  # not in our format
+    assert any_store.variant_carriers("D2", carried.variant_id) == []  # no variants loaded
     narrowed = query(kind="range", start=0, end=10_000_000, biosample_ids=frozenset({"S1"}))
     assert ids(any_store, narrowed) == {carried.variant_id}
     nobody = query(kind="range", start=0, end=10_000_000, biosample_ids=frozenset({"S9"}))

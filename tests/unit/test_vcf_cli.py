@@ -25,7 +25,7 @@ import pytest
 
 from beacon.cli import main
 from beacon.demo import DEMO_PANEL, DEMO_VCF
-from beacon.store.base import VariantQuery
+from beacon.store.base import VariantQuery, build_id_query
 from beacon.store.sqlite import SqliteStore
 from benchmarks.synthetic_vcf import write_vcf
 from tests.conftest import DEMO_DATASET
@@ -52,7 +52,9 @@ def count(store: SqliteStore, dataset_id: str = DEMO_DATASET) -> int:
 
 
 def find(store: SqliteStore, variant_id: str):
-    found = store.find_variants(VariantQuery(DEMO_DATASET, kind="id", variant_id=variant_id))
+    query = build_id_query(DEMO_DATASET, variant_id)
+    assert query is not None, variant_id
+    found = store.find_variants(query)
     return found[0] if found else None
 
 
