@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
-
-from flask import Flask
-from flask_cors import CORS
+from typing import TYPE_CHECKING, Any
 
 from beacon.settings import Settings
+
+if TYPE_CHECKING:  # Flask is imported when an app is made: loader workers and the CLI need none of it
+    from flask import Flask
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +19,9 @@ def create_app(settings: Settings | None = None, **collaborators: Any) -> Flask:
     `collaborators` may replace the store, policy or verifier built from the settings (tests use it
     to share one store between an app and a loader).
     """
+    from flask import Flask
+    from flask_cors import CORS
+
     from beacon.api import context, entries, errors, framework, g_variants
 
     settings = settings or Settings.from_env()

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from beacon.store.base import Store, VariantDocument
-from loaders.vcf import LoadReport, VcfOptions, read_documents
+from loaders.vcf import LoadReport, VcfError, VcfOptions, read_documents
+from loaders.vcf_parallel import load_file_in_parallel
 
 DEFAULT_BATCH = 20_000
 
@@ -47,8 +48,35 @@ def load_vcf_files(
     replace: bool = False,
     batch_size: int = DEFAULT_BATCH,
     on_progress: ProgressCallback | None = None,
+    workers: int = 1,
+    chunk_bytes: int | None = None,
 ) -> list[LoadReport]:
-    """Load every file into a new version of the dataset and switch to it; returns one report per file."""
+    """Load every file into a new version of the dataset and switch to it; returns one report per file.
+
+    With `workers` > 1, files that can be cut into chunks (bgzip or plain text VCF) are converted by
+    that many processes (`vcf_parallel`); the result is the same as a one-process load. A bad record
+    found by a worker aborts the load, which then runs again in one process to report the error with
+    its real line number (chunk-local numbers would mislead) and to leave the store as it was.
+    """
+    try:
+        return _load(store, paths, dataset_id, options, replace, batch_size, on_progress, workers, chunk_bytes)
+    except VcfError:
+        if workers < 2:
+            raise
+    return _load(store, paths, dataset_id, options, replace, batch_size, on_progress, 1, None)
+
+
+def _load(
+    store: Store,
+    paths: Sequence[Path],
+    dataset_id: str,
+    options: VcfOptions,
+    replace: bool,
+    batch_size: int,
+    on_progress: ProgressCallback | None,
+    workers: int,
+    chunk_bytes: int | None,
+) -> list[LoadReport]:
     progress = LoadProgress(total_records=count_indexed_records(paths))
     load = store.begin_variant_load(dataset_id, replace=replace)
     reports: list[LoadReport] = []
@@ -58,8 +86,13 @@ def load_vcf_files(
     gc.disable()
     try:
         for path in paths:
-            report = LoadReport()
-            _write_batches(load, read_documents(path, options, report), batch_size, progress, on_progress)
+            report = load_file_in_parallel(
+                load, path, options, workers=workers, batch_size=batch_size,
+                on_part=_progress_counter(progress, on_progress), chunk_bytes=chunk_bytes,
+            )  # fmt: skip
+            if report is None:
+                report = LoadReport()
+                _write_batches(load, read_documents(path, options, report), batch_size, progress, on_progress)
             reports.append(report)
         load.commit()
     except BaseException:
@@ -69,6 +102,15 @@ def load_vcf_files(
         if collecting:
             gc.enable()
     return reports
+
+
+def _progress_counter(progress: LoadProgress, on_progress: ProgressCallback | None) -> Callable[[int], None]:
+    def count(written: int) -> None:
+        progress.written += written
+        if on_progress is not None:
+            on_progress(progress)
+
+    return count
 
 
 def _write_batches(

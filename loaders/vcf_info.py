@@ -49,7 +49,7 @@ class InfoFrequencies:
             values = self._fetch(info)
         except KeyError:  # a field absent from this record
             values = tuple([info.get(key) for key in self._fetch_keys])
-        if n_alts == 1 and None not in values and tuple not in map(type, values):
+        if n_alts == 1 and _plain_numbers(values):
             if self._counted is not None:
                 return [_counted_populations(self._counted, values)]
             return [self._populations(values + _ABSENT_VALUE)]
@@ -113,15 +113,24 @@ def _fetcher(keys: list[bytes]) -> Callable[[Any], tuple[Any, ...]]:
     return fetch_one
 
 
+def _plain_numbers(values: tuple[Any, ...]) -> bool:
+    """True when every value is one number: no missing value (None) and no list of values (tuple)."""
+    # sum() checks that in one C loop, about five times faster than testing for None and tuple.
+    try:
+        sum(values)
+    except TypeError:
+        return False
+    return True
+
+
 def _counted_populations(counted: tuple[tuple[str, int, int], ...], values: tuple[Any, ...]) -> Frequencies:
-    result = []
     new = tuple.__new__
-    for name, count_at, number_at in counted:
-        count = values[count_at]
-        number = values[number_at]
-        if number and count is not None:
-            result.append(new(PopulationFrequency, (name, count / number, count, number, None, None, None)))
-    return tuple(result)
+    return tuple([
+        new(PopulationFrequency, (name, values[count_at] / values[number_at], values[count_at], values[number_at],
+                                  None, None, None))
+        for name, count_at, number_at in counted
+        if values[number_at] and values[count_at] is not None
+    ])  # fmt: skip
 
 
 def _plan(

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from beacon.store.base import PopulationFrequency
 
@@ -38,6 +39,14 @@ class VcfError(Exception):
         self.where = where
         self.field_name = field_name
         self.problem = problem
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Errors cross from loader worker processes; the default would call __init__ with the message only.
+        return (_vcf_error, (self.path, self.problem, self.where, self.field_name))
+
+
+def _vcf_error(path: str, problem: str, where: str, field_name: str) -> VcfError:
+    return VcfError(path, problem, where=where, field_name=field_name)
 
 
 @dataclass

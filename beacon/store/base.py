@@ -10,6 +10,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
+from beacon.genome import parse_variant_id
+
 if TYPE_CHECKING:
     from loaders.ontology import Ontology
 
@@ -160,7 +162,9 @@ class VariantQuery:
       `start == start` and `alternate_bases` equal.
     - `range`: overlap, `v.start < end and v.end > start`.
     - `bracket`: `start <= v.start < start_max and end_min <= v.end < end`.
-    - `gene`: every variant annotated with `gene_id`; `id`: the variant `variant_id`; `all`: everything.
+    - `gene`: every variant annotated with `gene_id`; `all`: everything.
+    - `id`: the variant `variant_id`, which must lie at `chromosome` and `start` (the stores look it up
+      there, through their position indexes); `build_id_query` fills them in from the id.
     Bases are `[ACGTN]*` where N matches any one base. `alternate_bases`/`reference_bases` narrow range,
     bracket and gene queries (matching the VCF-style or the trimmed allele); `variant_types` (already
     expanded by `beacon.genome.expand_variant_types`), `min_length`/`max_length`, `gene_id`,
@@ -191,11 +195,53 @@ class VariantQuery:
     limit: int = 10
 
 
-class VariantLoad(Protocol):
-    """An open variant load into a new, invisible version of one dataset."""
+def build_id_query(dataset_id: str, variant_id: str) -> VariantQuery | None:
+    """The `id` query for an internal variant id, located at the chromosome and start the id spells.
+
+    None when the id is not in the loader's format (`beacon.genome.parse_variant_id`): no variant has it.
+    """
+    location = parse_variant_id(variant_id)
+    if location is None:
+        return None
+    chromosome, start = location
+    return VariantQuery(dataset_id=dataset_id, kind="id", variant_id=variant_id, chromosome=chromosome, start=start)
+
+
+class VariantPartWriter(Protocol):
+    """Writes one part of a variant load, in a worker process."""
 
     def add(self, documents: Iterable[VariantDocument]) -> int:
         """Write a batch; returns how many were written."""
+
+    def close(self) -> None:
+        """Finish the part (it is merged by the loading process's `VariantLoad.add_part`)."""
+
+    def discard(self) -> None:
+        """Give the part up after a failure: close it and delete what was written."""
+
+
+class VariantPart(Protocol):
+    """Where a worker process writes one part of a load: picklable, opened in the worker."""
+
+    def open(self) -> VariantPartWriter:
+        """A writer for this part (call once, in the worker)."""
+
+
+class VariantLoad(Protocol):
+    """An open variant load into a new, invisible version of one dataset.
+
+    Variants arrive either in batches (`add`) or, for loads split across worker processes, in parts
+    that workers write (`part`) and the loading process merges in file order (`add_part`).
+    """
+
+    def add(self, documents: Iterable[VariantDocument]) -> int:
+        """Write a batch; returns how many were written."""
+
+    def part(self, index: int) -> VariantPart | None:
+        """Where a worker can write part `index`; None when this store takes variants in one process."""
+
+    def add_part(self, part: VariantPart) -> int:
+        """Merge a written part after those added before it; returns how many variants it held."""
 
     def commit(self) -> None:
         """Make the new version current in one step and drop the old one."""
@@ -288,4 +334,8 @@ class Store(Protocol):
         (annotation queries they can answer) and `caseLevelData` (carriers loaded)."""
 
     def variant_carriers(self, dataset_id: str, variant_id: str) -> list[str]:
-        """Biosample ids carrying a variant (case-level data), empty when not loaded."""
+        """Biosample ids carrying a variant (case-level data), empty when not loaded.
+
+        Looked up like `find_variants(build_id_query(...))`, by position; an id not in the loader's
+        format has no carriers and does not reach the database.
+        """

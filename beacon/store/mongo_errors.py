@@ -57,6 +57,14 @@ class ErrorTranslatingLoad:
         """Write a batch; returns how many were written."""
         return self._load.add(documents)
 
+    def part(self, index: int) -> None:
+        """None: MongoDB variants are written by the loading process (see `MongoVariantLoad.part`)."""
+        return self._load.part(index)
+
+    def add_part(self, part: object) -> int:
+        """Never called, since `part` gives None."""
+        return self._load.add_part(part)
+
     @store_errors
     def commit(self) -> None:
         """Make the new version current in one step and drop the old one."""

@@ -44,9 +44,9 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from beacon.store import mongo_state as state
-from beacon.store.base import PopulationFrequency, StoreError, UnknownDatasetError, VariantDocument
+from beacon.store.base import PopulationFrequency, StoreError, UnknownDatasetError, VariantDocument, VariantQuery
 from beacon.store.mongo_queries import eq, require_text
-from beacon.store.mongo_variant_queries import BUCKET_SIZE, LONG_SPAN, VariantSet
+from beacon.store.mongo_variant_queries import BUCKET_SIZE, LONG_SPAN, VariantSet, find_filter
 from beacon.store.processes import process_alive
 
 log = logging.getLogger(__name__)
@@ -136,10 +136,9 @@ def read_variant_sets(db: Database, dataset_id: str | None = None) -> dict[str, 
     }
 
 
-def carriers_of(db: Database, variant_set: VariantSet, variant_id: str) -> list[str]:
-    """Biosample ids carrying a variant of a version, ordered."""
-    mongo_filter = {"v": {"$eq": variant_set.version}, "variant_id": eq(require_text(variant_id, "variant_id"))}
-    found = db[state.VARIANTS].find(mongo_filter, {"carriers.b": 1, "_id": 0})
+def carriers_of(db: Database, variant_set: VariantSet, query: VariantQuery) -> list[str]:
+    """Biosample ids carrying the variant of an `id` query (`build_id_query`) in a version, ordered."""
+    found = db[state.VARIANTS].find(find_filter(query, variant_set), {"carriers.b": 1, "_id": 0})
     return sorted({carrier["b"] for stored in found for carrier in stored.get("carriers", ())})
 
 
@@ -168,6 +167,14 @@ class MongoVariantLoad:
             collection.insert_many([encode_variant(document, self.version) for document in chunk], ordered=False)
         self._renew_lease()
         return len(batch)
+
+    def part(self, _index: int) -> None:
+        """None: variants go through `add` in the loading process, which keeps the lease and the stats."""
+        return None
+
+    def add_part(self, _part: object) -> int:
+        """Not supported (`part` gives None)."""
+        raise VariantLoadError("the MongoDB store takes variants through add(), not parts")
 
     def _renew_lease(self) -> None:
         claim = {"_id": self._set_id, "loading.version": self.version}

@@ -28,8 +28,9 @@ from beacon.store.base import (
     ValueCondition,
     VariantDocument,
     VariantQuery,
+    build_id_query,
 )
-from beacon.store.sqlite_variants import SqliteVariantLoad
+from beacon.store.sqlite_loads import SqliteVariantLoad
 
 if TYPE_CHECKING:
     from loaders.ontology import Ontology
@@ -231,7 +232,7 @@ class SqliteStore:
     # -- variants (see sqlite_variants) -----------------------------------------------------
     def begin_variant_load(self, dataset_id: str, *, replace: bool = False) -> SqliteVariantLoad:
         """Start an atomic variant load into a new version of an existing dataset."""
-        return SqliteVariantLoad(self._write, dataset_id, replace=replace)
+        return SqliteVariantLoad(self._conn, self._write, self.path, dataset_id, replace=replace)
 
     def _current_set(self, dataset_id: str) -> tuple[int, str, int] | None:
         return self._conn().execute(sqlite_schema.SELECT_CURRENT_SET, (dataset_id,)).fetchone()
@@ -278,16 +279,22 @@ class SqliteStore:
         return {names[kind] for (kinds,) in rows for kind in kinds.split(",") if kind}
 
     def variant_carriers(self, dataset_id: str, variant_id: str) -> list[str]:
-        """Biosample ids carrying a variant (case-level data), ordered; empty when not loaded."""
+        """Biosample ids carrying a variant (case-level data), ordered; empty when not loaded.
+
+        The variant is found as `find_variants` finds it (by position, see `build_id_query`).
+        """
+        query = build_id_query(dataset_id, variant_id)
+        if query is None:
+            return []
         current = self._current_set(dataset_id)
         if current is None:
             return []
-        table = sqlite_variants.table_name(current[0])
-        sql = (
-            f"SELECT DISTINCT c.biosample_id FROM {table}_carriers c JOIN {table} v ON v.rowid = c.rowid_ref "
-            "WHERE v.variant_id = ? ORDER BY c.biosample_id"
-        )
-        return [biosample for (biosample,) in self._conn().execute(sql, (variant_id,))]
+        version, _assembly, max_span = current
+        where, params = sqlite_variants.where_clause(query, max_span)
+        variant_rows = sqlite_variants.select_sql(version, where, "v.rowid")
+        carriers = f"{sqlite_variants.table_name(version)}_carriers"
+        sql = f"SELECT DISTINCT biosample_id FROM {carriers} WHERE rowid_ref IN ({variant_rows}) ORDER BY biosample_id"
+        return [biosample for (biosample,) in self._conn().execute(sql, params)]
 
 
 def _same_assembly(query: VariantQuery, assembly: str | None) -> bool:

@@ -10,7 +10,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterable
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # A migration step is an SQL statement or, for data migrations, a function of the connection.
 _MIGRATIONS: dict[int, tuple[str | Callable[[sqlite3.Connection], None], ...]] = {
@@ -86,6 +86,12 @@ _MIGRATIONS: dict[int, tuple[str | Callable[[sqlite3.Connection], None], ...]] =
     5: (
         # Start counts per bin of each current variant set: wide range counts add bins up.
         lambda conn: _bin_current_variant_sets(conn),
+    ),
+    6: (
+        # Variant payloads are written as compact arrays from now on; older JSON-object payloads are
+        # still read as they are, so nothing is rewritten. The version only stops an older beacon
+        # from opening a store it could not read.
+        "SELECT 1",
     ),
 }
 

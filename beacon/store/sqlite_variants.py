@@ -1,8 +1,4 @@
-"""Variants in SQLite: one table per dataset version, indexes built once a load is complete.
-
-A load writes `variants_<version>` while the dataset's current version keeps answering; `commit`
-builds the indexes, then flips `variant_sets` in one transaction and drops the old table. A killed
-load leaves a `loading` row and its table behind, which the next load (or `recover`) removes.
+"""Variants in SQLite: one table per dataset version (rows, payload, queries); loads are in `sqlite_loads`.
 
 Indexed columns answer the three query kinds:
 - sequence: `(chromosome, norm_start, norm_alt)` on the trimmed allele, and `(chromosome, start, end)`
@@ -19,17 +15,13 @@ reads about 100 bin rows instead of ~50,000 index entries.
 
 from __future__ import annotations
 
-import os
 import sqlite3
-from collections.abc import Callable, Iterable
-from contextlib import AbstractContextManager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from beacon.store.base import PopulationFrequency, StoreError, UnknownDatasetError, VariantDocument, VariantQuery
-from beacon.store.processes import process_alive
+from beacon.store.base import PopulationFrequency, StoreError, VariantDocument, VariantQuery
 
 LONG_SPAN = 1000
 BIN = 10_000  # bases per bin of the per-version start-count table (`<table>_bins`)
@@ -49,8 +41,9 @@ _COLUMNS = (
     "variant_type",
     "length",
 )
-_PAYLOAD_FIELDS = tuple(f.name for f in fields(VariantDocument) if f.name not in (*_COLUMNS, "assembly"))
-_INSERT_COLUMNS = (*_COLUMNS, "span", "payload")
+# The payload's array positions (`encode_payload`): stored data depends on this order, never reorder it.
+_PAYLOAD_FIELDS = ("frequencies", "rs_ids", "gene_ids", "aminoacid_changes", "protein_hgvs_ids", "carriers")
+INSERT_COLUMNS = (*_COLUMNS, "span", "payload")
 
 
 class VariantLoadError(StoreError):
@@ -74,86 +67,109 @@ def create_version_table(conn: sqlite3.Connection, version: int) -> None:
 
 
 def index_statements(version: int) -> list[str]:
-    """The indexes of a version table, built after its rows are in (much faster than during the load)."""
+    """The indexes of a version table (IF NOT EXISTS: a load may have made them before its rows came)."""
     table = table_name(version)
     return [
-        f"CREATE INDEX {table}_norm_ix ON {table} (chromosome, norm_start, norm_alt, norm_ref)",
-        f"CREATE INDEX {table}_start_ix ON {table} (chromosome, start, end, variant_type, length)",
-        f"CREATE INDEX {table}_long_ix ON {table} (chromosome, start) WHERE span > {LONG_SPAN}",
-        f"CREATE INDEX {table}_annotations_ix ON {table}_annotations (kind, value, rowid_ref)",
-        f"CREATE INDEX {table}_carriers_ix ON {table}_carriers (rowid_ref)",
-        f"CREATE INDEX {table}_biosamples_ix ON {table}_carriers (biosample_id)",
+        f"CREATE INDEX IF NOT EXISTS {table}_norm_ix ON {table} (chromosome, norm_start, norm_alt, norm_ref)",
+        f"CREATE INDEX IF NOT EXISTS {table}_start_ix ON {table} (chromosome, start, end, variant_type, length)",
+        f"CREATE INDEX IF NOT EXISTS {table}_long_ix ON {table} (chromosome, start) WHERE span > {LONG_SPAN}",
+        f"CREATE INDEX IF NOT EXISTS {table}_annotations_ix ON {table}_annotations (kind, value, rowid_ref)",
+        f"CREATE INDEX IF NOT EXISTS {table}_carriers_ix ON {table}_carriers (rowid_ref)",
+        f"CREATE INDEX IF NOT EXISTS {table}_biosamples_ix ON {table}_carriers (biosample_id)",
     ]
 
 
 def encode_payload(document: VariantDocument) -> bytes:
-    """The non-indexed part of a document (frequencies, ids, annotations, carriers) as JSON bytes."""
-    payload = {name: getattr(document, name) for name in _PAYLOAD_FIELDS}
-    # orjson does not serialise NamedTuples; plain tuples become the same JSON arrays.
-    payload["frequencies"] = [tuple(frequency) for frequency in document.frequencies]
-    return orjson.dumps(payload)
+    """The non-indexed part of a document as compact JSON bytes (see `decode_payload`).
+
+    `[frequencies, rs_ids, gene_ids, aminoacid_changes, protein_hgvs_ids, carriers]` without trailing
+    empty lists. A frequency whose allele frequency is exactly AC/AN is stored as `[population, AC, AN]`
+    (plus the three zygosity counts when any is known), else as all seven fields: the payload is most
+    of a row, and a row a quarter of the size makes loads, the store and record reads that much lighter.
+    """
+    frequencies = [
+        ((f[0], f[2], f[3]) if f[4] is None and f[5] is None and f[6] is None else (f[0], f[2], f[3], *f[4:]))
+        if f[3] and f[2] is not None and f[1] == f[2] / f[3]
+        else tuple(f)  # orjson does not serialise NamedTuples; plain tuples become the same arrays
+        for f in document.frequencies
+    ]
+    if document.gene_ids or document.aminoacid_changes or document.protein_hgvs_ids or document.carriers:
+        return orjson.dumps((
+            frequencies, document.rs_ids, document.gene_ids, document.aminoacid_changes,
+            document.protein_hgvs_ids, document.carriers,
+        ))  # fmt: skip
+    return orjson.dumps((frequencies, document.rs_ids) if document.rs_ids else (frequencies,))
 
 
-def row_values(document: VariantDocument) -> tuple[Any, ...]:
-    """One insert row for a document."""
-    return (
-        document.variant_id,
-        document.chromosome,
-        document.start,
-        document.end,
-        document.reference_bases,
-        document.alternate_bases,
-        document.norm_start,
-        document.norm_ref,
-        document.norm_alt,
-        document.variant_type,
-        document.length,
-        document.end - document.start,
-        encode_payload(document),
-    )
+def decode_payload(payload: bytes) -> dict[str, Any]:
+    """The payload fields of a document, from `encode_payload` bytes or the older JSON-object form."""
+    stored = orjson.loads(payload)
+    if isinstance(stored, dict):  # written before schema version 6: field names and every frequency in full
+        fields_of = stored
+        frequencies = stored.get("frequencies") or ()
+    else:
+        fields_of = dict(zip(_PAYLOAD_FIELDS[1:], stored[1:], strict=False))
+        frequencies = stored[0] if stored else ()
+    decoded: dict[str, Any] = {
+        name: tuple(tuple(item) if isinstance(item, list) else item for item in value)
+        for name, value in fields_of.items()
+        if name != "frequencies"
+    }
+    decoded["frequencies"] = tuple(_decode_frequency(item) for item in frequencies)
+    return decoded
+
+
+def _decode_frequency(item: list[Any]) -> PopulationFrequency:
+    if len(item) == 7:
+        return PopulationFrequency(*item)
+    population, count, number, *zygosity = item
+    return PopulationFrequency(population, count / number, count, number, *zygosity)
 
 
 def decode_document(assembly: str, row: sqlite3.Row | tuple[Any, ...]) -> VariantDocument:
     """A VariantDocument from a stored row (columns in `_COLUMNS` order, then the payload)."""
     values = dict(zip(_COLUMNS, row[: len(_COLUMNS)], strict=True))
-    payload = orjson.loads(row[len(_COLUMNS)])
-    payload["frequencies"] = tuple(PopulationFrequency(*item) for item in payload.get("frequencies") or ())
-    for name, value in payload.items():
-        if isinstance(value, list) and name != "frequencies":
-            payload[name] = tuple(tuple(item) if isinstance(item, list) else item for item in value)
-    return VariantDocument(assembly=assembly, **values, **payload)
+    return VariantDocument(assembly=assembly, **values, **decode_payload(row[len(_COLUMNS)]))
 
 
 @dataclass(frozen=True)
 class PreparedBatch:
-    """Insert rows of one batch, built by the loading thread so the writer thread mostly runs SQLite."""
+    """Insert rows of one batch, and the longest short span in it (see `LONG_SPAN`)."""
 
     variants: list[tuple[Any, ...]]
     annotations: list[tuple[str, str, int]]
     carriers: list[tuple[int, str, str | None]]
+    max_short_span: int
 
 
 def prepare_batch(documents: list[VariantDocument], first_rowid: int) -> PreparedBatch:
     """Rows for a batch of documents, with rowids from `first_rowid` on (side tables point at them)."""
-    numbered = list(enumerate(documents, first_rowid))
-    return PreparedBatch(
-        variants=[(rowid, *row_values(d)) for rowid, d in numbered],
-        annotations=[
-            (kind, value, rowid)
-            for rowid, d in numbered
-            for kind, values in ((GENE, d.gene_ids), (AMINOACID_CHANGE, d.aminoacid_changes))
-            for value in values
-        ],
-        carriers=[(rowid, biosample, zygosity) for rowid, d in numbered for biosample, zygosity in d.carriers],
-    )
+    variants = []
+    annotations: list[tuple[str, str, int]] = []
+    carriers: list[tuple[int, str, str | None]] = []
+    max_short_span = 0
+    for rowid, d in enumerate(documents, first_rowid):  # one pass: this runs for every variant loaded
+        span = d.end - d.start
+        variants.append((
+            rowid, d.variant_id, d.chromosome, d.start, d.end, d.reference_bases, d.alternate_bases, d.norm_start,
+            d.norm_ref, d.norm_alt, d.variant_type, d.length, span, encode_payload(d),
+        ))  # fmt: skip
+        if max_short_span < span <= LONG_SPAN:
+            max_short_span = span
+        if d.gene_ids or d.aminoacid_changes:
+            annotations += [(GENE, gene, rowid) for gene in d.gene_ids]
+            annotations += [(AMINOACID_CHANGE, change, rowid) for change in d.aminoacid_changes]
+        if d.carriers:
+            carriers += [(rowid, biosample, zygosity) for biosample, zygosity in d.carriers]
+    return PreparedBatch(variants, annotations, carriers, max_short_span)
 
 
 def insert_batch(conn: sqlite3.Connection, version: int, batch: PreparedBatch) -> None:
     """Insert a prepared batch into a version's tables."""
     table = table_name(version)
-    placeholders = ", ".join("?" * (len(_INSERT_COLUMNS) + 1))
+    placeholders = ", ".join("?" * (len(INSERT_COLUMNS) + 1))
     conn.executemany(
-        f"INSERT INTO {table} (rowid, {', '.join(_INSERT_COLUMNS)}) VALUES ({placeholders})", batch.variants
+        f"INSERT INTO {table} (rowid, {', '.join(INSERT_COLUMNS)}) VALUES ({placeholders})", batch.variants
     )
     if batch.annotations:
         conn.executemany(
@@ -251,18 +267,27 @@ def _range_parts(query: VariantQuery, max_span: int) -> list[tuple[str, list[Any
     ]
 
 
-def build_bins(conn: sqlite3.Connection, version: int) -> None:
-    """Count the variants starting in each BIN-sized bin, so wide range counts need not scan them all."""
-    table = table_name(version)
+def create_bins_table(conn: sqlite3.Connection, version: int) -> None:
+    """The (empty) bin table of a version: variants starting in each BIN-sized bin, for wide range counts."""
     conn.execute(
-        f"CREATE TABLE IF NOT EXISTS {table}_bins (chromosome TEXT NOT NULL, bin INTEGER NOT NULL, "
+        f"CREATE TABLE IF NOT EXISTS {table_name(version)}_bins (chromosome TEXT NOT NULL, bin INTEGER NOT NULL, "
         "n INTEGER NOT NULL, PRIMARY KEY (chromosome, bin)) WITHOUT ROWID"
     )
-    conn.execute(f"DELETE FROM {table}_bins")
-    conn.execute(
-        f"INSERT INTO {table}_bins (chromosome, bin, n) "
-        f"SELECT chromosome, start / {BIN}, count(*) FROM {table} GROUP BY chromosome, start / {BIN}"
+
+
+def bins_select(version: int, schema: str = "main") -> str:
+    """A SELECT of (chromosome, bin, n) counting a version table's variants per bin."""
+    return (
+        f"SELECT chromosome, start / {BIN}, count(*) FROM {schema}.{table_name(version)} "
+        f"GROUP BY chromosome, start / {BIN}"
     )
+
+
+def build_bins(conn: sqlite3.Connection, version: int) -> None:
+    """Count the variants starting in each BIN-sized bin, so wide range counts need not scan them all."""
+    create_bins_table(conn, version)
+    conn.execute(f"DELETE FROM {table_name(version)}_bins")
+    conn.execute(f"INSERT INTO {table_name(version)}_bins (chromosome, bin, n) {bins_select(version)}")
 
 
 def count_statements(version: int, query: VariantQuery, max_span: int) -> list[tuple[str, list[Any]]]:
@@ -317,7 +342,10 @@ def _gene_clause(query: VariantQuery, _max_span: int) -> tuple[str, list[Any]]:
 
 
 def _id_clause(query: VariantQuery, _max_span: int) -> tuple[str, list[Any]]:
-    return "v.variant_id = ?", [query.variant_id]
+    # The id alone is in no index: without its position the lookup would read the whole table.
+    if query.chromosome is None or query.start is None:
+        raise ValueError("an id query needs the variant's chromosome and start (see build_id_query)")
+    return "v.chromosome = ? AND v.start = ? AND v.variant_id = ?", [query.chromosome, query.start, query.variant_id]
 
 
 def _all_clause(query: VariantQuery, _max_span: int) -> tuple[str, list[Any]]:
@@ -382,111 +410,3 @@ def select_sql(version: int, where: str, what: str) -> str:
 def select_columns() -> str:
     """The columns `decode_document` reads, in order."""
     return ", ".join(f"v.{column}" for column in (*_COLUMNS, "payload"))
-
-
-# -- loads -------------------------------------------------------------------------------------------
-
-WriteTransaction = Callable[[], AbstractContextManager[sqlite3.Connection]]
-
-
-class SqliteVariantLoad:
-    """A variant load into a new, invisible version of one dataset (see the module docstring).
-
-    Batches are written in the loading thread: a background writer thread was measured slower, because
-    sqlite3 releases and retakes the GIL for every row and so fights the converting thread for it.
-    """
-
-    def __init__(self, write: WriteTransaction, dataset_id: str, *, replace: bool = False) -> None:
-        self._write = write
-        self.dataset_id = dataset_id
-        self._next_rowid = 1
-        self._assembly: str | None = None
-        with write() as conn:
-            _check_can_load(conn, dataset_id, replace)
-            _drop_abandoned_loads(conn, dataset_id)
-            self.version = conn.execute(
-                "INSERT INTO variant_sets (dataset_id, state, loader_pid) VALUES (?, 'loading', ?)",
-                (dataset_id, os.getpid()),
-            ).lastrowid
-            create_version_table(conn, self.version)
-            create_side_tables(conn, self.version)
-        self.open = True
-
-    def add(self, documents: Iterable[VariantDocument]) -> int:
-        """Write one batch in its own transaction; returns how many were written."""
-        batch = list(documents)
-        self._check_assembly(batch)
-        prepared = prepare_batch(batch, self._next_rowid)
-        with self._write() as conn:
-            insert_batch(conn, self.version, prepared)
-        self._next_rowid += len(batch)
-        return len(batch)
-
-    def _check_assembly(self, batch: list[VariantDocument]) -> None:
-        for document in batch:
-            if self._assembly is None:
-                self._assembly = document.assembly
-            elif document.assembly != self._assembly:
-                raise VariantLoadError(f"one load holds one assembly: got {document.assembly} after {self._assembly}")
-
-    def commit(self) -> None:
-        """Build the indexes, then make this version current and drop the previous one, atomically."""
-        self.open = False
-        with self._write() as conn:
-            for statement in index_statements(self.version):
-                conn.execute(statement)
-            build_bins(conn, self.version)
-            # Statistics let the planner pick the allele index over the position index; sampled, so cheap.
-            conn.execute("PRAGMA analysis_limit = 2000")
-            conn.execute(f"ANALYZE {table_name(self.version)}")
-            table = table_name(self.version)
-            count, short_span = conn.execute(
-                f"SELECT count(*), coalesce(max(CASE WHEN span <= {LONG_SPAN} THEN span END), 0) FROM {table}"
-            ).fetchone()
-            kinds = [k for (k,) in conn.execute(f"SELECT DISTINCT kind FROM {table}_annotations ORDER BY 1")]
-            if conn.execute(f"SELECT 1 FROM {table}_carriers LIMIT 1").fetchone():
-                kinds.append(CASE_LEVEL)
-            previous = [
-                row[0]
-                for row in conn.execute(
-                    "SELECT version FROM variant_sets WHERE dataset_id = ? AND state = 'current'", (self.dataset_id,)
-                )
-            ]
-            for version in previous:
-                drop_version(conn, version)
-            conn.execute("DELETE FROM variant_sets WHERE dataset_id = ? AND state = 'current'", (self.dataset_id,))
-            conn.execute(
-                "UPDATE variant_sets SET state = 'current', assembly = ?, variant_count = ?, max_short_span = ?,"
-                " annotations = ?, loader_pid = NULL WHERE version = ?",
-                (self._assembly, count, short_span, ",".join(kinds), self.version),
-            )
-
-    def abort(self) -> None:
-        """Drop the new version; the previous one keeps answering (nothing to do once committed)."""
-        if not self.open:
-            return
-        self.open = False
-        with self._write() as conn:
-            drop_version(conn, self.version)
-            conn.execute("DELETE FROM variant_sets WHERE version = ? AND state = 'loading'", (self.version,))
-
-
-def _check_can_load(conn: sqlite3.Connection, dataset_id: str, replace: bool) -> None:
-    if not conn.execute("SELECT 1 FROM records WHERE entity = 'datasets' AND id = ?", (dataset_id,)).fetchone():
-        raise UnknownDatasetError(dataset_id)
-    current = conn.execute(
-        "SELECT variant_count FROM variant_sets WHERE dataset_id = ? AND state = 'current'", (dataset_id,)
-    ).fetchone()
-    if current and not replace:
-        raise VariantLoadError(f"dataset {dataset_id!r} already has {current[0]} variants; use --replace to swap them")
-
-
-def _drop_abandoned_loads(conn: sqlite3.Connection, dataset_id: str) -> None:
-    rows = conn.execute(
-        "SELECT version, loader_pid FROM variant_sets WHERE dataset_id = ? AND state = 'loading'", (dataset_id,)
-    ).fetchall()
-    for version, pid in rows:
-        if pid is not None and pid != os.getpid() and process_alive(pid):
-            raise VariantLoadError(f"another load of dataset {dataset_id!r} is running (process {pid})")
-        drop_version(conn, version)
-        conn.execute("DELETE FROM variant_sets WHERE version = ?", (version,))

@@ -1,0 +1,155 @@
+"""Load one VCF with several worker processes: chunks of records are converted and written in parallel.
+
+`split_vcf` cuts the file into chunks of whole records (no index needed); each worker writes its
+chunk's header and records to a scratch VCF, reads it with the ordinary reader and writes the
+documents into a store part (`VariantLoad.part`); the loading process merges the parts in file order
+(`VariantLoad.add_part`) while the workers go on, so variants end up exactly as a one-process load
+leaves them. Conversion is most of a load's time and the GIL keeps it to one core per process.
+
+A chunk's error names a scratch file and chunk-local line numbers, so the caller does not show it:
+it aborts and loads again in one process, which reports the error exactly (see `variant_load`).
+"""
+
+from __future__ import annotations
+
+import gc
+import itertools
+import multiprocessing
+import os
+import tempfile
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from beacon.store.base import VariantLoad, VariantPart
+from loaders.vcf import LoadReport, VcfOptions, read_documents
+from loaders.vcf_chunks import VcfChunk, VcfSplit, split_vcf, write_chunk
+from loaders.vcf_diagnosis import missing_bgzf_end
+
+MIN_CHUNK_BYTES = 4 << 20  # of file: smaller chunks cost more in merging and set-up than they save
+TAIL_CHUNK_BYTES = 1 << 20  # the last chunks shrink to this, so that workers finish together
+CHUNKS_PER_WORKER = 4  # at most a quarter of a worker's share per chunk, before the shrinking tail
+
+
+@dataclass(frozen=True)
+class ChunkTask:
+    """What a worker needs to load one chunk (pickled to it)."""
+
+    split: VcfSplit
+    chunk: VcfChunk
+    options: VcfOptions
+    part: VariantPart
+    scratch: str
+    batch_size: int
+    parent_pid: int
+
+
+def load_file_in_parallel(
+    load: VariantLoad,
+    path: Path,
+    options: VcfOptions,
+    *,
+    workers: int,
+    batch_size: int,
+    on_part: Callable[[int], None],
+    chunk_bytes: int | None = None,
+) -> LoadReport | None:
+    """Load one file through `workers` processes; None (nothing written) when it cannot be split.
+
+    `on_part` is called with the variant count of each part once merged. Files that cannot be cut
+    (BCF, plain gzip, a single chunk's worth) and stores that take variants in one process give None.
+    """
+    split = _split(path, workers, chunk_bytes)
+    if split is None or load.part(0) is None:
+        return None
+    report = LoadReport(path=str(path))
+    context = multiprocessing.get_context(_start_method())
+    # The pool shuts down (its workers done) before the scratch directory goes.
+    with (
+        tempfile.TemporaryDirectory(prefix="beacon-load-") as scratch,
+        ProcessPoolExecutor(workers, mp_context=context) as pool,
+    ):
+        futures = [
+            pool.submit(
+                load_chunk,
+                ChunkTask(split, chunk, options, load.part(chunk.index), scratch, batch_size, os.getpid()),  # type: ignore[arg-type]
+            )
+            for chunk in split.chunks
+        ]
+        _merge_in_order(load, split, futures, report, on_part)
+    return report
+
+
+def _start_method() -> str:
+    """`fork` (instant) when this process runs one thread, else `spawn` (a fresh interpreter).
+
+    Forking a process with other threads can copy a lock one of them holds and deadlock the child.
+    A forked worker never touches the store connections it inherits and leaves through os._exit,
+    so it does not close them either.
+    """
+    return "fork" if threading.active_count() == 1 else "spawn"
+
+
+def _split(path: Path, workers: int, chunk_bytes: int | None) -> VcfSplit | None:
+    if workers < 2 or not path.is_file() or missing_bgzf_end(path):
+        return None  # the one-process reader reports a missing or truncated file
+    if chunk_bytes is not None:
+        split = split_vcf(path, chunk_bytes)
+    else:
+        largest = max(MIN_CHUNK_BYTES, path.stat().st_size // (workers * CHUNKS_PER_WORKER))
+        split = split_vcf(path, largest, min_bytes=TAIL_CHUNK_BYTES, workers=workers)
+    return split if split is not None and len(split.chunks) > 1 else None
+
+
+def _merge_in_order(
+    load: VariantLoad,
+    split: VcfSplit,
+    futures: list[Future[LoadReport]],
+    report: LoadReport,
+    on_part: Callable[[int], None],
+) -> None:
+    try:
+        for chunk, future in zip(split.chunks, futures, strict=True):
+            _add_counts(report, future.result())
+            on_part(load.add_part(load.part(chunk.index)))  # type: ignore[arg-type]
+    except BaseException:
+        for future in futures:
+            future.cancel()  # the pool's shutdown then waits only for the chunks already running
+        raise
+
+
+def _add_counts(report: LoadReport, part: LoadReport) -> None:
+    report.records += part.records
+    report.alleles += part.alleles
+    report.loaded += part.loaded
+    for reason, count in part.skipped.items():
+        report.skip(reason, count)
+
+
+def load_chunk(task: ChunkTask) -> LoadReport:
+    """In a worker: convert one chunk and write it into its part; returns the chunk's counts."""
+    # As in the one-process load: millions of short-lived objects and no cycles.
+    gc.disable()
+    suffix = ".vcf.gz" if task.split.blocks.compressed else ".vcf"
+    scratch = Path(task.scratch) / f"chunk-{task.chunk.index}{suffix}"
+    write_chunk(task.split, task.chunk, scratch)
+    report = LoadReport()
+    writer = task.part.open()
+    try:
+        # No htslib decompression thread: the workers keep every core busy already.
+        documents = read_documents(scratch, replace(task.options, decompression_threads=0), report)
+        while batch := list(itertools.islice(documents, task.batch_size)):
+            if os.getppid() != task.parent_pid:  # the loading process is gone: stop, leave nothing behind
+                raise SystemExit(1)
+            writer.add(batch)
+    except BaseException:
+        writer.discard()
+        raise
+    else:
+        writer.close()
+    finally:
+        scratch.unlink(missing_ok=True)
+        gc.enable()
+    return report
