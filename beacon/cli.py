@@ -6,6 +6,7 @@ bad input).
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -127,6 +128,11 @@ def load_metadata_command(
 @click.option("--skip-unknown-contigs", is_flag=True, help="Skip records on decoy/alt/unplaced contigs.")
 @click.option("--replace", is_flag=True, help="Swap the dataset's existing variants for these in one step.")
 @click.option("--batch-size", default=20_000, show_default=True, type=click.IntRange(100, 1_000_000))
+@click.option(
+    "--workers",
+    type=click.IntRange(1),
+    help="Processes converting a bgzip or plain VCF in parallel (default: one per CPU; 1 = no workers).",
+)
 @store_option
 def load_vcf_command(files: tuple[Path, ...], store_uri: str | None, **options: Any) -> None:
     """Load VCF/BCF files (one variant per ALT allele) into a dataset, all or nothing."""
@@ -144,6 +150,7 @@ def load_vcf_command(files: tuple[Path, ...], store_uri: str | None, **options: 
                 replace=options["replace"],
                 batch_size=options["batch_size"],
                 on_progress=progress_printer(),
+                workers=options["workers"] or len(os.sched_getaffinity(0)),
             )
         for report in reports:
             for line in report.lines():

@@ -167,6 +167,8 @@ def _bgzf_blocks(path: Path, handle: BinaryIO, size: int) -> BlockFile | None:
             return None  # not a clean chain (or BGZF-compressed BCF, checked below)
         offset += struct.unpack_from("<H", head, 16)[0] + 1
         offsets.append(offset)
+    if offset != size:
+        return None  # the last block runs past the end of the file: truncated
     blocks = BlockFile(path, tuple(offsets), compressed=True)
     if blocks.read(0, 0)[0][:3] == b"BCF":
         return None

@@ -12,10 +12,12 @@ it aborts and loads again in one process, which reports the error exactly (see `
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import itertools
 import multiprocessing
 import os
+import signal
 import tempfile
 import threading
 from collections.abc import Callable
@@ -30,6 +32,7 @@ from loaders.vcf_diagnosis import missing_bgzf_end
 
 MIN_CHUNK_BYTES = 4 << 20  # of file: smaller chunks cost more in merging and set-up than they save
 TAIL_CHUNK_BYTES = 1 << 20  # the last chunks shrink to this, so that workers finish together
+_PR_SET_PDEATHSIG = 1  # prctl(2)
 CHUNKS_PER_WORKER = 4  # at most a quarter of a worker's share per chunk, before the shrinking tail
 
 
@@ -65,12 +68,8 @@ def load_file_in_parallel(
     if split is None or load.part(0) is None:
         return None
     report = LoadReport(path=str(path))
-    context = multiprocessing.get_context(_start_method())
     # The pool shuts down (its workers done) before the scratch directory goes.
-    with (
-        tempfile.TemporaryDirectory(prefix="beacon-load-") as scratch,
-        ProcessPoolExecutor(workers, mp_context=context) as pool,
-    ):
+    with tempfile.TemporaryDirectory(prefix="beacon-load-") as scratch, _worker_pool(workers) as pool:
         futures = [
             pool.submit(
                 load_chunk,
@@ -80,6 +79,26 @@ def load_file_in_parallel(
         ]
         _merge_in_order(load, split, futures, report, on_part)
     return report
+
+
+def _worker_pool(workers: int) -> ProcessPoolExecutor:
+    context = multiprocessing.get_context(_start_method())
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=_die_with_parent, initargs=(os.getpid(),))
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Have the kernel kill this worker when the loading process dies (Linux; elsewhere a no-op).
+
+    A killed loading process cannot stop its workers, and an idle forked worker would wait forever
+    on a task queue whose other end it holds itself. Their part files go with the abandoned load.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent_pid:  # it died before the line above took effect
+        os._exit(1)
 
 
 def _start_method() -> str:

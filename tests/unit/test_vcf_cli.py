@@ -297,3 +297,46 @@ def test_a_killed_load_leaves_the_previous_variants_answering(runner, demo_store
                       "--assembly", "GRCh37", "--replace")  # fmt: skip
     assert result.exit_code == 0, result.stderr
     assert count(demo_store) == expected_loaded(lines)
+
+
+def processes_running(marker: str) -> list[int]:
+    """Pids of live processes whose command line mentions `marker` (forked workers share their parent's)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes()
+            state = (entry / "stat").read_text().split(") ", 1)[1][:1]
+        except (OSError, IndexError):
+            continue
+        if marker.encode() in command and state != "Z":
+            pids.append(int(entry.name))
+    return pids
+
+
+def test_a_killed_parallel_load_leaves_no_workers_nor_parts_behind(runner, demo_store, tmp_path) -> None:
+    big = write_vcf(tmp_path / "big-parallel.vcf.gz", 80_000)  # about 8 MB: several chunks
+    terminal, child_terminal = pty.openpty()
+    process = subprocess.Popen(
+        beacon_command("load", "vcf", str(big), "--dataset", DEMO_DATASET, "--assembly", "GRCh37", "--replace",
+                       "--workers", "2"),
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=child_terminal, cwd=ROOT,
+    )  # fmt: skip
+    os.close(child_terminal)
+    try:
+        written = written_so_far(terminal, process, at_least=1, timeout=120)  # the first part is merged
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+        os.close(terminal)
+    assert 0 < written < 80_000
+    assert count(demo_store) == DEMO_VARIANTS  # the previous variants still answer
+    deadline = time.monotonic() + 30
+    while processes_running(str(big)) and time.monotonic() < deadline:
+        time.sleep(0.2)  # workers notice their parent is gone at their next batch
+    assert processes_running(str(big)) == []
+    lines = demo_lines(100)
+    result = load_vcf(runner, str(write_lines(tmp_path / "head.vcf", lines)), "--dataset", DEMO_DATASET,
+                      "--assembly", "GRCh37", "--replace")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert count(demo_store) == expected_loaded(lines)
+    assert sorted(demo_store.path.parent.glob("*.part-*")) == []  # the dead load's parts went with it
