@@ -272,21 +272,27 @@ def written_so_far(terminal: int, process: subprocess.Popen, at_least: int, time
     raise AssertionError(f"no progress past {at_least} alleles: {output[-500:]!r}")
 
 
-def test_a_killed_load_leaves_the_previous_variants_answering(runner, demo_store, tmp_path) -> None:
-    big = write_vcf(tmp_path / "big.vcf.gz", 30_000)
+def kill_load_after(vcf: Path, alleles: int, *options: str) -> tuple[subprocess.Popen, int]:
+    """Run `beacon load vcf` into the demo dataset and SIGKILL it once it reports `alleles` written."""
     terminal, child_terminal = pty.openpty()  # the CLI shows its progress on a terminal
     process = subprocess.Popen(
-        beacon_command("load", "vcf", str(big), "--dataset", DEMO_DATASET, "--assembly", "GRCh37", "--replace",
-                       "--batch-size", "100"),
+        beacon_command("load", "vcf", str(vcf), "--dataset", DEMO_DATASET, "--assembly", "GRCh37", "--replace",
+                       *options),
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=child_terminal, cwd=ROOT,
     )  # fmt: skip
     os.close(child_terminal)
     try:
-        written = written_so_far(terminal, process, at_least=300, timeout=60)
+        written = written_so_far(terminal, process, at_least=alleles, timeout=120)
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
         os.close(terminal)
+    return process, written
+
+
+def test_a_killed_load_leaves_the_previous_variants_answering(runner, demo_store, tmp_path) -> None:
+    big = write_vcf(tmp_path / "big.vcf.gz", 30_000)
+    process, written = kill_load_after(big, 300, "--batch-size", "100")
     assert process.returncode == -signal.SIGKILL
     assert 300 <= written < 30_000
     assert count(demo_store) == DEMO_VARIANTS
@@ -315,19 +321,7 @@ def processes_running(marker: str) -> list[int]:
 
 def test_a_killed_parallel_load_leaves_no_workers_nor_parts_behind(runner, demo_store, tmp_path) -> None:
     big = write_vcf(tmp_path / "big-parallel.vcf.gz", 80_000)  # about 8 MB: several chunks
-    terminal, child_terminal = pty.openpty()
-    process = subprocess.Popen(
-        beacon_command("load", "vcf", str(big), "--dataset", DEMO_DATASET, "--assembly", "GRCh37", "--replace",
-                       "--workers", "2"),
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=child_terminal, cwd=ROOT,
-    )  # fmt: skip
-    os.close(child_terminal)
-    try:
-        written = written_so_far(terminal, process, at_least=1, timeout=120)  # the first part is merged
-    finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
-        os.close(terminal)
+    _, written = kill_load_after(big, 1, "--workers", "2")  # once the first part is merged
     assert 0 < written < 80_000
     assert count(demo_store) == DEMO_VARIANTS  # the previous variants still answer
     deadline = time.monotonic() + 30

@@ -22,7 +22,7 @@ from beacon.demo import DEMO_PANEL, DEMO_VCF
 from beacon.store.base import MetadataBatch, VariantQuery
 from beacon.store.sqlite import SqliteStore
 from benchmarks.synthetic_vcf import header as synthetic_header
-from loaders import vcf_chunks
+from loaders import vcf_chunks, vcf_parallel
 from loaders.bgzf import MAX_BLOCK_DATA, write_bgzf
 from loaders.variant_load import load_vcf_files
 from loaders.vcf import SKIP_DUPLICATE, LoadReport, VcfError, VcfOptions, read_sample_panel
@@ -212,6 +212,35 @@ def test_a_failed_parallel_reload_keeps_the_previous_variants(tmp_path: Path) ->
         store.close()
     assert stored_state(tmp_path / "store.sqlite") == before
     assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_workers_started_either_way_load_the_same(method: str, tmp_path: Path, monkeypatch) -> None:
+    # fork when the loading process has one thread (the CLI), spawn otherwise (e.g. under a test runner).
+    monkeypatch.setattr(vcf_parallel, "_start_method", lambda: method)
+    vcf = as_bgzf(DATA / "test_1000G.vcf.gz", tmp_path / "input.vcf.gz")
+    one = load(tmp_path / "one.sqlite", vcf, VcfOptions(assembly="GRCh37"), workers=1)
+    parallel = load(tmp_path / "two.sqlite", vcf, VcfOptions(assembly="GRCh37"), workers=2, chunk_bytes=CHUNK_BYTES)
+    assert parallel.loaded == one.loaded > 0
+    assert stored_state(tmp_path / "two.sqlite") == stored_state(tmp_path / "one.sqlite")
+
+
+@pytest.mark.parametrize("order", ["cut file first", "uncut file first"])
+def test_one_load_of_files_cut_and_not_cut_matches_a_one_process_load(order: str, tmp_path: Path) -> None:
+    # One version from two files: parts merged for the one, batches added for the other.
+    cut = as_bgzf(DATA / "test_1000G.vcf.gz", tmp_path / "cut.vcf.gz")
+    uncut = DATA / "synthetic_usecases_4beacon_testingV4.vcf.gz"  # plain gzip: loaded in one process
+    assert split_vcf(uncut, CHUNK_BYTES) is None
+    files = [cut, uncut] if order == "cut file first" else [uncut, cut]
+    for name, workers in (("one.sqlite", 1), ("two.sqlite", 2)):
+        store = new_store(tmp_path / name)
+        try:
+            load_vcf_files(
+                store, files, DATASET, VcfOptions(assembly="GRCh37"), workers=workers, chunk_bytes=CHUNK_BYTES
+            )
+        finally:
+            store.close()
+    assert stored_state(tmp_path / "two.sqlite") == stored_state(tmp_path / "one.sqlite")
 
 
 def test_files_that_cannot_be_cut_load_in_one_process(tmp_path: Path) -> None:
