@@ -138,8 +138,9 @@ def load_vcf_command(files: tuple[Path, ...], store_uri: str | None, **options: 
     """Load VCF/BCF files (one variant per ALT allele) into a dataset, all or nothing."""
     from loaders.variant_load import load_vcf_files
     from loaders.vcf import VcfError
+    from loaders.vcf_parallel import WorkerError
 
-    with reported_errors(VcfError):
+    with reported_errors(VcfError, WorkerError):
         vcf_options = vcf_options_from_cli(options)
         with opened_store(store_uri) as store:
             reports = load_vcf_files(

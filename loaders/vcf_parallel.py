@@ -22,6 +22,7 @@ import tempfile
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -34,6 +35,10 @@ MIN_CHUNK_BYTES = 4 << 20  # of file: smaller chunks cost more in merging and se
 TAIL_CHUNK_BYTES = 1 << 20  # the last chunks shrink to this, so that workers finish together
 _PR_SET_PDEATHSIG = 1  # prctl(2)
 CHUNKS_PER_WORKER = 4  # at most a quarter of a worker's share per chunk, before the shrinking tail
+
+
+class WorkerError(RuntimeError):
+    """A worker process died without reporting (killed, out of memory): the load is aborted."""
 
 
 @dataclass(frozen=True)
@@ -133,6 +138,11 @@ def _merge_in_order(
         for chunk, future in zip(split.chunks, futures, strict=True):
             _add_counts(report, future.result())
             on_part(load.add_part(load.part(chunk.index)))  # type: ignore[arg-type]
+    except BrokenProcessPool as error:  # a worker was killed (by the kernel's out-of-memory killer, say)
+        raise WorkerError(
+            f"{split.blocks.path}: a loader worker process stopped unexpectedly ({error}); nothing was "
+            "changed. Load again, with --workers 1 if memory is short."
+        ) from None
     except BaseException:
         for future in futures:
             future.cancel()  # the pool's shutdown then waits only for the chunks already running

@@ -10,6 +10,7 @@ it, and nothing of the failed load stays behind.
 from __future__ import annotations
 
 import gzip
+import os
 import pickle
 import random
 import sqlite3
@@ -273,6 +274,32 @@ def test_a_store_without_parts_gets_the_variants_from_the_loading_process(tmp_pa
 
 def load_report(tmp_path: Path, vcf: Path) -> LoadReport:
     return load(tmp_path / "one.sqlite", vcf, VcfOptions(assembly="GRCh37"), workers=1)
+
+
+def dying_worker(task: vcf_parallel.ChunkTask) -> LoadReport:
+    """A chunk loader whose worker dies on the second chunk, as if killed by the out-of-memory killer."""
+    if task.chunk.index == 1:
+        os._exit(9)
+    return REAL_LOAD_CHUNK(task)
+
+
+REAL_LOAD_CHUNK = vcf_parallel.load_chunk
+
+
+def test_a_worker_that_dies_aborts_the_load_with_a_clear_error(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(vcf_parallel, "_start_method", lambda: "fork")  # the child sees the patched function
+    monkeypatch.setattr(vcf_parallel, "load_chunk", dying_worker)
+    vcf = as_bgzf(DATA / "test_1000G.vcf.gz", tmp_path / "input.vcf.gz")
+    with pytest.raises(vcf_parallel.WorkerError, match="a loader worker process stopped unexpectedly") as failure:
+        load(tmp_path / "store.sqlite", vcf, VcfOptions(assembly="GRCh37"), workers=2, chunk_bytes=CHUNK_BYTES)
+    assert str(vcf) in str(failure.value)
+    store = SqliteStore(tmp_path / "store.sqlite")
+    try:
+        assert store.count_variants(VariantQuery(DATASET, kind="all")) == 0
+        assert store.variant_assemblies() == set()
+    finally:
+        store.close()
+    assert leftovers(tmp_path) == []
 
 
 def test_vcf_errors_cross_process_boundaries_intact() -> None:
