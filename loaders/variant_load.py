@@ -2,7 +2,8 @@
 
 All files of one invocation go into one new dataset version (e.g. one VCF per chromosome); the
 previous version keeps answering until `commit`, and any failure, Ctrl-C included, aborts the new
-version so nothing half-loaded is ever visible.
+version so nothing half-loaded is ever visible. The version keeps the frequency source a populations
+map names (`VcfOptions.frequency_source`); a load without one names none, even with `--replace`.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def _load(
     chunk_bytes: int | None,
 ) -> list[LoadReport]:
     progress = LoadProgress(total_records=count_indexed_records(paths))
-    load = store.begin_variant_load(dataset_id, replace=replace)
+    load = store.begin_variant_load(dataset_id, replace=replace, frequency_source=options.frequency_source())
     reports: list[LoadReport] = []
     # Millions of short-lived documents and no reference cycles: the cyclic collector only costs time
     # here (about a third of the load), so it is paused for the load and restored after.

@@ -32,7 +32,12 @@ Frequencies (`frequencyInPopulations`, GoE shape) come from one of three sources
    `alleleFrequency` or both `alleleCount` and `alleleNumber`. Named fields must be declared in
    the header as numbers (Float for the frequency, Integer for counts); per-allele fields should be
    `Number=A` (a `Number=1` one is used for single-ALT records only). `numberOfPopulations`, if
-   present, must match. `source`, `sourceReference` and `version` describe the frequencies.
+   present, must match. `source`, `sourceReference` and `version` describe the frequencies: the
+   variant set remembers them and its records' `frequencyInPopulations` name them instead of the
+   dataset. `source` and `sourceReference` come together or not at all (the Beacon schema requires
+   both in an item), and `version` needs them: a map breaking this is rejected with a VcfError
+   naming the missing field. An empty string is absent; a map naming no source (like a sample panel
+   or detected INFO fields) leaves the records naming the dataset: its name, URL and `version`.
 3. **INFO fields detected from the header** otherwise: `AF`/`AC`/`AN` and `AC_Het`/`AC_Hom`/
    `AC_Hemi` give `Total`; `AF_<pop>`, `<pop>_AF`, `AC_<pop>`/`<pop>_AC`, `AN_<pop>`/`<pop>_AN` and
    `AC_<pop>_Het`/`_Hom`/`_Hemi` give `<pop>` (a code such as `FI`, optionally with one `_` part such

@@ -90,11 +90,25 @@ def parse_population_map(document: Any, name: str = "populations map") -> Popula
     names = [population.population for population in populations]
     if len(set(names)) != len(names):
         raise VcfError(name, "a population is listed twice")
+    source, reference, version = _source_texts(document, name)
+    return PopulationMap(populations, source, reference, version)
+
+
+def _source_texts(document: dict[str, Any], name: str) -> tuple[str | None, str | None, str | None]:
+    """`source`, `sourceReference` and `version` (an empty string is absent): the first two together or
+    neither, since the Beacon schema requires both in a `frequencyInPopulations` item; `version` needs them."""
     texts = {key: document.get(key) for key in ("source", "sourceReference", "version")}
     for key, value in texts.items():
         if value is not None and not isinstance(value, str):
-            raise VcfError(name, f"{key} must be a string")
-    return PopulationMap(populations, texts["source"], texts["sourceReference"], texts["version"])
+            raise VcfError(name, "must be a string", field_name=key)
+    source, reference, version = (texts[key] or None for key in ("source", "sourceReference", "version"))
+    if source and not reference:
+        raise VcfError(name, "missing: a map naming a source must give its reference too", field_name="sourceReference")
+    if reference and not source:
+        raise VcfError(name, "missing: a map giving a sourceReference must name its source", field_name="source")
+    if version and not source:
+        raise VcfError(name, "a version needs the source and sourceReference it is a version of", field_name="version")
+    return source, reference, version
 
 
 def _population_fields(item: Any, name: str, index: int) -> PopulationFields:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from beacon.store.base import PopulationFrequency
+from beacon.store.base import FrequencySource, PopulationFrequency
 
 TOTAL = "Total"
 """The population name of whole-dataset frequencies."""
@@ -94,6 +94,12 @@ class PopulationMap:
     source_reference: str | None = None
     version: str | None = None
 
+    def frequency_source(self) -> FrequencySource | None:
+        """The source the loaded records name; None unless the map gives `source` and `sourceReference`."""
+        if not (self.source and self.source_reference):
+            return None
+        return FrequencySource(self.source, self.source_reference, self.version or None)
+
 
 @dataclass(frozen=True)
 class SamplePanel:
@@ -116,6 +122,10 @@ class VcfOptions:
     skip_unknown_contigs: bool = False
     # htslib threads decompressing BGZF (bgzip, BCF) input while Python converts: about 10% faster.
     decompression_threads: int = 1
+
+    def frequency_source(self) -> FrequencySource | None:
+        """Where the frequencies come from when the input names it (a populations map); None: the dataset."""
+        return None if self.population_map is None else self.population_map.frequency_source()
 
 
 @dataclass(slots=True)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
@@ -15,7 +13,6 @@ from beacon.query.entries import Scope
 from beacon.query.entry_types import BIOSAMPLES, G_VARIANTS, INDIVIDUALS, EntryType
 from beacon.query.filtering import FilteredStore, case_level_warnings
 from beacon.query.granularity import Granularity
-from beacon.query.variant_records import FrequencySource, build_record
 from beacon.query.variant_search import (
     VariantSearch,
     search_carriers,
@@ -24,24 +21,14 @@ from beacon.query.variant_search import (
     variant_id_request,
 )
 from beacon.query.variants import parse_variant_request, require_annotations
-from beacon.store.base import Store, VariantDocument
+from beacon.store.base import Store
 
 bp = Blueprint("g_variants", __name__)
 _METHODS = ("GET", "POST")
 
 
 def _search(ctx: BeaconContext, store: Store | FilteredStore) -> VariantSearch:
-    base_url = ctx.identity.base_url
-
-    def record(document: VariantDocument, dataset: Mapping[str, Any]) -> Mapping[str, Any]:
-        source = FrequencySource(
-            source=str(dataset.get("name") or dataset["id"]),
-            source_reference=f"{base_url}/datasets/{dataset['id']}",
-            version=dataset.get("version"),
-        )
-        return build_record(document, frequency_source=source)
-
-    return VariantSearch(store=store, caller=current_caller(ctx), build_record=record)
+    return VariantSearch(store=store, caller=current_caller(ctx), base_url=ctx.identity.base_url)
 
 
 def _respond(ctx: BeaconContext, filtered: FilteredRequest, entry_type: EntryType, results: list) -> Response:

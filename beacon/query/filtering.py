@@ -33,7 +33,15 @@ from beacon.query.filters import (
     parse_filters,
     resolve,
 )
-from beacon.store.base import Condition, FilteringTerm, RecordQuery, Store, VariantDocument, VariantQuery
+from beacon.store.base import (
+    Condition,
+    FilteringTerm,
+    FrequencySource,
+    RecordQuery,
+    Store,
+    VariantDocument,
+    VariantQuery,
+)
 from loaders.ontology import OntologyIndex
 
 COLLECTIONS = frozenset({"datasets", "cohorts"})
@@ -212,6 +220,10 @@ class FilteredStore:
     def variant_annotations(self, dataset_id: str | None = None) -> set[str]:
         """What the loaded variants carry (unfiltered)."""
         return self.store.variant_annotations(dataset_id)
+
+    def variant_frequency_source(self, dataset_id: str) -> FrequencySource | None:
+        """The source the dataset's variants were loaded with (unfiltered)."""
+        return self.store.variant_frequency_source(dataset_id)
 
     def restrict(self, query: RecordQuery) -> RecordQuery | None:
         """The query narrowed by the filters (None: nothing in this dataset can match)."""

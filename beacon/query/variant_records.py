@@ -9,12 +9,11 @@ written from the trimmed allele, without the 3' shift HGVS asks for (that needs 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from beacon.genome import genomic_hgvs, refseq_accession
-from beacon.store.base import PopulationFrequency, VariantDocument
+from beacon.store.base import FrequencySource, PopulationFrequency, VariantDocument
 
 ZYGOSITY_TERMS = {
     "heterozygous": {"id": "GENO:0000135", "label": "heterozygous"},
@@ -32,20 +31,21 @@ _COUNT_KEYS = (
 )
 
 
-@dataclass(frozen=True)
-class FrequencySource:
-    """Where a dataset's allele frequencies come from (`source`, `sourceReference` are required)."""
-
-    source: str
-    source_reference: str
-    version: str | None = None
-
-
 DEFAULT_FREQUENCY_SOURCE = FrequencySource(
     source="The allele counts of this Beacon dataset",
     source_reference="https://docs.genomebeacons.org/",
 )
 """Used when a load names no source; callers should pass the dataset's own name and URL."""
+
+
+def dataset_frequency_source(dataset: Mapping[str, Any], base_url: str) -> FrequencySource:
+    """The source naming the dataset itself (its name, its URL under `base_url`, its `version`), for
+    variants loaded without a source of their own."""
+    return FrequencySource(
+        source=str(dataset.get("name") or dataset["id"]),
+        source_reference=f"{base_url}/datasets/{dataset['id']}",
+        version=dataset.get("version"),
+    )
 
 
 def build_record(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
@@ -12,29 +12,37 @@ from beacon.query.entries import Caller, Scope, answer_per_dataset, visible_data
 from beacon.query.entry_types import G_VARIANTS, EntryType
 from beacon.query.requests import BeaconRequest
 from beacon.query.responses import DatasetResult
+from beacon.query.variant_records import build_record, dataset_frequency_source
 from beacon.query.variants import VariantRequest
-from beacon.store.base import RecordQuery, Store, VariantDocument, VariantQuery, build_id_query
-
-RecordBuilder = Callable[[VariantDocument, Mapping[str, Any]], Mapping[str, Any]]
-"""Builds the Beacon record of a variant; gets the document and its dataset record."""
+from beacon.store.base import FrequencySource, RecordQuery, Store, VariantDocument, VariantQuery, build_id_query
 
 
 @dataclass(frozen=True)
 class VariantSearch:
-    """What a variant query needs besides the request: the store, the caller and a record builder."""
+    """What a variant query needs besides the request: the store, the caller and the beacon's base URL."""
 
     store: Store
     caller: Caller
-    build_record: RecordBuilder
+    base_url: str
 
     def datasets(self, scope: Scope) -> list[tuple[str, Any]]:
         """The datasets in scope this caller may see, with their ceilings."""
         return visible_datasets(self.store, self.caller, scope)
 
-    def dataset_record(self, dataset_id: str) -> Mapping[str, Any]:
-        """The dataset's own record (names the frequencies' source)."""
+    def frequency_source(self, dataset_id: str) -> FrequencySource:
+        """Where a dataset's frequencies come from: the source its variants were loaded with, else the dataset."""
+        loaded = self.store.variant_frequency_source(dataset_id)
+        if loaded is not None:
+            return loaded
         found = self.store.find_records(RecordQuery("datasets", dataset_id, record_id=dataset_id, limit=1))
-        return found[0] if found else {"id": dataset_id}
+        return dataset_frequency_source(found[0] if found else {"id": dataset_id}, self.base_url)
+
+    def records(self, dataset_id: str, documents: list[VariantDocument]) -> list[Mapping[str, Any]]:
+        """The Beacon records of a dataset's variants (its frequency source read once)."""
+        if not documents:
+            return []
+        source = self.frequency_source(dataset_id)
+        return [build_record(document, frequency_source=source) for document in documents]
 
 
 def search_variants(
@@ -48,8 +56,7 @@ def search_variants(
         return variant_request.for_dataset(dataset_id, skip=request.offset, limit=request.limit)
 
     def find(dataset_id: str) -> list[Mapping[str, Any]]:
-        dataset = search.dataset_record(dataset_id)
-        return [search.build_record(document, dataset) for document in search.store.find_variants(query(dataset_id))]
+        return search.records(dataset_id, search.store.find_variants(query(dataset_id)))
 
     return answer_per_dataset(
         search.datasets(scope),

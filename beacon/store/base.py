@@ -6,7 +6,7 @@ Queries are per dataset: the API asks once for each dataset the caller may see.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
@@ -118,6 +118,28 @@ class PopulationFrequency(NamedTuple):
     allele_count_homozygous: int | None = None
     allele_count_heterozygous: int | None = None
     allele_count_hemizygous: int | None = None
+
+
+@dataclass(frozen=True)
+class FrequencySource:
+    """Where a variant set's allele frequencies come from: a `frequencyInPopulations` item's
+    `source`, `sourceReference` (both required by the Beacon schema) and optional `version`."""
+
+    source: str
+    source_reference: str
+    version: str | None = None
+
+    def to_json(self) -> dict[str, str]:
+        """The stored form: the Beacon keys, `version` only when given."""
+        stored = {"source": self.source, "sourceReference": self.source_reference}
+        if self.version is not None:
+            stored["version"] = self.version
+        return stored
+
+    @classmethod
+    def from_json(cls, stored: Mapping[str, Any]) -> FrequencySource:
+        """The source a `to_json` result was made from."""
+        return cls(str(stored["source"]), str(stored["sourceReference"]), stored.get("version"))
 
 
 @dataclass(slots=True)
@@ -313,11 +335,15 @@ class Store(Protocol):
         """A token that changes whenever an ontology is stored, so callers may cache the hierarchy."""
 
     # -- variants -------------------------------------------------------------------------
-    def begin_variant_load(self, dataset_id: str, *, replace: bool = False) -> VariantLoad:
+    def begin_variant_load(
+        self, dataset_id: str, *, replace: bool = False, frequency_source: FrequencySource | None = None
+    ) -> VariantLoad:
         """Start an atomic variant load for an existing dataset.
 
-        Raises UnknownDatasetError, or StoreError when the dataset already has variants and
-        `replace` is false (or another load of it is running).
+        `frequency_source` is where the new variant set's frequencies come from (a populations map's
+        source), kept with the set from `commit`; None: the set names none. Raises UnknownDatasetError,
+        or StoreError when the dataset already has variants and `replace` is false (or another load of
+        it is running).
         """
 
     def count_variants(self, query: VariantQuery) -> int:
@@ -332,6 +358,10 @@ class Store(Protocol):
     def variant_annotations(self, dataset_id: str | None = None) -> set[str]:
         """What the current variants (of one dataset, or of all) carry: `geneId`, `aminoacidChange`
         (annotation queries they can answer) and `caseLevelData` (carriers loaded)."""
+
+    def variant_frequency_source(self, dataset_id: str) -> FrequencySource | None:
+        """The frequency source the dataset's current variants were loaded with; None when that load
+        named none, or the dataset has no variants."""
 
     def variant_carriers(self, dataset_id: str, variant_id: str) -> list[str]:
         """Biosample ids carrying a variant (case-level data), empty when not loaded.

@@ -41,6 +41,7 @@ from pymongo.errors import ConfigurationError, OperationFailure
 from beacon.store import mongo_ontologies, mongo_state, mongo_variants, mongo_writes
 from beacon.store.base import (
     FilteringTerm,
+    FrequencySource,
     MetadataBatch,
     RecordQuery,
     StoreUnavailable,
@@ -279,9 +280,17 @@ class MongoStore:
 
     # -- variants (see mongo_variants) --------------------------------------------------------------
     @store_errors
-    def begin_variant_load(self, dataset_id: str, *, replace: bool = False) -> VariantLoad:
+    def begin_variant_load(
+        self, dataset_id: str, *, replace: bool = False, frequency_source: FrequencySource | None = None
+    ) -> VariantLoad:
         """Start an atomic variant load into a new version of an existing dataset."""
-        load = MongoVariantLoad(self._writable(), dataset_id, replace=replace, options=self.write_options)
+        load = MongoVariantLoad(
+            self._writable(),
+            dataset_id,
+            replace=replace,
+            options=self.write_options,
+            frequency_source=frequency_source,
+        )
         return ErrorTranslatingLoad(load, self.where)
 
     @contextmanager
@@ -328,6 +337,13 @@ class MongoStore:
         with self._read():
             variant_sets = mongo_variants.read_variant_sets(self.database(), dataset_id)
         return {name for variant_set in variant_sets.values() for name in variant_set.annotations}
+
+    @store_errors
+    def variant_frequency_source(self, dataset_id: str) -> FrequencySource | None:
+        """The frequency source the dataset's current variants were loaded with, if any."""
+        with self._read():
+            variant_set = mongo_variants.read_variant_sets(self.database(), dataset_id).get(dataset_id)
+        return None if variant_set is None else variant_set.frequency_source
 
     @store_errors
     def variant_carriers(self, dataset_id: str, variant_id: str) -> list[str]:

@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from beacon.store.base import VariantQuery
+from beacon.store.base import FrequencySource, VariantQuery
 from beacon.store.mongo_queries import eq, require_text, text_list
 
 BUCKET_SIZE = 100_000
@@ -51,10 +51,11 @@ class VariantSet:
     max_span: int = 0
     max_shift: int = 0  # the largest `norm_start - start`
     annotations: tuple[str, ...] = ()  # geneId, aminoacidChange, caseLevelData
+    frequency_source: FrequencySource | None = None  # named by the load (a populations map)
 
     def to_document(self) -> dict[str, Any]:
-        """The BSON form kept in the variant set document."""
-        return {
+        """The BSON form kept in the variant set document (`frequency_source` only when named)."""
+        document: dict[str, Any] = {
             "version": self.version,
             "assembly": self.assembly,
             "count": self.count,
@@ -63,15 +64,20 @@ class VariantSet:
             "max_shift": self.max_shift,
             "annotations": list(self.annotations),
         }
+        if self.frequency_source is not None:
+            document["frequency_source"] = self.frequency_source.to_json()
+        return document
 
     @classmethod
     def from_document(cls, document: Mapping[str, Any]) -> VariantSet:
         """The variant set from its `to_document` form."""
         numbers = {name: int(document[name]) for name in ("count", "max_short_span", "max_span", "max_shift")}
+        source = document.get("frequency_source")
         return cls(
             version=int(document["version"]),
             assembly=document.get("assembly"),
             annotations=tuple(document.get("annotations", ())),
+            frequency_source=None if source is None else FrequencySource.from_json(source),
             **numbers,
         )
 

@@ -18,8 +18,9 @@ set document** (in `store_state`, `_id: "variants/<dataset id>"`) points at its 
    it; a load whose lease expired, or that this very process left open, is taken over as abandoned);
 2. inserts its documents under a new version number with unordered, batched `insert_many`. They are
    invisible: readers query only the `current` version. The lease is renewed after every batch;
-3. commits with ONE update that sets `current` to the new version, moves the previous one to
-   `retired` and drops `loading`, only if it still holds the claim;
+3. commits with ONE update that sets `current` to the new version (with the load's frequency
+   source, if it named one), moves the previous one to `retired` and drops `loading`, only if it
+   still holds the claim;
 4. waits `cleanup_grace` seconds (longer than a reader holding the old pointer may take, see
    `mongo_budget`), then deletes the retired version.
 `abort` deletes the new version's documents and releases the claim. What a dead writer leaves
@@ -44,7 +45,14 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from beacon.store import mongo_state as state
-from beacon.store.base import PopulationFrequency, StoreError, UnknownDatasetError, VariantDocument, VariantQuery
+from beacon.store.base import (
+    FrequencySource,
+    PopulationFrequency,
+    StoreError,
+    UnknownDatasetError,
+    VariantDocument,
+    VariantQuery,
+)
 from beacon.store.mongo_queries import eq, require_text
 from beacon.store.mongo_variant_queries import BUCKET_SIZE, LONG_SPAN, VariantSet, find_filter
 from beacon.store.processes import process_alive
@@ -146,11 +154,20 @@ def carriers_of(db: Database, variant_set: VariantSet, query: VariantQuery) -> l
 class MongoVariantLoad:
     """A variant load into a new, invisible version of one dataset (see the module docstring)."""
 
-    def __init__(self, db: Database, dataset_id: str, *, replace: bool, options: state.WriteOptions) -> None:
+    def __init__(
+        self,
+        db: Database,
+        dataset_id: str,
+        *,
+        replace: bool,
+        options: state.WriteOptions,
+        frequency_source: FrequencySource | None = None,
+    ) -> None:
         self._db = db
         self.dataset_id = require_text(dataset_id, "dataset_id")
         self._set_id = state.variant_set_id(self.dataset_id)
         self._options = options
+        self._frequency_source = frequency_source
         self._stats = _LoadStats()
         self._finished = False
         _require_dataset(db, self.dataset_id)
@@ -200,7 +217,8 @@ class MongoVariantLoad:
         condition["current.version" if previous else "current"] = (
             previous["version"] if previous else {"$exists": False}
         )
-        update: dict[str, Any] = {"$set": {"current": self._stats.variant_set(self.version).to_document()}}
+        current = self._stats.variant_set(self.version, self._frequency_source)
+        update: dict[str, Any] = {"$set": {"current": current.to_document()}}
         update["$unset"] = {"loading": ""}
         if previous:
             update["$push"] = {"retired": {"version": previous["version"], "at": time.time()}}
@@ -255,7 +273,7 @@ class _LoadStats:
                     self.annotations.add(name)
         self.count += len(batch)
 
-    def variant_set(self, version: int) -> VariantSet:
+    def variant_set(self, version: int, frequency_source: FrequencySource | None) -> VariantSet:
         return VariantSet(
             version=version,
             assembly=self.assembly,
@@ -264,6 +282,7 @@ class _LoadStats:
             max_span=self.max_span,
             max_shift=self.max_shift,
             annotations=tuple(sorted(self.annotations)),
+            frequency_source=frequency_source,
         )
 
 

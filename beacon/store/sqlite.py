@@ -20,6 +20,7 @@ from beacon.store.base import (
     DuplicateOntologyError,
     DuplicateRecordError,
     FilteringTerm,
+    FrequencySource,
     MetadataBatch,
     RecordQuery,
     StoreUnavailable,
@@ -230,9 +231,13 @@ class SqliteStore:
         return f"{count}:{latest}"
 
     # -- variants (see sqlite_variants) -----------------------------------------------------
-    def begin_variant_load(self, dataset_id: str, *, replace: bool = False) -> SqliteVariantLoad:
+    def begin_variant_load(
+        self, dataset_id: str, *, replace: bool = False, frequency_source: FrequencySource | None = None
+    ) -> SqliteVariantLoad:
         """Start an atomic variant load into a new version of an existing dataset."""
-        return SqliteVariantLoad(self._conn, self._write, self.path, dataset_id, replace=replace)
+        return SqliteVariantLoad(
+            self._conn, self._write, self.path, dataset_id, replace=replace, frequency_source=frequency_source
+        )
 
     def _current_set(self, dataset_id: str) -> tuple[int, str, int] | None:
         return self._conn().execute(sqlite_schema.SELECT_CURRENT_SET, (dataset_id,)).fetchone()
@@ -277,6 +282,11 @@ class SqliteStore:
         }
         rows = self._conn().execute(sqlite_schema.SELECT_ANNOTATIONS, {"dataset_id": dataset_id})
         return {names[kind] for (kinds,) in rows for kind in kinds.split(",") if kind}
+
+    def variant_frequency_source(self, dataset_id: str) -> FrequencySource | None:
+        """The frequency source the dataset's current variants were loaded with, if any."""
+        row = self._conn().execute(sqlite_schema.SELECT_FREQUENCY_SOURCE, (dataset_id,)).fetchone()
+        return None if row is None or row[0] is None else FrequencySource.from_json(json.loads(row[0]))
 
     def variant_carriers(self, dataset_id: str, variant_id: str) -> list[str]:
         """Biosample ids carrying a variant (case-level data), ordered; empty when not loaded.

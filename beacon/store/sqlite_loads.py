@@ -1,8 +1,9 @@
 """Variant loads into SQLite: a new version table filled in batches or from parts, then switched in.
 
 A load writes `variants_<version>` (see `sqlite_variants`) while the dataset's current version keeps
-answering; `commit` builds the indexes, then flips `variant_sets` in one transaction and drops the
-old table. A killed load leaves a `loading` row and its table behind, which the next load removes.
+answering; `commit` builds the indexes, then flips `variant_sets` in one transaction (recording the
+load's frequency source, if any) and drops the old table. A killed load leaves a `loading` row
+and its table behind, which the next load removes.
 
 Parts: a load split across worker processes gives each worker a part file of its own,
 `<store>.load-<version>.part-<n>`, with the tables of a version (journal off: it is scratch until
@@ -13,6 +14,7 @@ files of a failed, aborted or killed load go with its version.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterable
@@ -20,7 +22,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
-from beacon.store.base import UnknownDatasetError, VariantDocument
+from beacon.store.base import FrequencySource, UnknownDatasetError, VariantDocument
 from beacon.store.processes import process_alive
 from beacon.store.sqlite_variants import (
     CASE_LEVEL,
@@ -51,12 +53,20 @@ class SqliteVariantLoad:
     """
 
     def __init__(
-        self, connection: Connection, write: WriteTransaction, store_path: Path, dataset_id: str, *, replace: bool
+        self,
+        connection: Connection,
+        write: WriteTransaction,
+        store_path: Path,
+        dataset_id: str,
+        *,
+        replace: bool,
+        frequency_source: FrequencySource | None = None,
     ) -> None:
         self._connection = connection
         self._write = write
         self._store_path = store_path
         self.dataset_id = dataset_id
+        self._frequency_source = None if frequency_source is None else json.dumps(frequency_source.to_json())
         self._next_rowid = 1
         self._assembly: str | None = None
         self._max_short_span = 0
@@ -128,10 +138,10 @@ class SqliteVariantLoad:
             _drop_current(conn, self.dataset_id)
             conn.execute(
                 "UPDATE variant_sets SET state = 'current', assembly = ?, variant_count = ?, max_short_span = ?,"
-                " annotations = ?, loader_pid = NULL WHERE version = ?",
+                " annotations = ?, frequency_source = ?, loader_pid = NULL WHERE version = ?",
                 (
                     self._assembly, self._next_rowid - 1, self._max_short_span,
-                    ",".join(_annotation_kinds(conn, self.version)), self.version,
+                    ",".join(_annotation_kinds(conn, self.version)), self._frequency_source, self.version,
                 ),
             )  # fmt: skip
         remove_parts(self._store_path, self.version)

@@ -10,7 +10,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterable
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 # A migration step is an SQL statement or, for data migrations, a function of the connection.
 _MIGRATIONS: dict[int, tuple[str | Callable[[sqlite3.Connection], None], ...]] = {
@@ -92,6 +92,11 @@ _MIGRATIONS: dict[int, tuple[str | Callable[[sqlite3.Connection], None], ...]] =
         # still read as they are, so nothing is rewritten. The version only stops an older beacon
         # from opening a store it could not read.
         "SELECT 1",
+    ),
+    7: (
+        # Where a variant set's frequencies come from (`FrequencySource.to_json`, from a populations
+        # map), NULL when its load named none: records then name the dataset.
+        "ALTER TABLE variant_sets ADD COLUMN frequency_source TEXT",
     ),
 }
 
@@ -177,6 +182,7 @@ SELECT_ANNOTATIONS = (
     "SELECT DISTINCT annotations FROM variant_sets WHERE state = 'current'"
     " AND (:dataset_id IS NULL OR dataset_id = :dataset_id)"
 )
+SELECT_FREQUENCY_SOURCE = "SELECT frequency_source FROM variant_sets WHERE dataset_id = ? AND state = 'current'"
 SELECT_CURRENT_SET = (
     "SELECT version, assembly, max_short_span FROM variant_sets WHERE dataset_id = ? AND state = 'current'"
 )

@@ -23,13 +23,15 @@ READS = [
     lambda store: store.find_variants(VariantQuery("A", kind="all")),
     lambda store: store.variant_assemblies(),
     lambda store: store.variant_annotations(),
+    lambda store: store.variant_frequency_source("A"),
     lambda store: store.variant_carriers("A", "GRCh38-17-7577121-C-T"),  # an id in the loader's format
     lambda store: store.ontologies(),
     lambda store: store.ontology_stamp(),
 ]
 READ_IDS = [
     "list_datasets", "count_records", "find_records", "filtering_terms", "count_variants", "find_variants",
-    "variant_assemblies", "variant_annotations", "variant_carriers", "ontologies", "ontology_stamp",
+    "variant_assemblies", "variant_annotations", "variant_frequency_source", "variant_carriers", "ontologies",
+    "ontology_stamp",
 ]  # fmt: skip
 
 

@@ -246,4 +246,5 @@ def test_variant_values_match_literally(variants):
     assert count(kind="range", chromosome="1.", start=0, end=10**8) == 0
     assert count(kind="all", variant_types=("SNP",)) == 1 and count(kind="all", variant_types=(".*",)) == 0
     assert variants.variant_carriers("A", ".*") == [] and variants.variant_annotations("$ne") == set()
+    assert variants.variant_frequency_source("$ne") is None and variants.variant_frequency_source(".*") is None
     assert variants.variant_carriers("A", "GRCh38-17-7577121-C-.") == []

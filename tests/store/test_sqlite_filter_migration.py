@@ -20,7 +20,8 @@ def test_a_version_2_store_gets_its_record_values_indexed(tmp_path):
     with sqlite3.connect(path) as conn:  # back to what version 2 wrote: no value index, no ontologies
         conn.executescript(
             "DROP TABLE record_values; DROP TABLE ontologies; DROP TABLE ontology_terms;"
-            " ALTER TABLE variant_sets DROP COLUMN annotations; PRAGMA user_version = 2;"
+            " ALTER TABLE variant_sets DROP COLUMN annotations; ALTER TABLE variant_sets DROP COLUMN frequency_source;"
+            " PRAGMA user_version = 2;"
         )
 
     upgraded = SqliteStore(path)

@@ -11,6 +11,7 @@ import dataclasses
 import pytest
 
 from beacon.store.base import (
+    FrequencySource,
     MetadataBatch,
     PopulationFrequency,
     StoreError,
@@ -244,6 +245,46 @@ def test_an_abandoned_load_is_cleaned_up_by_the_next(loaded):
     load.add([SNV])
     load.commit()
     assert ids(loaded, query(kind="range", start=0, end=10_000_000)) == {SNV.variant_id}
+
+
+GOE = FrequencySource("Genome of Europe", "https://genomeofeurope.eu/", "2025-01")
+SWEGEN = FrequencySource("SweGen", "https://swefreq.nbis.se/")  # no version
+
+
+def load_with_source(store, source: FrequencySource | None, *, replace: bool = False) -> None:
+    load = store.begin_variant_load(D, replace=replace, frequency_source=source)
+    load.add([SNV])
+    load.commit()
+
+
+def test_a_load_keeps_the_frequency_source_it_was_begun_with(any_store):
+    any_store.put_metadata(MetadataBatch({"datasets": [{"id": D}, {"id": "D2"}]}))
+    assert any_store.variant_frequency_source(D) is None  # no variants yet
+    load = any_store.begin_variant_load(D, frequency_source=GOE)
+    load.add([SNV])
+    assert any_store.variant_frequency_source(D) is None  # invisible until committed
+    load.commit()
+    assert any_store.variant_frequency_source(D) == GOE
+    assert any_store.variant_frequency_source("D2") is None  # another dataset, no variants
+    assert any_store.variant_frequency_source("NOPE") is None
+    load_with_source(any_store, SWEGEN, replace=True)
+    assert any_store.variant_frequency_source(D) == SWEGEN  # the version is not made up
+
+
+def test_a_load_without_a_frequency_source_names_none_and_a_replace_clears_one(any_store):
+    any_store.put_metadata(MetadataBatch({"datasets": [{"id": D}]}))
+    load_with_source(any_store, None)
+    assert any_store.variant_frequency_source(D) is None
+    load_with_source(any_store, GOE, replace=True)
+    aborted = any_store.begin_variant_load(D, replace=True, frequency_source=SWEGEN)
+    aborted.add([MNP])
+    aborted.abort()
+    assert any_store.variant_frequency_source(D) == GOE  # the aborted load's source went with it
+    load_with_source(any_store, None, replace=True)
+    assert any_store.variant_frequency_source(D) is None
+    assert ids(any_store, query(kind="range", start=0, end=10_000_000)) == {SNV.variant_id}
+    any_store.remove_dataset(D)
+    assert any_store.variant_frequency_source(D) is None
 
 
 def test_loading_into_an_unknown_dataset_fails(loaded):

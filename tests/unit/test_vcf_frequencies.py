@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from beacon.demo import DEMO_PANEL, DEMO_VCF
-from beacon.store.base import PopulationFrequency, VariantDocument
+from beacon.store.base import FrequencySource, PopulationFrequency, VariantDocument
 from loaders.vcf import (
     TOTAL,
     LoadReport,
@@ -365,6 +365,45 @@ def test_detect_population_fields(infos, expected) -> None:
 def test_invalid_populations_maps_are_rejected(document, problem) -> None:
     with pytest.raises(VcfError, match=problem):
         parse_population_map(document)
+
+
+SE_POPULATIONS = [{"population": "SE", "alleleFrequency": "SWEREFAF"}]
+
+
+@pytest.mark.parametrize(
+    ("texts", "field"),
+    [
+        ({"source": "Genome of Europe"}, "sourceReference"),
+        ({"source": "Genome of Europe", "sourceReference": "", "version": "2025-01"}, "sourceReference"),
+        ({"sourceReference": "https://genomeofeurope.eu/"}, "source"),
+        ({"version": "2025-01"}, "version"),
+        ({"source": "Genome of Europe", "sourceReference": 7}, "sourceReference"),
+    ],
+)
+def test_a_map_must_name_its_source_and_reference_together(tmp_path: Path, texts, field) -> None:
+    # The Beacon schema requires both source and sourceReference in a frequencyInPopulations item.
+    path = tmp_path / "goe.json"
+    path.write_text(json.dumps({**texts, "populations": SE_POPULATIONS}))
+    with pytest.raises(VcfError) as raised:
+        read_population_map(path)
+    assert raised.value.field_name == field
+    assert str(raised.value).startswith(f"{path}: {field}: ")
+
+
+def test_a_map_with_a_source_gives_the_frequency_source_of_the_load() -> None:
+    texts = {"source": "Genome of Europe", "sourceReference": "https://genomeofeurope.eu/", "version": "2025-01"}
+    population_map = parse_population_map({**texts, "populations": SE_POPULATIONS})
+    source = VcfOptions(assembly="GRCh38", population_map=population_map).frequency_source()
+    assert source == FrequencySource("Genome of Europe", "https://genomeofeurope.eu/", "2025-01")
+    unversioned = parse_population_map({**texts, "version": "", "populations": SE_POPULATIONS})
+    assert unversioned.frequency_source() == FrequencySource("Genome of Europe", "https://genomeofeurope.eu/")
+
+
+def test_without_a_source_in_a_map_the_load_names_none() -> None:
+    blank = parse_population_map({"source": "", "sourceReference": "", "populations": SE_POPULATIONS})
+    assert VcfOptions(assembly="GRCh38", population_map=blank).frequency_source() is None
+    assert VcfOptions(assembly="GRCh38").frequency_source() is None  # INFO fields detected
+    assert VcfOptions(assembly="GRCh37", sample_panel=SamplePanel({"S1": "FIN"})).frequency_source() is None
 
 
 def test_a_map_naming_an_undeclared_or_textual_field_is_rejected() -> None:
