@@ -90,6 +90,17 @@ def stored_state(store_path: Path) -> dict[str, list[tuple[Any, ...]]]:
         }
 
 
+def assert_nothing_loaded(store_path: Path) -> None:
+    """The store holds no variants and no load left parts beside it."""
+    store = SqliteStore(store_path)
+    try:
+        assert store.count_variants(VariantQuery(DATASET, kind="all")) == 0
+        assert store.variant_assemblies() == set()
+    finally:
+        store.close()
+    assert leftovers(store_path.parent) == []
+
+
 def leftovers(directory: Path) -> list[Path]:
     """Part files of loads left in a store's directory."""
     return sorted(directory.glob("*.load-*.part-*"))
@@ -188,13 +199,7 @@ def test_a_bad_record_found_by_a_worker_is_reported_as_one_process_reports_it(ch
         load(tmp_path / "parallel.sqlite", vcf, VcfOptions(assembly="GRCh37"), workers=2, chunk_bytes=CHUNK_BYTES)
     assert str(parallel.value) == str(one.value)
     assert str(vcf) in str(parallel.value) and "record 900" in str(parallel.value)
-    store = SqliteStore(tmp_path / "parallel.sqlite")
-    try:
-        assert store.count_variants(VariantQuery(DATASET, kind="all")) == 0
-        assert store.variant_assemblies() == set()
-    finally:
-        store.close()
-    assert leftovers(tmp_path) == []
+    assert_nothing_loaded(tmp_path / "parallel.sqlite")
 
 
 def test_a_failed_parallel_reload_keeps_the_previous_variants(tmp_path: Path) -> None:
@@ -293,13 +298,7 @@ def test_a_worker_that_dies_aborts_the_load_with_a_clear_error(tmp_path: Path, m
     with pytest.raises(vcf_parallel.WorkerError, match="a loader worker process stopped unexpectedly") as failure:
         load(tmp_path / "store.sqlite", vcf, VcfOptions(assembly="GRCh37"), workers=2, chunk_bytes=CHUNK_BYTES)
     assert str(vcf) in str(failure.value)
-    store = SqliteStore(tmp_path / "store.sqlite")
-    try:
-        assert store.count_variants(VariantQuery(DATASET, kind="all")) == 0
-        assert store.variant_assemblies() == set()
-    finally:
-        store.close()
-    assert leftovers(tmp_path) == []
+    assert_nothing_loaded(tmp_path / "store.sqlite")
 
 
 def test_vcf_errors_cross_process_boundaries_intact() -> None:
