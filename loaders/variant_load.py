@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from beacon.store.base import Store, VariantDocument
-from loaders.vcf import LoadReport, VcfError, VcfOptions, read_documents
-from loaders.vcf_parallel import load_file_in_parallel
+from loaders.vcf import LoadReport, VcfOptions, read_documents
+from loaders.vcf_parallel import ChunkError, load_file_in_parallel
 
 DEFAULT_BATCH = 20_000
 
@@ -61,9 +61,8 @@ def load_vcf_files(
     """
     try:
         return _load(store, paths, dataset_id, options, replace, batch_size, on_progress, workers, chunk_bytes)
-    except VcfError:
-        if workers < 2:
-            raise
+    except ChunkError:
+        pass  # the load was aborted: nothing of it is stored
     return _load(store, paths, dataset_id, options, replace, batch_size, on_progress, 1, None)
 
 

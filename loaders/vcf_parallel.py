@@ -6,8 +6,9 @@ documents into a store part (`VariantLoad.part`); the loading process merges the
 (`VariantLoad.add_part`) while the workers go on, so variants end up exactly as a one-process load
 leaves them. Conversion is most of a load's time and the GIL keeps it to one core per process.
 
-A chunk's error names a scratch file and chunk-local line numbers, so the caller does not show it:
-it aborts and loads again in one process, which reports the error exactly (see `variant_load`).
+A chunk's VcfError names a scratch file and chunk-local line numbers, so it is raised as a ChunkError
+that the caller does not show: it aborts and loads again in one process, which reports the error
+exactly (see `variant_load`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from beacon.store.base import VariantLoad, VariantPart
-from loaders.vcf import LoadReport, VcfOptions, read_documents
+from loaders.vcf import LoadReport, VcfError, VcfOptions, read_documents
 from loaders.vcf_chunks import VcfChunk, VcfSplit, split_vcf, write_chunk
 from loaders.vcf_diagnosis import missing_bgzf_end
 
@@ -35,6 +36,10 @@ MIN_CHUNK_BYTES = 4 << 20  # of file: smaller chunks cost more in merging and se
 TAIL_CHUNK_BYTES = 1 << 20  # the last chunks shrink to this, so that workers finish together
 _PR_SET_PDEATHSIG = 1  # prctl(2)
 CHUNKS_PER_WORKER = 4  # at most a quarter of a worker's share per chunk, before the shrinking tail
+
+
+class ChunkError(Exception):
+    """A worker found bad input in its chunk; its VcfError (naming scratch files) is the cause."""
 
 
 class WorkerError(RuntimeError):
@@ -138,15 +143,22 @@ def _merge_in_order(
         for chunk, future in zip(split.chunks, futures, strict=True):
             _add_counts(report, future.result())
             on_part(load.add_part(load.part(chunk.index)))  # type: ignore[arg-type]
+    except VcfError as error:
+        _cancel(futures)
+        raise ChunkError(str(split.blocks.path)) from error
     except BrokenProcessPool as error:  # a worker was killed (by the kernel's out-of-memory killer, say)
         raise WorkerError(
             f"{split.blocks.path}: a loader worker process stopped unexpectedly ({error}); nothing was "
             "changed. Load again, with --workers 1 if memory is short."
         ) from None
     except BaseException:
-        for future in futures:
-            future.cancel()  # the pool's shutdown then waits only for the chunks already running
+        _cancel(futures)
         raise
+
+
+def _cancel(futures: list[Future[LoadReport]]) -> None:
+    for future in futures:
+        future.cancel()  # the pool's shutdown then waits only for the chunks already running
 
 
 def _add_counts(report: LoadReport, part: LoadReport) -> None:
