@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import click
 
 from beacon.settings import Settings, SettingsError
-from beacon.store.base import Store, StoreError
+from beacon.store.base import Access, Store, StoreError, UnknownDatasetError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -51,13 +51,19 @@ def load_settings(store_uri: str | None = None) -> Settings:
 
 
 @contextmanager
-def opened_store(store_uri: str | None) -> Iterator[Store]:
-    """The store named by `--store` or BEACON_STORE_URI, closed afterwards."""
+def opened_store(store_uri: str | None, access: Access = "create") -> Iterator[Store]:
+    """The store named by `--store` or BEACON_STORE_URI, closed afterwards.
+
+    `access` (`beacon.store.open_store`): loads create the store, other commands need it to exist.
+    A dataset the command names but the store lacks is reported with the store's place.
+    """
     from beacon.store import open_store
 
-    store = open_store(load_settings(store_uri).store_uri)
+    store = open_store(load_settings(store_uri).store_uri, access=access)
     try:
         yield store
+    except UnknownDatasetError as error:
+        fail(f"{store.where}: {error}")
     finally:
         store.close()
 
@@ -238,7 +244,7 @@ def datasets() -> None:
 def datasets_list_command(store_uri: str | None) -> None:
     """List the loaded datasets (id and name)."""
 
-    with reported_errors(), opened_store(store_uri) as store:
+    with reported_errors(), opened_store(store_uri, "read") as store:
         for dataset in store.list_datasets():
             click.echo(f"{dataset['id']}\t{dataset.get('name', '')}")
 
@@ -250,11 +256,34 @@ def datasets_remove_command(dataset_id: str, store_uri: str | None) -> None:
     """Remove a dataset and everything loaded into it."""
 
     with reported_errors():
-        with opened_store(store_uri) as store:
+        with opened_store(store_uri, "write") as store:
             removed = store.remove_dataset(dataset_id)
         if not removed:
-            fail(f"no dataset {dataset_id!r}")
+            fail(f"{store.where}: no dataset {dataset_id!r}")
         click.echo(f"removed dataset {dataset_id} and everything loaded into it")
+
+
+@main.command("init")
+@store_option
+def init_command(store_uri: str | None) -> None:
+    """Create the store if it does not exist, or bring its schema up to date (safe to repeat)."""
+    with reported_errors(), opened_store(store_uri, "create") as store:
+        store.check()
+        click.echo(f"{store.where}: the store is ready")
+
+
+@main.group("store")
+def store_group() -> None:
+    """Look after the store."""
+
+
+@store_group.command("compact")
+@store_option
+def store_compact_command(store_uri: str | None) -> None:
+    """Give the space of removed and replaced data back to the file system (see docs/operations.md)."""
+    with reported_errors(), opened_store(store_uri, "write") as store:
+        freed = store.compact()
+        click.echo(f"{store.where}: compacted, {freed / 1e6:,.1f} MB given back")
 
 
 @main.command("serve")

@@ -32,16 +32,21 @@ def production_app() -> Flask:
 
 
 def check_startup(settings: Settings) -> None:
-    """Raise if the access policy cannot be read or the store URI is unusable (the store may be down).
+    """Raise if the access policy cannot be read or the store cannot be read (missing, foreign, damaged, down).
 
     Runs in the `beacon serve` process before gunicorn starts, without building the app: the app's
-    metrics must be created after gunicorn has set PROMETHEUS_MULTIPROC_DIR, in the workers.
+    metrics must be created after gunicorn has set PROMETHEUS_MULTIPROC_DIR, in the workers. Once
+    started, a store that fails is answered with 503s until it is back (see beacon.api.health).
     """
     from beacon.auth.policy import AccessPolicy
     from beacon.store import open_store
 
     AccessPolicy.load(settings.access_file)
-    open_store(settings.store_uri).close()
+    store = open_store(settings.store_uri, access="read")
+    try:
+        store.check()
+    finally:
+        store.close()
 
 
 def gunicorn_settings(host: str, port: int, workers: int | None = None) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from beacon.schemas import SchemaValidator
-from beacon.store.base import METADATA_ENTITIES, MetadataBatch, Store
+from beacon.store.base import METADATA_ENTITIES, DuplicateRecordError, MetadataBatch, Store, UnknownDatasetError
 
 _MODEL_OF = {entity: entity for entity in METADATA_ENTITIES}
 _ALIASES = {
@@ -117,12 +117,27 @@ def load_metadata(
     dataset_id: str | None = None,
     replace: bool = False,
 ) -> LoadReport:
-    """Validate every record of every file, then write them all in one atomic step."""
+    """Validate every record of every file, then write them all in one atomic step.
+
+    A record the store refuses (its id exists, its dataset does not) is reported by file and number.
+    """
     batch = MetadataBatch()
+    origins: dict[tuple[str, str], str] = {}  # (entity, id) -> "FILE: record N"
     for path in _datasets_first(files, entity):
         file_entity = entity_for(path, entity)
-        batch.add(file_entity, convert_file(path, file_entity, validator, dataset_id))
-    return LoadReport(store.put_metadata(batch, replace=replace))
+        documents = convert_file(path, file_entity, validator, dataset_id)
+        batch.add(file_entity, documents)
+        for number, document in enumerate(documents, start=1):
+            origins[(file_entity, document["id"])] = f"{path}: record {number}"
+    try:
+        return LoadReport(store.put_metadata(batch, replace=replace))
+    except DuplicateRecordError as error:
+        raise MetadataError(f"{origins[(error.entity, error.record_id)]}: id: {error}") from None
+    except UnknownDatasetError as error:
+        origin = origins.get((error.entity or "", error.record_id or ""))
+        if origin is None:
+            raise
+        raise MetadataError(f"{origin}: datasetId: {error}") from None
 
 
 def _datasets_first(files: Iterable[Path], entity: str | None) -> list[Path]:

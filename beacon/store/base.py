@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 
 from beacon.genome import parse_variant_id
 
 if TYPE_CHECKING:
     from loaders.ontology import Ontology
+
+Access = Literal["create", "write", "read"]
+"""How a store is opened: `create` (loaders, `beacon init`), `write` (it must exist), `read` (the server)."""
 
 METADATA_ENTITIES = ("datasets", "cohorts", "individuals", "biosamples", "analyses", "runs")
 """Metadata collections a store keeps as JSON records."""
@@ -45,11 +48,13 @@ class DuplicateOntologyError(StoreError):
 
 
 class UnknownDatasetError(StoreError):
-    """A write or query names a dataset that has not been loaded."""
+    """A write or query names a dataset that has not been loaded (`entity`/`record_id`: the record naming it)."""
 
-    def __init__(self, dataset_id: str) -> None:
+    def __init__(self, dataset_id: str, entity: str | None = None, record_id: str | None = None) -> None:
         super().__init__(f"dataset {dataset_id!r} does not exist (load it with 'beacon load metadata')")
         self.dataset_id = dataset_id
+        self.entity = entity
+        self.record_id = record_id
 
 
 @dataclass(frozen=True)
@@ -286,11 +291,17 @@ class MetadataBatch:
 class Store(Protocol):
     """What the API and the loaders need from a database."""
 
+    where: str
+    """Where the store lives, for messages: a file path or MongoDB hosts (never credentials)."""
+
     def check(self) -> None:
         """Raise StoreUnavailable unless the store answers and its schema is current."""
 
     def close(self) -> None:
         """Release connections."""
+
+    def compact(self) -> int:
+        """Give the space of removed and replaced data back to the file system; returns the bytes freed."""
 
     # -- metadata -------------------------------------------------------------------------
     def put_metadata(self, batch: MetadataBatch, *, replace: bool = False) -> dict[str, int]:

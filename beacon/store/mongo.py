@@ -44,6 +44,7 @@ from beacon.store.base import (
     FrequencySource,
     MetadataBatch,
     RecordQuery,
+    StoreError,
     StoreUnavailable,
     VariantDocument,
     VariantLoad,
@@ -80,8 +81,10 @@ class MongoStore:
         where: str = "MongoDB",
         write_options: WriteOptions | None = None,
         query_timeout: float = QUERY_TIMEOUT,
+        read_only: bool = False,
     ) -> None:
         self.where = where
+        self.read_only = read_only
         self._connect = connect
         self._database_name = database
         self.write_options = write_options or WriteOptions()
@@ -125,7 +128,10 @@ class MongoStore:
 
     @store_errors
     def check(self) -> None:
-        """Raise StoreUnavailable unless MongoDB answers with the current schema (initialising a new database)."""
+        """Raise StoreUnavailable unless MongoDB answers with the current schema.
+
+        A new or older database is initialised, unless the store was opened read-only (the server's).
+        """
         with pymongo.timeout(min(CHECK_TIMEOUT, self._query_timeout)):
             version = mongo_state.stored_schema_version(self.database())
         if version is not None and version > SCHEMA_VERSION:
@@ -134,6 +140,12 @@ class MongoStore:
             )
         if version == SCHEMA_VERSION:  # indexes exist: the version is recorded after them
             self._schema_ready = True
+        elif self.read_only:
+            state = "not initialised" if version is None else f"at schema version {version}, older than this beacon's"
+            raise StoreUnavailable(
+                f"the MongoDB database {self._database_name!r} at {self.where} is {state}: "
+                "run 'beacon init' (or a load) with a user that may write"
+            )
         else:
             self._ensure_schema()
 
@@ -155,9 +167,25 @@ class MongoStore:
 
     def _writable(self) -> Database:
         """The database, its schema created first if needed (writes only)."""
+        if self.read_only:
+            raise StoreError(f"the MongoDB store at {self.where} was opened for reading only")
         if not self._schema_ready:
             self._ensure_schema()
         return self.database()
+
+    @store_errors
+    def compact(self) -> int:
+        """Run MongoDB's `compact` on the store's collections (needs the `compact` privilege); bytes freed.
+
+        Removals and replaced variants already leave their space for later writes of the collection;
+        this gives it back to the file system.
+        """
+        db = self._writable()
+        freed = 0
+        for name in (RECORDS, VARIANTS, mongo_state.ONTOLOGY_TERMS, mongo_state.ONTOLOGIES):
+            if name in db.list_collection_names(filter={"name": name}):
+                freed += int(db.command("compact", name).get("bytesFreed", 0))
+        return freed
 
     def close(self) -> None:
         """Close the client's connections (a later operation reconnects)."""

@@ -87,7 +87,7 @@ def _plan(
             document = _document(entity, record, load_id)
             dataset_id = document["dataset_id"]
             if not isinstance(dataset_id, str) or dataset_id not in known:
-                raise UnknownDatasetError(str(dataset_id))
+                raise UnknownDatasetError(str(dataset_id), entity, document["id"])
             key = (entity, document["id"])
             if (key in existing or key in documents) and not replace:
                 raise DuplicateRecordError(entity, document["id"])

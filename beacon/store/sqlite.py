@@ -2,15 +2,16 @@
 
 All SQL of the project lives in this package. Each thread gets its own connection (SQLite
 connections must not be shared across threads); the connections belong to the store instance.
+How the file is opened (created by loaders, read-only and followed when replaced by the server), how
+SQLite errors become StoreError/StoreUnavailable and how space is given back: `sqlite_files`.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,15 +24,24 @@ from beacon.store.base import (
     FrequencySource,
     MetadataBatch,
     RecordQuery,
-    StoreUnavailable,
-    TermCondition,
+    StoreError,
     UnknownDatasetError,
-    ValueCondition,
     VariantDocument,
     VariantQuery,
     build_id_query,
 )
+from beacon.store.sqlite_files import (
+    Access,
+    Connections,
+    check_schema_version,
+    checkpoint,
+    compact,
+    file_key,
+    reclaim,
+    translated,
+)
 from beacon.store.sqlite_loads import SqliteVariantLoad
+from beacon.store.sqlite_records import record_where
 
 if TYPE_CHECKING:
     from loaders.ontology import Ontology
@@ -47,45 +57,52 @@ def path_from_uri(uri: str) -> Path:
 
 
 class SqliteStore:
-    """The Store interface on one SQLite database file."""
+    """The Store interface on one SQLite database file.
 
-    def __init__(self, path: Path | str, *, create: bool = True) -> None:
+    `access` (see `sqlite_files`): `create` (loaders; the default) creates the file when missing,
+    `write` needs it to exist, `read` (the server) never writes it and follows it when it is replaced.
+    A reading store touches the file only when called, so a server starts whatever state it is in.
+    """
+
+    def __init__(self, path: Path | str, *, access: Access = "create") -> None:
         self.path = Path(path)
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
-        if create:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        elif not self.path.exists():
-            raise StoreUnavailable(f"SQLite store {self.path} does not exist")
-        with self._write() as conn:
-            sqlite_schema.migrate(conn)
+        self.where = str(self.path)
+        self.access = access
+        self._connections = Connections(self.path, access)
+        if access == "read":
+            return
+        if access == "write":
+            file_key(self.path)  # StoreUnavailable when it does not exist: `write` never creates it
+        try:
+            with self._write() as conn:
+                sqlite_schema.migrate(conn)
+        except sqlite3.Error as error:
+            self.close()
+            raise self._store_error(error) from error
+        except StoreError as error:  # e.g. a newer beacon's file, or not a beacon store
+            self.close()
+            raise StoreError(f"SQLite store {self.path}: {error}") from None
+        except BaseException:
+            self.close()
+            raise
 
     @classmethod
-    def from_uri(cls, uri: str) -> SqliteStore:
-        """Open (creating if needed) the store named by a `sqlite:///PATH` URI."""
-        return cls(path_from_uri(uri))
+    def from_uri(cls, uri: str, *, access: Access = "create") -> SqliteStore:
+        """Open the store named by a `sqlite:///PATH` URI (created if needed with `create` access)."""
+        return cls(path_from_uri(uri), access=access)
 
     # -- connections ------------------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            try:
-                conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-            except sqlite3.Error as error:
-                raise StoreUnavailable(f"cannot open SQLite store {self.path}: {error}") from error
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA cache_size=-65536")
-            self._local.conn = conn
-            with self._lock:
-                self._connections.append(conn)
-        return conn
+        return self._connections.get()
+
+    def _store_error(self, error: sqlite3.Error) -> Exception:
+        return self._connections.error(error)
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction: everything in it is committed together or not at all."""
+        if self.access == "read":
+            raise StoreError(f"SQLite store {self.path} was opened for reading only")
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -95,24 +112,30 @@ class SqliteStore:
             raise
         conn.execute("COMMIT")
 
+    @translated
     def check(self) -> None:
         """Raise StoreUnavailable unless the database answers with the current schema version."""
-        try:
-            version = self._conn().execute("PRAGMA user_version").fetchone()[0]
-        except sqlite3.Error as error:
-            raise StoreUnavailable(f"SQLite store {self.path} is not readable: {error}") from error
-        if version != sqlite_schema.SCHEMA_VERSION:
-            raise StoreUnavailable(f"SQLite schema version {version}, expected {sqlite_schema.SCHEMA_VERSION}")
+        conn = self._conn()
+        check_schema_version(conn, self.path)
+        conn.execute("SELECT count(*) FROM variant_sets").fetchone()  # the schema can be read
 
     def close(self) -> None:
-        """Close every connection this store opened."""
-        with self._lock:
-            for conn in self._connections:
-                conn.close()
-            self._connections.clear()
-        self._local = threading.local()
+        """Close every connection this store opened; a writer first empties the WAL into the file."""
+        conn = self._connections.existing()
+        if conn is not None and self.access != "read":
+            with suppress(sqlite3.Error):
+                checkpoint(conn)
+        self._connections.close_all()
+
+    @translated
+    def compact(self) -> int:
+        """Rewrite the file without its free pages (VACUUM); returns how many bytes it shrank by."""
+        before = self.path.stat().st_size
+        compact(self._conn())
+        return before - self.path.stat().st_size
 
     # -- metadata ---------------------------------------------------------------------------
+    @translated
     def put_metadata(self, batch: MetadataBatch, *, replace: bool = False) -> dict[str, int]:
         """Write every record of the batch in one transaction; see Store.put_metadata."""
         batch_datasets = {record["id"] for record in batch.records.get("datasets", [])}
@@ -131,7 +154,7 @@ class SqliteStore:
         record_id = record["id"]
         dataset_id = record_id if entity == "datasets" else record.get("datasetId")
         if dataset_id not in known:
-            raise UnknownDatasetError(str(dataset_id))
+            raise UnknownDatasetError(str(dataset_id), entity, record_id)
         exists = conn.execute(sqlite_schema.SELECT_RECORD_EXISTS, (entity, record_id)).fetchone()
         if exists and not replace:
             raise DuplicateRecordError(entity, record_id)
@@ -151,11 +174,13 @@ class SqliteStore:
         values = sqlite_schema.value_rows(entity, dataset_id, record_id, extract_values(record))
         conn.executemany(sqlite_schema.INSERT_RECORD_VALUE, values)
 
+    @translated
     def list_datasets(self) -> list[dict[str, Any]]:
         """All dataset records, ordered by id."""
         rows = self._conn().execute(sqlite_schema.SELECT_DATASETS)
         return [json.loads(doc) for (doc,) in rows]
 
+    @translated
     def remove_dataset(self, dataset_id: str) -> bool:
         """Remove a dataset, its records, its terms and its variants in one transaction."""
         with self._write() as conn:
@@ -164,20 +189,24 @@ class SqliteStore:
                 sqlite_variants.drop_version(conn, version)
             for statement in sqlite_schema.REMOVE_DATASET:
                 conn.execute(statement, {"dataset_id": dataset_id})
+        reclaim(self._conn())
         return found is not None
 
+    @translated
     def count_records(self, query: RecordQuery) -> int:
         """How many records match the query."""
-        where, params = _record_where(query)
+        where, params = record_where(query)
         return self._conn().execute(f"SELECT count(*) FROM records r WHERE {where}", params).fetchone()[0]
 
+    @translated
     def find_records(self, query: RecordQuery) -> list[dict[str, Any]]:
         """The matching records ordered by id, with skip (`query.skip` records) and limit applied."""
-        where, params = _record_where(query)
+        where, params = record_where(query)
         sql = f"SELECT r.doc FROM records r WHERE {where} ORDER BY r.id LIMIT ? OFFSET ?"
         rows = self._conn().execute(sql, [*params, query.limit, query.skip])
         return [json.loads(doc) for (doc,) in rows]
 
+    @translated
     def filtering_terms(self, entity: str | None = None, dataset_id: str | None = None) -> list[FilteringTerm]:
         """Ontology terms present in loaded records, with the entities they occur in as scopes."""
         sql, params = sqlite_schema.SELECT_FILTERING_TERMS, {"entity": entity, "dataset_id": dataset_id}
@@ -192,6 +221,7 @@ class SqliteStore:
         ]
 
     # -- filters: field paths and ontologies (issue #6) -------------------------------------
+    @translated
     def filtering_fields(self, entity: str | None = None, dataset_id: str | None = None) -> list[FilteringTerm]:
         """Paths of the scalar values of loaded records, with the entities holding them as scopes."""
         params = {"entity": entity, "dataset_id": dataset_id}
@@ -200,6 +230,7 @@ class SqliteStore:
             scopes.setdefault(path, []).append(path_entity)
         return [FilteringTerm(id=path, type="alphanumeric", scopes=tuple(scopes[path])) for path in sorted(scopes)]
 
+    @translated
     def put_ontology(self, ontology: Ontology, *, replace: bool = False) -> int:
         """Store an ontology's resource and terms in one transaction (replacing its earlier terms)."""
         resource = ontology.resource
@@ -212,6 +243,7 @@ class SqliteStore:
             conn.executemany(sqlite_schema.INSERT_ONTOLOGY_TERM, rows)
         return len(ontology.terms)
 
+    @translated
     def ontologies(self, *, with_terms: bool = True) -> list[Ontology]:
         """The loaded ontologies ordered by resource id (terms ordered by id, or none)."""
         from loaders.ontology import Ontology, OntologyResource, OntologyTerm
@@ -225,23 +257,28 @@ class SqliteStore:
             loaded.append(Ontology(resource=resource, terms=terms))
         return loaded
 
+    @translated
     def ontology_stamp(self) -> str:
-        """How many ontologies are stored and the serial of the latest write, e.g. `2:5`."""
+        """How many ontologies are stored and the serial of the latest write, e.g. `2:5` (reading: and the file)."""
         count, latest = self._conn().execute(sqlite_schema.SELECT_ONTOLOGY_STAMP).fetchone()
-        return f"{count}:{latest}"
+        key = self._connections.current_key()  # another file (a restored one) may count the same
+        return f"{count}:{latest}" if key is None else f"{key.device}:{key.inode}:{count}:{latest}"
 
     # -- variants (see sqlite_variants) -----------------------------------------------------
+    @translated
     def begin_variant_load(
         self, dataset_id: str, *, replace: bool = False, frequency_source: FrequencySource | None = None
     ) -> SqliteVariantLoad:
         """Start an atomic variant load into a new version of an existing dataset."""
         return SqliteVariantLoad(
-            self._conn, self._write, self.path, dataset_id, replace=replace, frequency_source=frequency_source
-        )
+            self._conn, self._write, self._store_error, self.path, dataset_id,
+            replace=replace, frequency_source=frequency_source,
+        )  # fmt: skip
 
     def _current_set(self, dataset_id: str) -> tuple[int, str, int] | None:
         return self._conn().execute(sqlite_schema.SELECT_CURRENT_SET, (dataset_id,)).fetchone()
 
+    @translated
     def count_variants(self, query: VariantQuery) -> int:
         """How many variants match; answered from the indexes, no record is decoded."""
         current = self._current_set(query.dataset_id)
@@ -256,6 +293,7 @@ class SqliteStore:
             for sql, params in sqlite_variants.count_statements(version, query, max_span)
         )
 
+    @translated
     def find_variants(self, query: VariantQuery) -> list[VariantDocument]:
         """The matching variants ordered by position, with skip/limit applied."""
         current = self._current_set(query.dataset_id)
@@ -268,11 +306,13 @@ class SqliteStore:
         rows = self._conn().execute(sql, [*params, query.limit, query.skip])
         return [sqlite_variants.decode_document(assembly, row) for row in rows]
 
+    @translated
     def variant_assemblies(self) -> set[str]:
         """Assemblies of the datasets' current variants."""
         rows = self._conn().execute("SELECT DISTINCT assembly FROM variant_sets WHERE state = 'current'")
         return {assembly for (assembly,) in rows if assembly}
 
+    @translated
     def variant_annotations(self, dataset_id: str | None = None) -> set[str]:
         """What the current variants (of one dataset, or all) carry: `geneId`, `aminoacidChange`, `caseLevelData`."""
         names = {
@@ -283,11 +323,13 @@ class SqliteStore:
         rows = self._conn().execute(sqlite_schema.SELECT_ANNOTATIONS, {"dataset_id": dataset_id})
         return {names[kind] for (kinds,) in rows for kind in kinds.split(",") if kind}
 
+    @translated
     def variant_frequency_source(self, dataset_id: str) -> FrequencySource | None:
         """The frequency source the dataset's current variants were loaded with, if any."""
         row = self._conn().execute(sqlite_schema.SELECT_FREQUENCY_SOURCE, (dataset_id,)).fetchone()
         return None if row is None or row[0] is None else FrequencySource.from_json(json.loads(row[0]))
 
+    @translated
     def variant_carriers(self, dataset_id: str, variant_id: str) -> list[str]:
         """Biosample ids carrying a variant (case-level data), ordered; empty when not loaded.
 
@@ -309,61 +351,3 @@ class SqliteStore:
 
 def _same_assembly(query: VariantQuery, assembly: str | None) -> bool:
     return query.assembly is None or assembly is None or query.assembly == assembly
-
-
-def _record_where(query: RecordQuery) -> tuple[str, list[Any]]:
-    clauses = ["r.entity = ?", "r.dataset_id = ?"]
-    params: list[Any] = [query.entity, query.dataset_id]
-    if query.record_id is not None:
-        clauses.append("r.id = ?")
-        params.append(query.record_id)
-    if query.record_ids is not None:
-        clauses.append("r.id IN (SELECT value FROM json_each(?))")
-        params.append(json.dumps(sorted(query.record_ids)))
-    if query.individual_ids is not None:
-        clauses.append(
-            "r.id IN (SELECT v.record_id FROM record_values v WHERE v.entity = ? AND v.path = 'individualId' "
-            "AND v.text IN (SELECT value FROM json_each(?)))"
-        )
-        params.extend([query.entity, json.dumps(sorted(query.individual_ids))])
-    for condition in query.conditions:
-        clause, condition_params = _condition_clause(condition, query.entity)
-        clauses.append(clause)
-        params.extend(condition_params)
-    return " AND ".join(clauses), params
-
-
-def _condition_clause(condition: TermCondition | ValueCondition, entity: str) -> tuple[str, list[Any]]:
-    # Uncorrelated subqueries (entity as a parameter): SQLite evaluates them once, not once per record.
-    if isinstance(condition, TermCondition):
-        clause = (
-            "r.id IN (SELECT t.record_id FROM record_terms t WHERE t.entity = ? "
-            "AND t.term_id IN (SELECT value FROM json_each(?)))"
-        )
-        return clause, [entity, json.dumps(sorted(condition.term_ids))]
-    return _value_clause(condition, entity)
-
-
-def _value_clause(condition: ValueCondition, entity: str) -> tuple[str, list[Any]]:
-    """Records with a leaf at the path satisfying the condition (`!`: none equal to the value).
-
-    The semantics are `indexing.value_matches`: strings compare with string leaves only (`%` is a
-    wildcard, case-sensitive), numbers with JSON numbers only, durations with durations only.
-    """
-    operator = "=" if condition.operator == "!" else condition.operator
-    if isinstance(condition.value, str):
-        test, value = _string_test(condition.value)
-    else:
-        kind = "v.text IS NOT NULL" if condition.is_duration else "v.text IS NULL"
-        test, value = f"{kind} AND v.number {operator} ?", condition.value
-    membership = "NOT IN" if condition.operator == "!" else "IN"
-    clause = f"r.id {membership} (SELECT v.record_id FROM record_values v WHERE v.entity = ? AND v.path = ? AND {test})"
-    return clause, [entity, condition.path, value]
-
-
-def _string_test(value: str) -> tuple[str, str]:
-    if "%" not in value:
-        return "v.text = ?", value
-    # `%` becomes GLOB's `*`; GLOB's own wildcards in the value are escaped as one-character classes.
-    escaped = "".join(f"[{char}]" if char in "*?[" else char for char in value)
-    return "v.text GLOB ?", escaped.replace("%", "*")

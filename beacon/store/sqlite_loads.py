@@ -24,6 +24,7 @@ from pathlib import Path
 
 from beacon.store.base import FrequencySource, UnknownDatasetError, VariantDocument
 from beacon.store.processes import process_alive
+from beacon.store.sqlite_files import reclaim, store_error, translated
 from beacon.store.sqlite_variants import (
     CASE_LEVEL,
     INSERT_COLUMNS,
@@ -56,6 +57,7 @@ class SqliteVariantLoad:
         self,
         connection: Connection,
         write: WriteTransaction,
+        store_error: Callable[[sqlite3.Error], Exception],
         store_path: Path,
         dataset_id: str,
         *,
@@ -64,6 +66,7 @@ class SqliteVariantLoad:
     ) -> None:
         self._connection = connection
         self._write = write
+        self._store_error = store_error
         self._store_path = store_path
         self.dataset_id = dataset_id
         self._frequency_source = None if frequency_source is None else json.dumps(frequency_source.to_json())
@@ -83,6 +86,7 @@ class SqliteVariantLoad:
             create_side_tables(conn, self.version)
         self.open = True
 
+    @translated
     def add(self, documents: Iterable[VariantDocument]) -> int:
         """Write one batch in its own transaction; returns how many were written."""
         batch = list(documents)
@@ -99,6 +103,7 @@ class SqliteVariantLoad:
         """The part file a worker writes part `index` of this load into."""
         return SqlitePart(str(part_path(self._store_path, self.version, index)))
 
+    @translated
     def add_part(self, part: SqlitePart) -> int:
         """Merge a written part after those merged before; returns how many variants it held.
 
@@ -125,6 +130,7 @@ class SqliteVariantLoad:
         self._next_rowid += count
         return count
 
+    @translated
     def commit(self) -> None:
         """Build the indexes, then make this version current and drop the previous one, atomically."""
         self.open = False
@@ -145,7 +151,9 @@ class SqliteVariantLoad:
                 ),
             )  # fmt: skip
         remove_parts(self._store_path, self.version)
+        reclaim(self._connection())  # the previous version's space
 
+    @translated
     def abort(self) -> None:
         """Drop the new version and its parts; the previous one keeps answering (nothing to do once committed)."""
         if not self.open:
@@ -155,6 +163,7 @@ class SqliteVariantLoad:
             drop_version(conn, self.version)
             conn.execute("DELETE FROM variant_sets WHERE version = ? AND state = 'loading'", (self.version,))
         remove_parts(self._store_path, self.version)
+        reclaim(self._connection())
 
 
 @dataclass(frozen=True)
@@ -171,6 +180,7 @@ class SqlitePart:
 class SqlitePartWriter:
     """Writes one part file: the tables of a version, filled in batches, and what the merge checks."""
 
+    @translated
     def __init__(self, path: Path) -> None:
         path.unlink(missing_ok=True)
         self._path = path
@@ -184,6 +194,7 @@ class SqlitePartWriter:
         self._assembly: str | None = None
         self._max_short_span = 0
 
+    @translated
     def add(self, documents: Iterable[VariantDocument]) -> int:
         """Write one batch; returns how many were written."""
         batch = list(documents)
@@ -196,6 +207,10 @@ class SqlitePartWriter:
         self._next_rowid += len(batch)
         return len(batch)
 
+    def _store_error(self, error: sqlite3.Error) -> Exception:
+        return store_error(error, self._path)
+
+    @translated
     def close(self) -> None:
         """Count the part's bins and record its assembly, size and longest short span; close the file."""
         create_bins_table(self._conn, _PART_VERSION)

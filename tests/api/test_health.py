@@ -17,6 +17,7 @@ from beacon import create_app
 from beacon.api.health import report_store_at_startup
 from beacon.settings import Settings
 from beacon.store.mongo import MongoStore
+from beacon.store.sqlite import SqliteStore
 from tests.conftest import DEMO_ACCESS_POLICY, make_settings, response_errors
 
 
@@ -76,6 +77,7 @@ def test_an_app_whose_mongodb_is_down_still_starts(down_uri):
 
 def test_a_store_whose_schema_changed_under_the_app_is_not_ready(tmp_path):
     path = tmp_path / "newer.sqlite"
+    SqliteStore(path).close()  # `beacon init`: the server never creates a store
     app = create_app(make_settings(path))
     assert app.test_client().get("/health/ready").status_code == 200
     with sqlite3.connect(path) as conn:  # e.g. a newer beacon migrated the file
