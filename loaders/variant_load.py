@@ -17,7 +17,7 @@ from pathlib import Path
 
 from beacon.store.base import Store, VariantDocument
 from loaders.vcf import LoadReport, VcfOptions, read_documents
-from loaders.vcf_parallel import ChunkError, load_file_in_parallel
+from loaders.vcf_parallel import ChunkError, load_file_in_parallel, remove_abandoned_scratch
 
 DEFAULT_BATCH = 20_000
 
@@ -57,7 +57,8 @@ def load_vcf_files(
     With `workers` > 1, files that can be cut into chunks (bgzip or plain text VCF) are converted by
     that many processes (`vcf_parallel`); the result is the same as a one-process load. A bad record
     found by a worker aborts the load, which then runs again in one process to report the error with
-    its real line number (chunk-local numbers would mislead) and to leave the store as it was.
+    its real line number (chunk-local numbers would mislead) and to leave the store as it was. Scratch
+    directories of killed parallel loads are deleted first (`vcf_parallel.remove_abandoned_scratch`).
     """
     try:
         return _load(store, paths, dataset_id, options, replace, batch_size, on_progress, workers, chunk_bytes)
@@ -78,6 +79,7 @@ def _load(
     chunk_bytes: int | None,
 ) -> list[LoadReport]:
     progress = LoadProgress(total_records=count_indexed_records(paths))
+    remove_abandoned_scratch()
     load = store.begin_variant_load(dataset_id, replace=replace, frequency_source=options.frequency_source())
     reports: list[LoadReport] = []
     # Millions of short-lived documents and no reference cycles: the cyclic collector only costs time

@@ -18,6 +18,7 @@ import gc
 import itertools
 import multiprocessing
 import os
+import shutil
 import signal
 import tempfile
 import threading
@@ -28,6 +29,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from beacon.store.base import VariantLoad, VariantPart
+from beacon.store.processes import process_token, token_alive
 from loaders.vcf import LoadReport, VcfError, VcfOptions, read_documents
 from loaders.vcf_chunks import VcfChunk, VcfSplit, split_vcf, write_chunk
 from loaders.vcf_diagnosis import missing_bgzf_end
@@ -36,6 +38,7 @@ MIN_CHUNK_BYTES = 4 << 20  # of file: smaller chunks cost more in merging and se
 TAIL_CHUNK_BYTES = 1 << 20  # the last chunks shrink to this, so that workers finish together
 _PR_SET_PDEATHSIG = 1  # prctl(2)
 CHUNKS_PER_WORKER = 4  # at most a quarter of a worker's share per chunk, before the shrinking tail
+SCRATCH_PREFIX = "beacon-load-"  # + the loading process's token + "-" + a random part
 
 
 class ChunkError(Exception):
@@ -79,7 +82,7 @@ def load_file_in_parallel(
         return None
     report = LoadReport(path=str(path))
     # The pool shuts down (its workers done) before the scratch directory goes.
-    with tempfile.TemporaryDirectory(prefix="beacon-load-") as scratch, _worker_pool(workers) as pool:
+    with scratch_directory() as scratch, _worker_pool(workers) as pool:
         futures = [
             pool.submit(
                 load_chunk,
@@ -89,6 +92,26 @@ def load_file_in_parallel(
         ]
         _merge_in_order(load, split, futures, report, on_part)
     return report
+
+
+def scratch_directory() -> tempfile.TemporaryDirectory[str]:
+    """A new scratch directory in the temporary folder, named after this process (`remove_abandoned_scratch`)."""
+    return tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{process_token()}-")
+
+
+def remove_abandoned_scratch(folder: Path | None = None) -> list[Path]:
+    """Delete the scratch directories of loads whose process is gone; returns them.
+
+    A killed load cannot delete its own (its workers die with it), so the next load does, as the
+    store removes the part files of a dead load.
+    """
+    removed = []
+    for path in Path(folder or tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*-*"):
+        token = path.name.removeprefix(SCRATCH_PREFIX).partition("-")[0]
+        if path.is_dir() and token and token[0].isdigit() and not token_alive(token):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
 
 
 def _worker_pool(workers: int) -> ProcessPoolExecutor:
