@@ -76,11 +76,22 @@ def connect(path: Path, access: Access) -> sqlite3.Connection:
         uri = f"{Path(os.path.abspath(path)).as_uri()}?mode={mode}"
         conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=30)
     try:
+        if access != "read":
+            _refuse_foreign(conn, path)  # before any pragma that writes, such as journal_mode
         _configure(conn, access)
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+def _refuse_foreign(conn: sqlite3.Connection, path: Path) -> None:
+    """StoreError for an SQLite database of something else: schema version 0, yet tables."""
+    if (
+        conn.execute("PRAGMA user_version").fetchone()[0] == 0
+        and conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone()
+    ):
+        raise StoreError(f"SQLite store {path} is an SQLite database but not a beacon store; it was left unchanged")
 
 
 def _configure(conn: sqlite3.Connection, access: Access) -> None:

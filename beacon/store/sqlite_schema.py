@@ -129,13 +129,11 @@ def value_rows(
 def migrate(conn: sqlite3.Connection) -> None:
     """Apply every migration newer than the file's `user_version` (called inside a transaction).
 
-    StoreError for a file of a newer beacon, or an SQLite database of something else (version 0 with tables).
+    StoreError for a file of a newer beacon (`sqlite_files.connect` refused files of other programs).
     """
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version > SCHEMA_VERSION:
         raise StoreError(f"store schema version {version} is newer than this beacon ({SCHEMA_VERSION})")
-    if version == 0 and conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone():
-        raise StoreError("the file is an SQLite database but not a beacon store; it was left unchanged")
     for target in range(version + 1, SCHEMA_VERSION + 1):
         for statement in _MIGRATIONS[target]:
             if callable(statement):
