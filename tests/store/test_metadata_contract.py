@@ -75,7 +75,7 @@ def test_list_datasets_is_ordered_by_id(two_datasets):
 def test_duplicate_id_fails_and_writes_nothing(two_datasets):
     with pytest.raises(DuplicateRecordError) as raised:
         two_datasets.put_metadata(batch(individuals=[individual("new", "A", MALE), individual("a1", "A", MALE)]))
-    assert raised.value.record_id == "a1"
+    assert (raised.value.entity, raised.value.record_id) == ("individuals", "a1")
     assert two_datasets.count_records(RecordQuery("individuals", "A")) == 3
     assert two_datasets.count_records(RecordQuery("individuals", "A", record_id="new")) == 0
 
@@ -89,9 +89,12 @@ def test_replace_overwrites_and_reindexes_terms(two_datasets):
 
 
 def test_record_of_unknown_dataset_is_refused(two_datasets):
-    with pytest.raises(UnknownDatasetError):
-        two_datasets.put_metadata(batch(individuals=[individual("x1", "NOPE", MALE)]))
+    with pytest.raises(UnknownDatasetError) as raised:
+        two_datasets.put_metadata(batch(individuals=[individual("a9", "A", MALE), individual("x1", "NOPE", MALE)]))
+    # The record naming it, so that a loader can tell the file and record number.
+    assert (raised.value.dataset_id, raised.value.entity, raised.value.record_id) == ("NOPE", "individuals", "x1")
     assert two_datasets.count_records(RecordQuery("individuals", "NOPE")) == 0
+    assert two_datasets.count_records(RecordQuery("individuals", "A", record_id="a9")) == 0
 
 
 def test_remove_dataset_removes_everything_loaded_into_it(two_datasets):

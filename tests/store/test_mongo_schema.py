@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from beacon.store.base import StoreUnavailable
+from beacon.store.base import MetadataBatch, StoreError, StoreUnavailable
+from beacon.store.mongo import MongoStore
 from beacon.store.mongo_state import ONTOLOGY_TERMS, RECORDS, SCHEMA_ID, SCHEMA_VERSION, STATE, VARIANTS
 
 # What the metadata queries need (see mongo_state.RECORD_INDEXES), written out by hand.
@@ -95,3 +96,39 @@ def test_a_database_of_a_newer_beacon_is_not_ready(mongo_store):
     mongo_store.database()[STATE].update_one({"_id": SCHEMA_ID}, {"$set": {"version": SCHEMA_VERSION + 1}})
     with pytest.raises(StoreUnavailable, match="newer"):
         mongo_store.check()
+
+
+# -- read-only: the server's store never initialises a database -----------------------------------
+def test_a_read_only_store_reports_a_new_database_instead_of_initialising_it(mongo_store):
+    reader = MongoStore(lambda: mongo_store.database().client, mongo_store.database().name, read_only=True)
+    with pytest.raises(StoreUnavailable, match="is not initialised: run 'beacon init'"):
+        reader.check()
+    assert STATE not in mongo_store.database().list_collection_names()  # nothing was written
+    with pytest.raises(StoreError, match="opened for reading only"):
+        reader.put_metadata(MetadataBatch({"datasets": [{"id": "A"}]}))
+    mongo_store.check()  # `beacon init`: a store that may write creates the schema
+    reader.check()
+
+
+def test_a_read_only_store_of_an_older_schema_asks_for_beacon_init(mongo_store):
+    mongo_store.check()
+    mongo_store.database()[STATE].update_one({"_id": SCHEMA_ID}, {"$set": {"version": 1}})
+    reader = MongoStore(lambda: mongo_store.database().client, mongo_store.database().name, read_only=True)
+    with pytest.raises(StoreUnavailable, match="schema version 1, older than this beacon's: run 'beacon init'"):
+        reader.check()
+    assert mongo_store.database()[STATE].find_one({"_id": SCHEMA_ID})["version"] == 1
+
+
+@pytest.mark.mongo
+def test_compact_runs_on_a_real_server(request, tmp_path):
+    from tests.store.conftest import open_backend
+
+    store = open_backend("mongo", request, tmp_path)  # mongomock has no `compact`: a real server only
+    try:
+        store.put_metadata(MetadataBatch({"datasets": [{"id": f"D{number}", "name": "x" * 2000} for number in range(300)]}))
+        for number in range(300):
+            store.remove_dataset(f"D{number}")
+        assert store.compact() >= 0  # the server accepted `compact` on every collection
+        assert store.list_datasets() == []
+    finally:
+        store.close()
