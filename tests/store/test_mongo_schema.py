@@ -125,10 +125,10 @@ def test_compact_runs_on_a_real_server(request, tmp_path):
 
     store = open_backend("mongo", request, tmp_path)  # mongomock has no `compact`: a real server only
     try:
-        store.put_metadata(MetadataBatch({"datasets": [{"id": f"D{number}", "name": "x" * 2000} for number in range(300)]}))
-        for number in range(300):
-            store.remove_dataset(f"D{number}")
+        datasets = [{"id": f"D{number}", "name": "x" * 2000} for number in range(300)]
+        store.put_metadata(MetadataBatch({"datasets": datasets}))
+        store.remove_dataset("D0")
         assert store.compact() >= 0  # the server accepted `compact` on every collection
-        assert store.list_datasets() == []
+        assert len(store.list_datasets()) == 299
     finally:
         store.close()
