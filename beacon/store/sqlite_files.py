@@ -121,7 +121,12 @@ class Connections:
         conn = getattr(self._local, "conn", None)
         if self.access != "read":
             return conn if conn is not None else self._open(None)
-        key = file_key(self.path)
+        try:
+            key = file_key(self.path)
+        except StoreUnavailable:
+            if conn is not None:  # let the file it still holds go (it may be a deleted 300 MB one)
+                self._close(conn)
+            raise
         damaged = self._damaged
         if damaged is not None and damaged[0] == key:
             raise StoreUnavailable(damaged[1])
