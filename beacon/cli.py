@@ -280,7 +280,7 @@ def store_group() -> None:
 @store_group.command("compact")
 @store_option
 def store_compact_command(store_uri: str | None) -> None:
-    """Give the space of removed and replaced data back to the file system (see docs/operations.md)."""
+    """Give the space of removed and replaced data back to the file system (see docs/deployment.md)."""
     with reported_errors(), opened_store(store_uri, "write") as store:
         freed = store.compact()
         click.echo(f"{store.where}: compacted, {freed / 1e6:,.1f} MB given back")

@@ -75,13 +75,10 @@ class SqliteStore:
             file_key(self.path)  # StoreUnavailable when it does not exist: `write` never creates it
         try:
             with self._write() as conn:
-                sqlite_schema.migrate(conn)
+                sqlite_schema.migrate(conn, self.path)
         except sqlite3.Error as error:
             self.close()
             raise self._store_error(error) from error
-        except StoreError as error:  # e.g. a newer beacon's file, or not a beacon store
-            self.close()
-            raise StoreError(f"SQLite store {self.path}: {error}") from None
         except BaseException:
             self.close()
             raise

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 from beacon.store.base import StoreError
 
@@ -126,14 +127,14 @@ def value_rows(
     return [(entity, dataset_id, record_id, path, text, number) for path, text, number in values]
 
 
-def migrate(conn: sqlite3.Connection) -> None:
+def migrate(conn: sqlite3.Connection, path: Path) -> None:
     """Apply every migration newer than the file's `user_version` (called inside a transaction).
 
     StoreError for a file of a newer beacon (`sqlite_files.connect` refused files of other programs).
     """
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version > SCHEMA_VERSION:
-        raise StoreError(f"store schema version {version} is newer than this beacon ({SCHEMA_VERSION})")
+        raise StoreError(f"SQLite store {path} has schema version {version}, newer than this beacon's")
     for target in range(version + 1, SCHEMA_VERSION + 1):
         for statement in _MIGRATIONS[target]:
             if callable(statement):
