@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.api.test_deployment import CONFIG, PRODUCTION_APP, ROOT, server_environment, unix_client
+from tests.api.test_deployment import CONFIG, PRODUCTION_APP, ROOT, server_environment
 
 MAX_REQUESTS = 15  # a worker is replaced after this many requests: workers boot while the store is bad
 DATA_PATHS = (
@@ -28,6 +28,11 @@ DATA_PATHS = (
     "/api/g_variants?referenceName=22&start=16050074&referenceBases=A&alternateBases=G&assemblyId=GRCh37",
     "/api/g_variants?referenceName=22&start=16000000&end=17000000&assemblyId=GRCh37&requestedGranularity=count",
 )
+
+
+def unix_client(sock: Path) -> httpx.Client:
+    """A client on the server's socket; generous timeouts, since no test here is about speed."""
+    return httpx.Client(transport=httpx.HTTPTransport(uds=str(sock)), base_url="http://beacon", timeout=30)
 
 
 def sha256(path: Path) -> str:
@@ -51,9 +56,16 @@ class Server:
         return client
 
     def get(self, path: str) -> httpx.Response:
-        """GET on a new connection (either worker may answer)."""
+        """GET on a new connection (either worker may answer); a transport error fails with the log's tail."""
         with unix_client(self.socket) as fresh:
-            return fresh.get(path)
+            try:
+                return fresh.get(path)
+            except httpx.TransportError as error:
+                raise AssertionError(f"GET {path}: {error!r}; gunicorn's log ends with:\n{self.log_tail()}") from error
+
+    def log_tail(self) -> str:
+        """The last lines gunicorn wrote."""
+        return self.output.read_text()[-4000:]
 
     def alive(self) -> bool:
         """Whether the gunicorn master still runs."""
@@ -100,10 +112,11 @@ def start_server(tmp_path: Path, store: Path, max_requests: int = MAX_REQUESTS) 
 
 
 def _answers(server: Server) -> bool:
-    try:
-        return server.get("/health/live").status_code == 200
-    except httpx.TransportError:
-        return False
+    with unix_client(server.socket) as client:
+        try:
+            return client.get("/health/live").status_code == 200
+        except httpx.TransportError:
+            return False
 
 
 def wait_for(condition: Callable[[], bool], what: str, server: Server, timeout: float = 30) -> None:
@@ -115,8 +128,7 @@ def wait_for(condition: Callable[[], bool], what: str, server: Server, timeout: 
         if not server.alive():
             break
         time.sleep(0.1)
-    tail = server.output.read_text()[-3000:]
-    raise AssertionError(f"no {what} within {timeout} s (gunicorn alive: {server.alive()}):\n{tail}")
+    raise AssertionError(f"no {what} within {timeout} s (gunicorn alive: {server.alive()}):\n{server.log_tail()}")
 
 
 def all_workers_ready(server: Server) -> bool:
