@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
+from beacon.resources import package_dir
 from beacon.schemas import default_validator
 from beacon.store.base import Store
 from loaders.metadata import load_metadata
 
-DEMO_DIR = Path(__file__).resolve().parent
+DEMO_DIR = package_dir(__name__)
 DEMO_METADATA = ("datasets.json", "cohorts.json", "individuals.json", "biosamples.json")
 DEMO_ACCESS_POLICY = DEMO_DIR / "access-policy.yaml"
 DEMO_DATASET = "CINECA_synthetic_cohort_EUROPE_UK1"
