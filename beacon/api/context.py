@@ -54,9 +54,10 @@ def current_caller(ctx: BeaconContext) -> Caller:
 
 
 def parse_request(ctx: BeaconContext, entry_type: EntryType | None = None) -> BeaconRequest:
-    """The typed request from the query string (GET) or the JSON body (POST)."""
+    """The typed request from the query string (GET, HEAD) or the JSON body (POST)."""
     allowed = entry_type.request_parameters if entry_type else ()
-    if request.method == "GET":
+    # HEAD is a GET without the body (Flask routes it to the GET view): monitoring probes use it.
+    if request.method in ("GET", "HEAD"):
         return parse_get(request.args.items(multi=True), allowed_parameters=allowed, limits=ctx.limits)
     return parse_post(read_json_body(), validator=ctx.validator, allowed_parameters=allowed, limits=ctx.limits)
 
