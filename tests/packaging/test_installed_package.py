@@ -266,7 +266,8 @@ def response_of(answer: httpx.Response) -> dict[str, Any]:
 
 def check_queries(client: httpx.Client, loaded: Loaded) -> None:
     """GET and POST queries, the info file, the policy and readiness, against what the input files say."""
-    info = response_of(client.get("/api/info"))["response"]
+    document = response_of(client.get("/api/info"))
+    info, meta = document["response"], {"apiVersion": document["meta"]["apiVersion"]}
     assert (info["id"], info["name"], info["organization"]["name"]) == ("org.example.installed", "Installed beacon",
                                                                        "Example org")  # fmt: skip
     levels = response_of(client.get("/api/configuration"))["response"]["securityAttributes"]["securityLevels"]
@@ -285,11 +286,11 @@ def check_queries(client: httpx.Client, loaded: Loaded) -> None:
     )
     parameters = {**snv, "start": [position - 1]}
     body = {"requestParameters": parameters, "requestedGranularity": parameters.pop("requestedGranularity")}
-    body = {"meta": {"apiVersion": "v2.1.1"}, "query": body}
+    body = {"meta": meta, "query": body}
     by_post = response_of(client.post(variants, json=body))
     assert by_post["responseSummary"] == by_get["responseSummary"]
     query = {"filters": [{"id": FEMALE}], "requestedGranularity": "record", "pagination": {"limit": 3}}
-    women = response_of(client.post("/api/individuals", json={"meta": {"apiVersion": "v2.1.1"}, "query": query}))
+    women = response_of(client.post("/api/individuals", json={"meta": meta, "query": query}))
     assert women["meta"]["returnedGranularity"] == "record"  # PUBLIC in the policy
     assert women["responseSummary"]["numTotalResults"] == loaded.females
     (result_set,) = women["response"]["resultSets"]
