@@ -268,6 +268,9 @@ def answer_with_each_worker(server: Gunicorn, store_file: Path, path: str, per_w
             for _ in range(per_worker):
                 with server.connect() as fresh:  # a new connection: only the running worker can accept it
                     assert fresh.get(path).status_code == 200
+    # The kept-alive connection of `server.client` may have outlived its keepalive in a paused worker.
+    server.client.close()
+    server.client = server.connect()
     return pids
 
 

@@ -130,7 +130,8 @@ def test_the_server_answers_old_or_new_data_but_never_a_mix_while_a_loader_repla
             if not loader.running():
                 break
         assert loader.process.wait(timeout=120) == 0, bytes(loader.output)[-2000:]
-        final = server.client.get(QUERY)
+        with server.connect() as fresh:  # not the kept-alive client: its connection may have timed out
+            final = fresh.get(QUERY, timeout=10)
         assert final.status_code == 200 and version_of(final.json(), OLD, new) == "new"
     finally:
         if loader is not None:
