@@ -34,7 +34,7 @@ def _search(ctx: BeaconContext, store: Store | FilteredStore) -> VariantSearch:
 def _respond(ctx: BeaconContext, filtered: FilteredRequest, entry_type: EntryType, results: list) -> Response:
     # Filters on individuals or biosamples select variants through their carriers (case-level data).
     empty = [result.dataset_id for result in results if not result.exists]
-    info = filtered.info(*case_level_warnings(ctx.store, filtered.applied, empty))
+    info = filtered.info(*current_caller(ctx).warnings, *case_level_warnings(ctx.store, filtered.applied, empty))
     document = responses.build_resultsets_response(ctx.identity.id, filtered.request, entry_type, results, info)
     return jsonify(document)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from beacon.auth import ANONYMOUS, AuthConfig, InvalidTokenError, TokenVerifier
+from beacon.auth import ANONYMOUS, AuthConfig, InvalidTokenError, TokenVerifier, Verdict
 from beacon.auth.compact import make_registry
 from beacon.auth.fetch import Deadline, JsonFetcher
 from beacon.auth.jwks import RemoteKeys
@@ -213,15 +213,30 @@ def test_tokens_and_visas_are_never_logged(
     assert "eyJ" not in caplog.text
 
 
-def test_a_verifier_without_issuers_refuses_tokens(op: OpenIdProvider) -> None:
-    """Auth not configured: no credentials is anonymous, but a presented token is refused, not ignored."""
-    verifier = TokenVerifier(AuthConfig(issuers=(), audiences=()))
-    try:
-        assert verifier.principal(None) == ANONYMOUS
-        with pytest.raises(InvalidTokenError):
-            verifier.principal(bearer(op.sign(op.access_claims())))
-    finally:
-        verifier.close()
+def test_a_verifier_without_issuers_ignores_tokens(op: OpenIdProvider) -> None:
+    """Auth not configured: no token is this beacon's, so every one is ignored (anonymous) and nothing fetched."""
+    log = RequestLog()
+    with log.client() as client:
+        verifier = TokenVerifier(AuthConfig(issuers=(), audiences=()), http=client)
+        assert verifier.identify(None) == Verdict(ANONYMOUS)
+        for token in (op.sign(op.access_claims()), op.token(op.add_account(), jwt=False)):
+            verdict = verifier.identify(bearer(token))
+            assert verdict.principal == ANONYMOUS
+            assert verdict.ignored
+    assert log.urls == []
+
+
+def test_an_ignored_token_is_remembered(
+    op: OpenIdProvider, rogue_op: OpenIdProvider, make_verifier: Make, request_log: RequestLog
+) -> None:
+    """A network forwards the same foreign token with every query: it costs one userinfo call, not one per query."""
+    verifier = make_verifier()
+    header = bearer(rogue_op.token(rogue_op.add_account(), jwt=False))
+    first = verifier.identify(header)
+    assert (first.principal, request_log.count(f"{op.issuer}/me")) == (ANONYMOUS, 1)
+    assert verifier.identify(header) == first
+    assert request_log.count(f"{op.issuer}/me") == 1
+    assert request_log.count(rogue_op.issuer) == 0
 
 
 def test_passport_checks_at_most_max_visas(op: OpenIdProvider, request_log: RequestLog) -> None:
