@@ -61,6 +61,7 @@ def test_wheel_carries_schemas_and_demo_data(wheel_names):
         "beacon_schemas/beacon-v2/SOURCE.txt",
         "beacon/demo/individuals.json",
         "beacon/demo/access-policy.yaml",
+        "beacon/demo/populations.json",
         "beacon/demo/SOURCE.md",
         "beacon/cli.py",
         "loaders/metadata.py",
