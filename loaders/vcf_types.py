@@ -97,12 +97,20 @@ class PopulationFields:
 
 @dataclass(frozen=True)
 class PopulationMap:
-    """A `--populations` map: INFO fields per population and where the frequencies come from."""
+    """A `--populations` map: INFO fields per population, or the labels of a sample panel's populations,
+    and where the frequencies come from.
+
+    A map describes INFO fields (`populations`) or a sample panel (`panel_labels`), never both.
+    """
 
     populations: tuple[PopulationFields, ...]
     source: str | None = None
     source_reference: str | None = None
     version: str | None = None
+    panel_labels: Mapping[str, str] = field(default_factory=dict)
+    """Sample panel population (e.g. `GBR`) -> published label (e.g. `GB`); several may share a label."""
+    split_by_sex: bool = False
+    """With `panel_labels`: also publish `<label>_F`/`<label>_M` and the sex totals `F`/`M`."""
 
     def frequency_source(self) -> FrequencySource | None:
         """The source the loaded records name; None unless the map gives `source` and `sourceReference`."""

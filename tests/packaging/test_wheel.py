@@ -50,6 +50,7 @@ def test_wheel_carries_schemas_and_demo_data(wheel_names):
         "beacon_schemas/beacon-v2/models/json/beacon-v2-default-model/individuals/defaultSchema.json",
         "beacon/demo/individuals.json",
         "beacon/demo/access-policy.yaml",
+        "beacon/demo/populations.json",
         "beacon/demo/SOURCE.md",
         "beacon/gunicorn_conf.py",
         "beacon/cli.py",
