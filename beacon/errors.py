@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-API_VERSION = "v2.1.1"
+API_VERSION = "v2.2.0"
 
 
 class BeaconError(Exception):

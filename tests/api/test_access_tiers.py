@@ -113,11 +113,6 @@ DEMO_IN_RANGE = demo_in_range(GRCH37_RANGE["start"], GRCH37_RANGE["end"])
 # --- the store, the apps and the callers -------------------------------------------------------
 
 
-def without_measures(record: dict[str, Any]) -> dict[str, Any]:
-    """An EGA individual without `measures`, whose bare-timestamp ageAtProcedure the v2.1.1 model refuses."""
-    return {key: value for key, value in record.items() if key != "measures"}
-
-
 def write_metadata(directory: Path) -> list[Path]:
     """BFF files of the two added datasets: hand-written records plus the EGA synthetic individuals."""
     ega = json.loads((DATA_DIR / "ega_synthetic_testset" / "bff" / "individuals.json").read_text())
@@ -135,7 +130,7 @@ def write_metadata(directory: Path) -> list[Path]:
             for d in (REGISTERED, CONTROLLED)
         ],
         "individuals": [{"id": s, "sex": unknown_sex, "datasetId": REGISTERED} for s in TRIO_SAMPLES]
-        + [without_measures(record) | {"datasetId": CONTROLLED} for record in ega],
+        + [record | {"datasetId": CONTROLLED} for record in ega],
         "biosamples": [
             {"id": s, "individualId": s, "biosampleStatus": reference_sample, "sampleOriginType": blood, "datasetId": d}
             for d, names in samples.items()
