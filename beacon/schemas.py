@@ -28,6 +28,7 @@ RESPONSE_SCHEMAS = {
     "boolean": "framework/json/responses/beaconBooleanResponse.json",
     "count": "framework/json/responses/beaconCountResponse.json",
     "record": "framework/json/responses/beaconResultsetsResponse.json",
+    "resultsets": "framework/json/responses/sections/beaconResultsets.json",
     "collections": "framework/json/responses/beaconCollectionsResponse.json",
     "error": "framework/json/responses/beaconErrorResponse.json",
     "info": "framework/json/responses/beaconInfoResponse.json",
