@@ -2,7 +2,8 @@
 
 `tests/conftest.py` makes it the test client class of every Flask app built during the test session, so
 any `app.test_client()` (the `client` fixture and apps built in other fixtures or tests alike) fails the
-test on a response the official schemas refuse. The schema follows the endpoint and, for entry-type
+test on a response the official schemas refuse; `SCHEMA_CHECKING_HOOKS` does the same for the httpx
+clients of real gunicorn servers (tests/api/test_deployment.py). The schema follows the endpoint and, for entry-type
 endpoints, `meta.returnedGranularity` (boolean, count, or resultsets/collections at record level); an
 error status selects the error envelope. Result sets are checked at every granularity (the boolean and
 count envelopes do not check `response`), and every record against its entry type's default model.
@@ -14,6 +15,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import httpx
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
@@ -55,26 +57,42 @@ class SchemaCheckingClient(FlaskClient):
 
 
 def check_response(response: TestResponse, validator: SchemaValidator | None = None) -> None:
-    """Raise AssertionError naming the schema problems of a test response (see the module docstring)."""
+    """Raise AssertionError naming the schema problems of a Flask test response (see the module docstring)."""
     request = response.request
-    path, method, status = request.path, request.method, response.status_code
-    response.beacon_schema = None  # type: ignore[attr-defined]
+    name = check_body(request.path, request.method, response.status_code, response.get_data(), validator)
+    response.beacon_schema = name  # type: ignore[attr-defined]
+
+
+def check_httpx_response(response: httpx.Response) -> None:
+    """The same check for a response from a real server (an httpx `response` event hook)."""
+    response.read()
+    check_body(response.request.url.path, response.request.method, response.status_code, response.content)
+
+
+SCHEMA_CHECKING_HOOKS = {"response": [check_httpx_response]}
+"""`httpx.Client(event_hooks=SCHEMA_CHECKING_HOOKS)`: every response of a real server is checked too."""
+
+
+def check_body(
+    path: str, method: str, status: int, body: bytes, validator: SchemaValidator | None = None
+) -> str | None:
+    """The schema a response body was checked against (None: not a Beacon document); AssertionError if invalid."""
     in_api = path == API_PREFIX or path.startswith(API_PREFIX + "/")
     if method in _BODILESS_METHODS or not (in_api or status >= 400):
-        return
+        return None
     try:
-        document = json.loads(response.get_data())
+        document = json.loads(body)
     except ValueError:
         if in_api:
             raise AssertionError(f"{method} {path} -> {status}: the body is not JSON") from None
-        return
+        return None
     if not in_api and not (isinstance(document, Mapping) and "error" in document):
-        return  # not a Beacon endpoint and not the Beacon error envelope (e.g. /health)
+        return None  # not a Beacon endpoint and not the Beacon error envelope (e.g. /health)
     name = schema_for(path, status, document)
-    response.beacon_schema = name  # type: ignore[attr-defined]
     problems = response_problems(validator or default_validator(), document, name, status)
     if problems:
         raise AssertionError(f"{method} {path} -> {status} breaks the Beacon v2.2.0 {name} schema: {problems[:5]}")
+    return name
 
 
 def schema_for(path: str, status: int, document: Any) -> str:

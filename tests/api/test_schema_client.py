@@ -6,12 +6,13 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 from flask import Flask, jsonify
 
 from beacon import create_app
 from tests.conftest import make_settings
-from tests.schema_client import SchemaCheckingClient
+from tests.schema_client import SCHEMA_CHECKING_HOOKS, SchemaCheckingClient
 
 META = {
     "beaconId": "org.example.broken",
@@ -147,3 +148,13 @@ def test_a_non_json_api_body_fails_the_request():
     app.add_url_rule("/api/info", "html", lambda: "<html>oops</html>")
     with pytest.raises(AssertionError, match="not JSON"):
         app.test_client().get("/api/info")
+
+
+def test_the_httpx_hook_checks_real_server_responses_too():
+    def serve(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=broken(lambda d: d["responseSummary"].pop("exists")))
+
+    with httpx.Client(transport=httpx.MockTransport(serve), event_hooks=SCHEMA_CHECKING_HOOKS) as client:
+        with pytest.raises(AssertionError, match="exists"):
+            client.get("http://beacon.test/api/individuals")
+        assert client.get("http://beacon.test/health/live").status_code == 200  # not a Beacon endpoint
