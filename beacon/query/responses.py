@@ -35,6 +35,9 @@ from beacon.query.entry_types import EntryType
 from beacon.query.granularity import Granularity, narrowest
 from beacon.query.requests import BeaconRequest
 
+BOOLEAN_LOWER_BOUND = "boolean-level datasets counted as 1"
+"""`countAdjustedTo` item of a total that counts each boolean-level dataset with matches as 1."""
+
 
 @dataclass(frozen=True)
 class DatasetResult:
@@ -109,10 +112,6 @@ def returned_granularity(
     ceiling = max((result.granularity for result in results), key=lambda g: g.rank, default=None)
     levels = [request.requested_granularity, entry_type.max_granularity]
     return narrowest(*levels, *([ceiling] if ceiling is not None else []))
-
-
-BOOLEAN_LOWER_BOUND = "boolean-level datasets counted as 1"
-"""`countAdjustedTo` item of a total that counts each boolean-level dataset with matches as 1."""
 
 
 def build_resultsets_response(
