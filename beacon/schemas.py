@@ -1,8 +1,8 @@
 """The official Beacon v2 JSON Schemas, loaded with `referencing` and validated with `jsonschema`.
 
 The schema files have no `$id` and refer to each other by relative paths, by absolute URLs to the
-upstream repository and by the VRS 1.3 w3id URL; `schemas/beacon-v2/SOURCE.txt` explains the mapping
-implemented in `_retrieve`, including the upstream `../common/info.json` bug.
+upstream repository and by the VRS 1.3 w3id URL; `schemas/beacon-v2/SOURCE.txt` (Beacon v2.2.0) explains
+the mapping implemented in `_retrieve`.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ RESPONSE_SCHEMAS = {
     "boolean": "framework/json/responses/beaconBooleanResponse.json",
     "count": "framework/json/responses/beaconCountResponse.json",
     "record": "framework/json/responses/beaconResultsetsResponse.json",
+    "resultsets": "framework/json/responses/sections/beaconResultsets.json",
     "collections": "framework/json/responses/beaconCollectionsResponse.json",
     "error": "framework/json/responses/beaconErrorResponse.json",
     "info": "framework/json/responses/beaconInfoResponse.json",
@@ -73,9 +74,6 @@ def _retrieve(uri: str) -> referencing.Resource:
         path = Path(uri.removeprefix("file://"))
     else:
         raise referencing.exceptions.NoSuchResource(ref=uri)
-    if not path.exists() and path.name == "info.json" and path.parent.name == "common":
-        # Upstream bug: the model schemas refer to a models/.../common/info.json that does not exist.
-        path = base / "framework/json/common/info.json"
     if not path.exists():
         raise referencing.exceptions.NoSuchResource(ref=uri)
     return referencing.jsonschema.DRAFT202012.create_resource(_read(path))
@@ -94,8 +92,6 @@ def _preloaded_registry() -> referencing.Registry:
         if relative.startswith(("framework/", "models/")):
             resources.append((_UPSTREAM_PREFIX + relative, resources[-1][1]))
     resources.append((_VRS_URL, _retrieve(_VRS_URL)))
-    missing_info = (base / _MODELS / "common" / "info.json").resolve().as_uri()
-    resources.append((missing_info, _retrieve(missing_info)))
     registry = referencing.Registry(retrieve=_retrieve).with_resources(resources)
     return registry.crawl()
 

@@ -1,4 +1,4 @@
-"""Shared fixtures: stores, the demo data, the app, its test client and CLI runner, schema checks."""
+"""Shared fixtures: stores, the demo data, the app, its schema-checking test client and CLI runner, schema checks."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from beacon.demo import DEMO_ACCESS_POLICY, DEMO_DIR, load_demo
 from beacon.schemas import SchemaValidator, default_validator
 from beacon.settings import Settings
 from beacon.store.sqlite import SqliteStore
+from tests.schema_client import SchemaCheckingClient, infer_schema, response_problems
 
 # The local OpenID provider fixtures (op, rogue_op, make_verifier, ...), started only by tests that use them;
 # under CI=true, a skip for a missing prerequisite fails the run (tests/ci_skips.py).
@@ -28,14 +29,6 @@ DATA_DIR = TESTS_DIR / "data"
 CINECA_DIR = DATA_DIR / "cineca_uk1_bff_ritools_v2"
 DEMO_DATASET = "CINECA_synthetic_cohort_EUROPE_UK1"
 DEMO_COHORT = "CINECA_synthetic_cohort_UK1"
-
-MODEL_OF_ENTRY_TYPE = {
-    "dataset": "datasets",
-    "cohort": "cohorts",
-    "individual": "individuals",
-    "biosample": "biosamples",
-    "genomicVariant": "genomicVariations",
-}
 
 
 def cineca_rows(name: str) -> list[dict[str, str]]:
@@ -49,6 +42,14 @@ def demo_individuals() -> list[dict[str, Any]]:
     """The 2504 CINECA UK1 individuals of the demo data, as JSON records."""
     with (DEMO_DIR / "individuals.json").open(encoding="utf-8") as handle:
         return json.load(handle)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def schema_checked_clients() -> Iterator[None]:
+    """Every Flask test client of the session checks each response against the Beacon v2.2.0 schemas."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Flask, "test_client_class", SchemaCheckingClient)
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -118,25 +119,8 @@ def runner(demo_store: SqliteStore, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 def response_errors(validator: SchemaValidator, document: Mapping[str, Any]) -> list[str]:
-    """Schema errors of a response: the envelope by returnedGranularity, then each record by its model."""
-    meta = document.get("meta", {})
-    if "error" in document:
-        return [e.message for e in validator.framework_errors("error", document)]
-    granularity = meta.get("returnedGranularity")
-    response = document.get("response", {})
-    name = {"boolean": "boolean", "count": "count"}.get(granularity)
-    if name is None:
-        name = "collections" if "collections" in response else "record"
-    problems = [f"envelope: {e.message}" for e in validator.framework_errors(name, document)]
-    entity = MODEL_OF_ENTRY_TYPE[meta["returnedSchemas"][0]["entityType"]]
-    records = response.get("collections") or [
-        record for result_set in response.get("resultSets", []) for record in result_set["results"]
-    ]
-    for record in records:
-        problem = validator.first_model_error(entity, record)
-        if problem:
-            problems.append(f"record {record.get('id', record.get('variantInternalId'))}: {problem}")
-    return problems
+    """Schema errors of a response judged from the document alone: the envelope, its result sets, its records."""
+    return response_problems(validator, document, infer_schema(document))
 
 
 def assert_valid(validator: SchemaValidator, document: Mapping[str, Any]) -> None:

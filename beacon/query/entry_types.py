@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from beacon.query.granularity import Granularity
 from beacon.query.variants import G_VARIANT_PARAMETERS
 
-SPEC_VERSION = "Beacon v2.1.1"
+SPEC_VERSION = "Beacon v2.2.0"
 SCHEMA_BASE = "https://raw.githubusercontent.com/ga4gh-beacon/beacon-v2/main/models/json/beacon-v2-default-model"
 
 

@@ -105,7 +105,7 @@ class AppliedFilters:
     def summary(self) -> tuple[str, ...]:
         """The filters as text (`NCIT:C16576`, `sex.label=female`) for `receivedRequestSummary.filters`.
 
-        The v2.1.1 schema types that list as strings (ga4gh-beacon/beacon-v2#176); `info` carries
+        The Beacon v2 schemas type that list as strings (ga4gh-beacon/beacon-v2#176); `info` carries
         the spec's filter objects.
         """
         return tuple(filter_text(item) for item in self.filters)

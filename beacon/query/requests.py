@@ -69,7 +69,7 @@ class BeaconRequest:
 
 
 def _summary_filter(item: Any) -> str:
-    # The v2.1.1 schema types receivedRequestSummary.filters as strings (ga4gh-beacon/beacon-v2#176);
+    # The Beacon v2 schemas type receivedRequestSummary.filters as strings (ga4gh-beacon/beacon-v2#176);
     # the API replaces the request's filters by their text forms (`beacon.query.filtering`).
     return str(item.get("id", "")) if isinstance(item, Mapping) else str(item)
 

@@ -206,7 +206,7 @@ def test_get_and_post_agree(client, validator, text, objects):
 
 
 def test_filters_are_echoed_as_text_and_as_spec_objects(client, validator):
-    # v2.1.1 types receivedRequestSummary.filters as strings (ga4gh-beacon/beacon-v2#176): the
+    # Beacon v2 types receivedRequestSummary.filters as strings (ga4gh-beacon/beacon-v2#176): the
     # filter objects, with their defaults made explicit, are in `info.receivedFilters`.
     body = [
         {"id": FEMALE},

@@ -34,7 +34,7 @@ def test_framework_endpoints_validate(client, validator, method, path, schema):
 def test_service_info_validates(client, validator):
     document = client.get("/api/service-info").get_json()
     assert [e.message for e in validator.framework_errors("service-info", document)] == []
-    assert document["type"] == {"group": "org.ga4gh", "artifact": "beacon", "version": "v2.1.1"}
+    assert document["type"] == {"group": "org.ga4gh", "artifact": "beacon", "version": "v2.2.0"}
 
 
 def test_map_urls_are_absolute_and_every_one_answers(client):
