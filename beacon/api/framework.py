@@ -6,7 +6,7 @@ from flask import Blueprint, Response, jsonify
 
 from beacon.api.context import beacon_context, current_caller, parse_request
 from beacon.query import framework
-from beacon.query.entries import find_collection_record
+from beacon.query.entries import Scope, find_collection_record
 from beacon.query.filtering import filtering_terms_of
 
 bp = Blueprint("framework", __name__)
@@ -76,8 +76,8 @@ def filtering_terms() -> Response:
 def collection_filtering_terms(collection: str, entry_id: str) -> Response:
     """The filtering terms of one dataset (a cohort answers for its dataset); 403/404 as the collection's."""
     ctx = beacon_context()
-    parse_request(ctx)
+    request = parse_request(ctx)
     entry_type = ctx.registry.by_path(collection)
-    record = find_collection_record(ctx.store, current_caller(ctx), entry_type, entry_id)
+    record = find_collection_record(ctx.store, current_caller(ctx), entry_type, entry_id, Scope.of(request))
     terms, resources = filtering_terms_of(ctx.store, str(record.get("datasetId", record["id"])))
     return jsonify(framework.build_filtering_terms(ctx.identity, terms, ctx.registry, resources))

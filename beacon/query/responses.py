@@ -35,6 +35,8 @@ class DatasetResult:
     """How small-count protection changed `count` (empty: the count is exact)."""
     count_precision: str | None = None
     """`imprecise` or `rounded` when `count` was adjusted, else None (exact)."""
+    answered: bool = True
+    """False when the dataset cannot evaluate the query (`info` says why): neither a hit nor a miss."""
 
     @property
     def exists(self) -> bool:
@@ -141,7 +143,9 @@ def _result_sets(
         "MISS": lambda result: not result.exists,
         "NONE": lambda result: False,
     }[request.include_resultset_responses]
-    return [_result_set(entry_type, result) for result in results if wanted(result)]
+    # A dataset that could not evaluate the query is shown whenever any set is, so it is never a silent miss.
+    shown = [r for r in results if wanted(r) or (not r.answered and request.include_resultset_responses != "NONE")]
+    return [_result_set(entry_type, result) for result in shown]
 
 
 def _result_set(entry_type: EntryType, result: DatasetResult) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -49,8 +49,6 @@ def search_variants(
     search: VariantSearch, request: BeaconRequest, variant_request: VariantRequest, scope: Scope
 ) -> list[DatasetResult]:
     """Per-dataset results of a g_variants query (counts always exact, records only at record level)."""
-    if variant_request.dataset_ids is not None:
-        scope = replace(scope, dataset_ids=variant_request.dataset_ids, explicit=True)
 
     def query(dataset_id: str) -> VariantQuery:
         return variant_request.for_dataset(dataset_id, skip=request.offset, limit=request.limit)
@@ -75,16 +73,18 @@ def variant_id_request(variant_id: str) -> VariantRequest:
     return VariantRequest(template=template)
 
 
-def search_one_variant(search: VariantSearch, request: BeaconRequest, variant_id: str) -> list[DatasetResult]:
-    """Results for `/g_variants/{id}`: the variant in each dataset holding it, or 404."""
-    results = search_variants(search, request, variant_id_request(variant_id), Scope())
+def search_one_variant(
+    search: VariantSearch, request: BeaconRequest, variant_id: str, scope: Scope
+) -> list[DatasetResult]:
+    """Results for `/g_variants/{id}`: the variant in each dataset (of the scope) holding it, or 404."""
+    results = search_variants(search, request, variant_id_request(variant_id), scope)
     if not any(result.exists for result in results):
         raise NotFound(f"no genomic variant with id {variant_id!r}")
     return results
 
 
 def search_carriers(
-    search: VariantSearch, request: BeaconRequest, variant_id: str, entry_type: EntryType
+    search: VariantSearch, request: BeaconRequest, variant_id: str, entry_type: EntryType, scope: Scope
 ) -> list[DatasetResult]:
     """Biosamples or individuals carrying a variant (needs case-level data), per dataset."""
 
@@ -101,7 +101,7 @@ def search_carriers(
         return RecordQuery(entry_type.path, dataset_id, record_ids=ids, skip=request.offset, limit=request.limit)
 
     return answer_per_dataset(
-        search.datasets(Scope()),
+        search.datasets(scope),
         request,
         entry_type,
         count=lambda dataset_id: search.store.count_records(record_query(dataset_id)) if record_ids(dataset_id) else 0,
