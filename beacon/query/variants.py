@@ -60,7 +60,8 @@ def parse_variant_request(parameters: Mapping[str, Any], assemblies: set[str]) -
     parameters = {_ALIASES.get(key, key): _scalar(key, value) for key, value in parameters.items()}
     if parameters.get("mateName") not in (None, ""):
         raise BadRequest("mateName (fusion queries) is not supported by this beacon")
-    assembly = _assembly(parameters.get("assemblyId"), assemblies)
+    positional = parameters.get("referenceName") not in (None, "")
+    assembly = _assembly(parameters.get("assemblyId"), assemblies, positional)
     common = _narrowing(parameters)
     hgvs = parameters.get("genomicAlleleShortForm")
     if hgvs not in (None, ""):
@@ -86,8 +87,10 @@ def _scalar(key: str, value: Any) -> Any:
     return value[0] if value else None
 
 
-def _assembly(value: Any, assemblies: set[str]) -> str | None:
+def _assembly(value: Any, assemblies: set[str], positional: bool) -> str | None:
     if value in (None, ""):
+        if len(assemblies) > 1 and not positional:
+            return None  # a gene, HGVS or whole-dataset query: coordinates of no assembly are compared
         if len(assemblies) > 1:
             names = ", ".join(sorted(assemblies))
             raise BadRequest(f"assemblyId is required: this beacon serves several assemblies ({names})")
