@@ -52,21 +52,27 @@ class CarrierQuery:
             )
         return None
 
-    def record_ids(self, dataset_id: str) -> frozenset[str]:
-        """Ids of the dataset's records (of `entity`) carrying a matching variant (looked up once)."""
-        if dataset_id not in self._found:
+    def record_ids(self, dataset_id: str, within: frozenset[str] | None = None) -> frozenset[str]:
+        """Ids of the dataset's records (of `entity`, among `within` if given) carrying a matching variant."""
+        if dataset_id not in self._found:  # looked up once, for the count and the page
             self._found[dataset_id] = self._look_up(dataset_id)
-        return self._found[dataset_id]
+        found = self._found[dataset_id]
+        return found if within is None else found & within
 
     def _look_up(self, dataset_id: str) -> frozenset[str]:
         biosamples = frozenset(self.store.carriers_of_variants(self._query(dataset_id)))
-        if self.entity == "biosamples" or not biosamples:
-            return biosamples
-        query = RecordQuery("biosamples", dataset_id, record_ids=biosamples, limit=len(biosamples))
-        return frozenset(str(r["individualId"]) for r in self.store.find_records(query) if r.get("individualId"))
+        return biosamples if self.entity == "biosamples" else individuals_of(self.store, dataset_id, biosamples)
 
     def _query(self, dataset_id: str) -> VariantQuery:
         return self.variants.for_dataset(dataset_id, skip=0, limit=MAX_CARRIER_VARIANTS)
+
+
+def individuals_of(store: Store, dataset_id: str, biosamples: frozenset[str]) -> frozenset[str]:
+    """Ids of the individuals the biosamples come from (their `individualId`)."""
+    if not biosamples:
+        return frozenset()
+    query = RecordQuery("biosamples", dataset_id, record_ids=biosamples, limit=len(biosamples))
+    return frozenset(str(r["individualId"]) for r in store.find_records(query) if r.get("individualId"))
 
 
 def not_answered_info(reason: str) -> dict[str, Any]:

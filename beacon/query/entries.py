@@ -156,19 +156,9 @@ def query_records(
     """
 
     def record_query(dataset_id: str) -> RecordQuery:
-        record_ids = scope.record_ids
-        if carriers is not None:
-            found = carriers.record_ids(dataset_id)
-            record_ids = found if record_ids is None else found & record_ids
-        return RecordQuery(
-            entity=entry_type.path,
-            dataset_id=dataset_id,
-            record_id=scope.record_id,
-            conditions=conditions,
-            record_ids=record_ids,
-            skip=request.offset,
-            limit=request.limit,
-        )
+        record_ids = scope.record_ids if carriers is None else carriers.record_ids(dataset_id, scope.record_ids)
+        narrowing = {"record_id": scope.record_id, "conditions": conditions, "record_ids": record_ids}
+        return RecordQuery(entry_type.path, dataset_id, **narrowing, skip=request.offset, limit=request.limit)
 
     datasets = visible_datasets(store, caller, scope)
     reasons = {} if carriers is None else {d.dataset_id: carriers.unanswerable(d.dataset_id) for d in datasets}

@@ -8,6 +8,7 @@ from functools import cache
 from typing import Any
 
 from beacon.errors import NotFound
+from beacon.query.carriers import individuals_of
 from beacon.query.entries import Caller, Scope, answer_per_dataset, visible_datasets
 from beacon.query.entry_types import G_VARIANTS, EntryType
 from beacon.query.requests import BeaconRequest
@@ -91,10 +92,7 @@ def search_carriers(
     @cache
     def record_ids(dataset_id: str) -> frozenset[str]:
         biosamples = frozenset(search.store.variant_carriers(dataset_id, variant_id))
-        if entry_type.path == "biosamples" or not biosamples:
-            return biosamples
-        query = RecordQuery("biosamples", dataset_id, record_ids=biosamples, limit=len(biosamples))
-        return frozenset(str(r["individualId"]) for r in search.store.find_records(query) if r.get("individualId"))
+        return biosamples if entry_type.path == "biosamples" else individuals_of(search.store, dataset_id, biosamples)
 
     def record_query(dataset_id: str) -> RecordQuery:
         ids = record_ids(dataset_id)
