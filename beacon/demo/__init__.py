@@ -17,7 +17,10 @@ DEMO_VCF = DEMO_DIR / "cineca_uk1_chr22.vcf.gz"
 DEMO_PANEL = DEMO_DIR / "1000g_sample_panel.tsv"
 TEST_DATASET = "synthetic-test"
 """A test dataset (`info.testDataset`): answered only to requests in testMode (e.g. a network's validator)."""
-TEST_METADATA = tuple(name.replace(".json", ".synthetic-test.json") for name in DEMO_METADATA)
+TEST_METADATA = tuple(
+    f"{entity}.synthetic-test.json"
+    for entity in ("datasets", "cohorts", "individuals", "biosamples", "runs", "analyses")
+)
 TEST_VCF = DEMO_DIR / "synthetic-test.vcf.gz"
 
 
