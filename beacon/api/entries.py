@@ -54,6 +54,7 @@ def _resultsets_response(
     scope: entries.Scope,
 ) -> Response:
     warnings = [
+        *current_caller(ctx).warnings,
         *entries.unavailable_selected(scope, results),
         *(str(result.info["error"]["errorMessage"]) for result in results if not result.answered),
     ]
@@ -74,7 +75,7 @@ def _collection_response(
         granularity,
         total,
         _with_security(ctx, entry_type, page),
-        filtered.info(),
+        filtered.info(*current_caller(ctx).warnings),
     )
     return jsonify(document)
 

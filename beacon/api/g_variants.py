@@ -38,7 +38,7 @@ def _respond(
     # Filters on individuals or biosamples select variants through their carriers (case-level data).
     empty = [result.dataset_id for result in results if not result.exists]
     warnings = [*unavailable_selected(scope, results), *case_level_warnings(ctx.store, filtered.applied, empty)]
-    info = filtered.info(*warnings)
+    info = filtered.info(*current_caller(ctx).warnings, *warnings)
     document = responses.build_resultsets_response(ctx.identity.id, filtered.request, entry_type, results, info)
     return jsonify(document)
 
