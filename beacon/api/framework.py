@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from beacon.api.context import beacon_context, current_caller, parse_request
+from beacon.api.context import BeaconContext, beacon_context, current_caller, parse_request
 from beacon.query import framework
-from beacon.query.entries import find_collection_record
+from beacon.query.entries import Scope, find_collection_record, is_test_dataset
 from beacon.query.filtering import filtering_terms_of
 
 bp = Blueprint("framework", __name__)
@@ -65,9 +65,18 @@ def entry_types() -> Response:
 def filtering_terms() -> Response:
     """Terms, fields and custom filters of the loaded data, and the loaded ontologies."""
     ctx = beacon_context()
-    parse_request(ctx)
-    terms, resources = filtering_terms_of(ctx.store)
+    request = parse_request(ctx)
+    terms, resources = filtering_terms_of(ctx.store, dataset_ids=_datasets_of_mode(ctx, request.test_mode))
     return jsonify(framework.build_filtering_terms(ctx.identity, terms, ctx.registry, resources))
+
+
+def _datasets_of_mode(ctx: BeaconContext, test_mode: bool) -> list[str] | None:
+    """The datasets of the request's mode (test or not) when test datasets are loaded; None: every dataset."""
+    datasets = ctx.store.list_datasets()
+    tests = {dataset["id"] for dataset in datasets if is_test_dataset(dataset, ctx.policy)}
+    if not tests and not test_mode:
+        return None
+    return [dataset["id"] for dataset in datasets if (dataset["id"] in tests) == test_mode]
 
 
 @bp.route("/datasets/<entry_id>/filtering_terms", methods=_METHODS, defaults={"collection": "datasets"})
@@ -75,8 +84,8 @@ def filtering_terms() -> Response:
 def collection_filtering_terms(collection: str, entry_id: str) -> Response:
     """The filtering terms of one dataset (a cohort answers for its dataset); 403/404 as the collection's."""
     ctx = beacon_context()
-    parse_request(ctx)
+    request = parse_request(ctx)
     entry_type = ctx.registry.by_path(collection)
-    record = find_collection_record(ctx.store, current_caller(ctx), entry_type, entry_id)
+    record = find_collection_record(ctx.store, current_caller(ctx), entry_type, entry_id, Scope.of(request))
     terms, resources = filtering_terms_of(ctx.store, str(record.get("datasetId", record["id"])))
     return jsonify(framework.build_filtering_terms(ctx.identity, terms, ctx.registry, resources))

@@ -82,6 +82,7 @@ INDIVIDUALS = EntryType(
     model="individuals",
     description="A human being. It could be a Patient, a Tissue Donor, a Participant, a Human Study Subject, etc.",
     ontology_term=("NCIT:C25190", "Person"),
+    request_parameters=G_VARIANT_PARAMETERS,  # individuals carrying a variant (beacon.query.carriers)
 )
 BIOSAMPLES = EntryType(
     id="biosample",
@@ -91,6 +92,7 @@ BIOSAMPLES = EntryType(
     description="Any material sample taken from a biological entity for testing, diagnostic, propagation, "
     "treatment or research purposes.",
     ontology_term=("NCIT:C70699", "Biospecimen"),
+    request_parameters=G_VARIANT_PARAMETERS,  # biosamples carrying a variant (beacon.query.carriers)
 )
 
 G_VARIANTS = EntryType(

@@ -294,16 +294,36 @@ def selected_biosamples(store: Store, applied: AppliedFilters, dataset_id: str) 
     return frozenset() if biosamples is None else frozenset(str(r["id"]) for r in store.find_records(biosamples))
 
 
-def filtering_terms_of(store: Store, dataset_id: str | None = None) -> tuple[list[FilteringTerm], list[dict[str, str]]]:
-    """What `/filtering_terms` lists (of one dataset, or all): terms and the loaded ontologies' resources.
+def filtering_terms_of(
+    store: Store, dataset_id: str | None = None, *, dataset_ids: Sequence[str] | None = None
+) -> tuple[list[FilteringTerm], list[dict[str, str]]]:
+    """What `/filtering_terms` lists (of one dataset, of some, or all): terms and the loaded ontologies' resources.
 
     Terms are the ontology terms of the loaded records, their field paths worth filtering
     (`alphanumeric`) and the custom filters; all computed from the store, so loading data refreshes them.
     """
-    terms = store.filtering_terms(dataset_id=dataset_id) if dataset_id else store.filtering_terms()
-    fields = [field for field in store.filtering_fields(dataset_id=dataset_id) if _worth_filtering(field.id)]
+    if dataset_ids is not None:
+        terms = _union(store.filtering_terms(dataset_id=one) for one in dataset_ids)
+        fields = _union(store.filtering_fields(dataset_id=one) for one in dataset_ids)
+    else:
+        terms = store.filtering_terms(dataset_id=dataset_id) if dataset_id else store.filtering_terms()
+        fields = store.filtering_fields(dataset_id=dataset_id)
+    fields = [field for field in fields if _worth_filtering(field.id)]
     resources = [ontology.resource.to_json() for ontology in store.ontologies(with_terms=False)]
     return [*terms, *fields, *custom_filtering_terms()], resources
+
+
+def _union(lists: Iterable[list[FilteringTerm]]) -> list[FilteringTerm]:
+    """Terms of several datasets as one list ordered by id: scopes merged, the first label kept."""
+    merged: dict[str, FilteringTerm] = {}
+    for term in (term for terms in lists for term in terms):
+        known = merged.get(term.id)
+        if known is None:
+            merged[term.id] = term
+        else:
+            scopes = tuple(sorted({*known.scopes, *term.scopes}))
+            merged[term.id] = replace(known, label=known.label or term.label, scopes=scopes)
+    return [merged[term_id] for term_id in sorted(merged)]
 
 
 def _worth_filtering(path: str) -> bool:

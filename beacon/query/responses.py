@@ -52,6 +52,8 @@ class DatasetResult:
     """How small-count protection changed `count` (empty: the count is exact)."""
     count_precision: str | None = None
     """`imprecise` or `rounded` when `count` was adjusted, else None (exact)."""
+    answered: bool = True
+    """False when the dataset cannot evaluate the query (`info` says why): neither a hit nor a miss."""
 
     @property
     def exists(self) -> bool:
@@ -173,7 +175,9 @@ def _result_sets(
         "MISS": lambda result: not result.exists,
         "NONE": lambda result: False,
     }[request.include_resultset_responses]
-    return [_result_set(beacon_id, granularity, result) for result in results if wanted(result)]
+    # A dataset that could not evaluate the query is shown whenever any set is, so it is never a silent miss.
+    shown = [r for r in results if wanted(r) or (not r.answered and request.include_resultset_responses != "NONE")]
+    return [_result_set(beacon_id, granularity, result) for result in shown]
 
 
 def _result_set(beacon_id: str, granularity: Granularity, result: DatasetResult) -> dict[str, Any]:

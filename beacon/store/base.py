@@ -369,3 +369,7 @@ class Store(Protocol):
         Looked up like `find_variants(build_id_query(...))`, by position; an id not in the loader's
         format has no carriers and does not reach the database.
         """
+
+    def carriers_of_variants(self, query: VariantQuery) -> list[str]:
+        """Biosample ids carrying any variant the query matches (case-level data), ordered; skip/limit
+        are ignored. Empty when the dataset's variants were loaded without case-level data."""

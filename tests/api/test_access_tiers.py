@@ -531,24 +531,54 @@ def hiding_client(make_app: Callable) -> FlaskClient:
 
 
 EXPLICIT_PATHS = (
-    f"/datasets/{CONTROLLED}",
-    f"/datasets/{CONTROLLED}/individuals",
-    f"/datasets/{CONTROLLED}/biosamples",
-    f"/datasets/{CONTROLLED}/g_variants?assemblyId=GRCh38&referenceName=8&start=876000&end=877000",
-    f"/g_variants?assemblyId=GRCh38&referenceName=8&start=876000&end=877000&datasets={CONTROLLED}",
+    "/datasets/{}",
+    "/datasets/{}/individuals",
+    "/datasets/{}/biosamples",
+    "/datasets/{}/g_variants?assemblyId=GRCh38&referenceName=8&start=876000&end=877000",
+    "/datasets/{}/filtering_terms",
+)
+SELECTING_PATHS = (
+    "/g_variants?assemblyId=GRCh38&referenceName=8&start=876000&end=877000&datasets={}",
+    "/individuals?datasets={}",
+    "/biosamples?requestedGranularity=record&datasets={}",
 )
 
 
+def _without_id(response: Any, dataset_id: str) -> tuple[int, str]:
+    return response.status_code, response.get_data(as_text=True).replace(dataset_id, "<id>")
+
+
 @pytest.mark.parametrize("tier", ["anonymous", "authenticated"])
-@pytest.mark.parametrize("path", EXPLICIT_PATHS)
-def test_naming_a_hidden_dataset_is_a_403(
+@pytest.mark.parametrize("path", EXPLICIT_PATHS + SELECTING_PATHS)
+def test_naming_a_hidden_dataset_answers_as_naming_an_unknown_one(
     hiding_client: FlaskClient, callers: dict[str, Headers], validator: SchemaValidator, path: str, tier: str
 ) -> None:
-    """Asking by id for a dataset the tier may not see at all is refused, not answered empty."""
-    response = hiding_client.get(f"/api{path}", headers=callers[tier])
-    assert response.status_code == 403
-    assert_valid(validator, response.get_json())
-    assert response.get_json()["error"]["errorCode"] == 403
+    """Asking by id for a dataset the tier may not see gives the answer an unknown id gets: same status,
+    same body (but for the id), so a caller cannot learn which hidden ids exist."""
+    hidden = hiding_client.get(f"/api{path.format(CONTROLLED)}", headers=callers[tier])
+    unknown = hiding_client.get(f"/api{path.format('ega_synthetiq')}", headers=callers[tier])
+    assert _without_id(hidden, CONTROLLED) == _without_id(unknown, "ega_synthetiq")
+    assert_valid(validator, hidden.get_json())
+    if path in EXPLICIT_PATHS:
+        assert hidden.status_code == 404
+        assert hidden.get_json()["error"] == {"errorCode": 404, "errorMessage": f"no dataset with id {CONTROLLED!r}"}
+    else:  # a selection leaves the dataset out, and says so as it would of any id it does not know
+        assert hidden.status_code == 200
+        assert hidden.get_json()["responseSummary"]["exists"] is False
+        assert f"no dataset with id {CONTROLLED!r}: it was left out" in hidden.get_json()["info"]["warnings"]
+
+
+def test_a_selection_answers_from_the_visible_datasets_it_names(
+    hiding_client: FlaskClient, callers: dict[str, Headers]
+) -> None:
+    """`datasets` naming a visible and a hidden dataset answers from the visible one only."""
+    query = {"datasets": f"{PUBLIC},{CONTROLLED}", "requestedGranularity": "count"}
+    document = hiding_client.get("/api/individuals", query_string=query, headers=callers["anonymous"]).get_json()
+    assert document["responseSummary"]["numTotalResults"] == INDIVIDUALS[PUBLIC]
+    body = {"query": {"requestParameters": {"datasets": {"datasetIds": [PUBLIC, CONTROLLED]}}, **query}}
+    del body["query"]["datasets"]
+    posted = hiding_client.post("/api/individuals", json=body, headers=callers["anonymous"]).get_json()
+    assert posted["responseSummary"] == document["responseSummary"]
 
 
 @pytest.mark.parametrize(
