@@ -1,12 +1,14 @@
-"""Informational endpoints: /, /info, /service-info, /configuration, /map, /entry_types, /filtering_terms."""
+"""Informational endpoints: /, /info, /service-info, /configuration, /map, /entry_types, /filtering_terms,
+and the OpenAPI documents /map links to (/endpoints.json, /{entry type}/endpoints.json)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
 from beacon.api.context import beacon_context, current_caller, parse_request
-from beacon.query import framework
-from beacon.query.entries import find_collection_record
+from beacon.query import framework, openapi
+from beacon.query.entries import find_record
+from beacon.query.entry_types import EntryType
 from beacon.query.filtering import filtering_terms_of
 
 bp = Blueprint("framework", __name__)
@@ -78,6 +80,23 @@ def collection_filtering_terms(collection: str, entry_id: str) -> Response:
     ctx = beacon_context()
     parse_request(ctx)
     entry_type = ctx.registry.by_path(collection)
-    record = find_collection_record(ctx.store, current_caller(ctx), entry_type, entry_id)
+    record = find_record(ctx.store, current_caller(ctx), entry_type, entry_id)
     terms, resources = filtering_terms_of(ctx.store, str(record.get("datasetId", record["id"])))
     return jsonify(framework.build_filtering_terms(ctx.identity, terms, ctx.registry, resources))
+
+
+@bp.route("/endpoints.json", methods=("GET",))
+def framework_openapi() -> Response:
+    """The OpenAPI document of the informational endpoints."""
+    return _openapi(None)
+
+
+def entry_type_openapi(entry_type: EntryType) -> Response:
+    """The OpenAPI document of one entry type's endpoints (`openAPIEndpointsDefinition` in /map)."""
+    return _openapi(entry_type)
+
+
+def _openapi(entry_type: EntryType | None) -> Response:
+    ctx = beacon_context()
+    served = openapi.served_paths(ctx.registry)
+    return jsonify(openapi.endpoints_document(entry_type, ctx.identity.base_url, served))

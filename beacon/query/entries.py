@@ -132,8 +132,8 @@ def query_records(
     return results
 
 
-def find_collection_record(store: Store, caller: Caller, entry_type: EntryType, record_id: str) -> dict[str, Any]:
-    """One dataset or cohort by id, if the caller may see its dataset (else 403), or 404."""
+def find_record(store: Store, caller: Caller, entry_type: EntryType, record_id: str) -> dict[str, Any]:
+    """One record by id from the datasets the caller may see, or 404 (a dataset it may not see: 403)."""
     for dataset_id, *_ in visible_datasets(store, caller, Scope()):
         query = RecordQuery(entity=entry_type.path, dataset_id=dataset_id, record_id=record_id, limit=1)
         found = store.find_records(query)

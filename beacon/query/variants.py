@@ -36,6 +36,7 @@ G_VARIANT_PARAMETERS = (
 """Request parameters the g_variants endpoints accept (GET and POST); `geneid` and `allele` are the
 spellings of geneId and genomicAlleleShortForm in the spec's OpenAPI document."""
 _ALIASES = {"geneid": "geneId", "allele": "genomicAlleleShortForm"}
+_LOCATING_PARAMETERS = ("referenceName", "start", "end", "geneId", "genomicAlleleShortForm")
 
 _BASES = re.compile(r"^[ACGTN]*$")
 # Answering the biggest ranges must stay within the aggregators' 5 s budget.
@@ -59,7 +60,9 @@ def parse_variant_request(parameters: Mapping[str, Any], assemblies: set[str]) -
     parameters = {_ALIASES.get(key, key): value for key, value in parameters.items()}
     if parameters.get("mateName") not in (None, ""):
         raise BadRequest("mateName (fusion queries) is not supported by this beacon")
-    assembly = _assembly(parameters.get("assemblyId"), assemblies)
+    located = any(parameters.get(key) not in (None, "") for key in _LOCATING_PARAMETERS)
+    # Every variant of a dataset (no location, gene or HGVS) is a query of every assembly unless one is named.
+    assembly = _assembly(parameters.get("assemblyId"), assemblies if located else set())
     common = _narrowing(parameters)
     datasets = _string_list("datasets", parameters.get("datasets"))
     hgvs = parameters.get("genomicAlleleShortForm")
