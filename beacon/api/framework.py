@@ -65,12 +65,13 @@ def entry_types() -> Response:
 
 @bp.route("/filtering_terms", methods=_METHODS)
 def filtering_terms() -> Response:
-    """Terms, fields and custom filters of the loaded data, and the loaded ontologies."""
+    """Terms, fields and custom filters of the loaded data (one page: `skip`/`limit`), and the loaded ontologies."""
     ctx = beacon_context()
-    parse_request(ctx)
+    request = parse_request(ctx, limits=framework.TERMS_LIMITS)
     current_caller(ctx)  # a presented but invalid token is a 401 everywhere
     terms, resources = filtering_terms_of(ctx.store)
-    return jsonify(framework.build_filtering_terms(ctx.identity, terms, ctx.registry, resources))
+    page = framework.page_of(terms, request)
+    return jsonify(framework.build_filtering_terms(ctx.identity, page, ctx.registry, resources))
 
 
 @bp.route("/datasets/<entry_id>/filtering_terms", methods=_METHODS, defaults={"collection": "datasets"})
@@ -78,11 +79,12 @@ def filtering_terms() -> Response:
 def collection_filtering_terms(collection: str, entry_id: str) -> Response:
     """The filtering terms of one dataset (a cohort answers for its dataset); 403/404 as the collection's."""
     ctx = beacon_context()
-    parse_request(ctx)
+    request = parse_request(ctx, limits=framework.TERMS_LIMITS)
     entry_type = ctx.registry.by_path(collection)
     record = find_record(ctx.store, current_caller(ctx), entry_type, entry_id)
     terms, resources = filtering_terms_of(ctx.store, str(record.get("datasetId", record["id"])))
-    return jsonify(framework.build_filtering_terms(ctx.identity, terms, ctx.registry, resources))
+    page = framework.page_of(terms, request)
+    return jsonify(framework.build_filtering_terms(ctx.identity, page, ctx.registry, resources))
 
 
 @bp.route("/endpoints.json", methods=("GET",))
