@@ -9,7 +9,7 @@ Scopes other than the queried entity are applied through the links between recor
 - individuals <-> biosamples through the biosamples' `individualId`;
 - runs and analyses -> individuals and biosamples through their `individualId` and `biosampleId`;
 - datasets and cohorts: a dataset takes part only when it holds a matching record of the scope
-  (for a dataset or cohort query: when it holds any matching individual or biosample);
+  (for a dataset or cohort query: when it holds any matching individual, biosample, run or analysis);
 - g_variants: only the variants carried by the matching biosamples (case-level data), or by the
   biosamples of the matching individuals. Variants have no ontology terms of their own, so filters
   without a scope on g_variants apply to individuals.

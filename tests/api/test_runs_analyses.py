@@ -159,6 +159,15 @@ def test_a_filter_on_a_dataset_selects_the_runs_of_that_dataset(client):
     assert by_dataset(document) == expected([record for record in RUNS if record["datasetId"] in holding])
 
 
+def test_a_filter_on_runs_selects_the_datasets_holding_them(client):
+    for strategy in {record["libraryStrategy"] for record in RUNS}:
+        wgs = {"id": "libraryStrategy", "operator": "=", "value": strategy, "scope": "run"}
+        document = post(client, "/datasets", [wgs])
+        holding = {record["datasetId"] for record in RUNS if record["libraryStrategy"] == strategy}
+        assert {dataset["id"] for dataset in document["response"]["collections"]} == holding
+        assert len(holding) == 1
+
+
 def test_runs_list_their_analyses(client, validator):
     for run in RUNS:
         document = get(client, f"/runs/{run['id']}/analyses")
