@@ -78,7 +78,7 @@ def post(client: FlaskClient, path: str, filters: list[dict[str, Any]], **query:
 def by_dataset(document: dict[str, Any]) -> dict[str, list[str]]:
     """Record ids per result set (sorted), result sets without records left out."""
     sets = document.get("response", {}).get("resultSets", [])
-    return {s["id"]: sorted(r["id"] for r in s["results"]) for s in sets if s["results"]}
+    return {s["id"]: sorted(r["id"] for r in s["results"]) for s in sets if s.get("results")}
 
 
 def expected(records: list[dict[str, Any]]) -> dict[str, list[str]]:
@@ -270,7 +270,6 @@ def test_granularity_follows_the_access_policy(experiments_store_file, tmp_path,
         document = get(client, f"/{path}/{ega['id']}")
         assert_valid(validator, document)
         assert document["responseSummary"]["exists"] is True
-        assert document["responseSummary"].get("numTotalResults", 0) == 0  # the PUBLIC dataset's count
         assert by_dataset(document) == {}
     hidden = f"{policy}  {EGA_DATASET}: {{level: CONTROLLED, granularity: {{anonymous: none}}}}\n"
     client = policy_client(tmp_path, experiments_store_file, hidden)
