@@ -112,7 +112,7 @@ def load_metadata_command(
 @click.option(
     "--populations",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="JSON map naming the INFO fields of each population (see README).",
+    help="JSON map naming the INFO fields of each population, or the labels of the sample panel's (see README).",
 )
 @click.option(
     "--sample-panel",

@@ -8,7 +8,6 @@ implemented in `_retrieve`, including the upstream `../common/info.json` bug.
 from __future__ import annotations
 
 import functools
-import importlib.resources
 import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -19,7 +18,12 @@ import referencing
 import referencing.exceptions
 import referencing.jsonschema
 
+from beacon.resources import package_dir
+
+SCHEMA_PACKAGE = "beacon_schemas"
+"""`schemas/` of the source tree, installed under this name (setup.cfg `package_dir`)."""
 BEACON_V2 = "beacon-v2"
+"""The folder of the official Beacon v2 schema set inside the schemas package."""
 _UPSTREAM_PREFIX = "https://raw.githubusercontent.com/ga4gh-beacon/beacon-v2/main/"
 _VRS_URL = "https://w3id.org/ga4gh/schema/vrs/1.3/vrs.json"
 _MODELS = "models/json/beacon-v2-default-model"
@@ -43,10 +47,14 @@ RESPONSE_SCHEMAS = {
 MODEL_ENTITIES = ("analyses", "biosamples", "cohorts", "datasets", "genomicVariations", "individuals", "runs")
 
 
+def schema_path(*parts: str) -> Path:
+    """A file or folder of the schemas package (the official set is `schema_path(BEACON_V2)`)."""
+    return package_dir(SCHEMA_PACKAGE).joinpath(*parts)
+
+
 @functools.cache
 def _schema_base() -> Path:
-    # `schemas/` is installed as the data package `beacon_schemas` (setup.cfg), editable or not.
-    return Path(str(importlib.resources.files("beacon_schemas"))) / BEACON_V2
+    return schema_path(BEACON_V2)
 
 
 def _read(path: Path) -> Any:

@@ -19,8 +19,9 @@ from beacon.schemas import SchemaValidator, default_validator
 from beacon.settings import Settings
 from beacon.store.sqlite import SqliteStore
 
-# The local OpenID provider fixtures (op, rogue_op, make_verifier, ...), started only by tests that use them.
-pytest_plugins = ("tests.auth.oidc_fixtures",)
+# The local OpenID provider fixtures (op, rogue_op, make_verifier, ...), started only by tests that use them;
+# under CI=true, a skip for a missing prerequisite fails the run (tests/ci_skips.py).
+pytest_plugins = ("tests.auth.oidc_fixtures", "tests.ci_skips")
 
 TESTS_DIR = Path(__file__).resolve().parent
 DATA_DIR = TESTS_DIR / "data"

@@ -39,9 +39,8 @@ def list_entries(entry_type: EntryType) -> Response:
 def _resultsets_response(
     ctx: BeaconContext, entry_type: EntryType, filtered: FilteredRequest, results: list[DatasetResult]
 ) -> Response:
-    document = responses.build_resultsets_response(
-        ctx.identity.id, filtered.request, entry_type, results, filtered.info()
-    )
+    info = filtered.info(*current_caller(ctx).warnings)
+    document = responses.build_resultsets_response(ctx.identity.id, filtered.request, entry_type, results, info)
     return jsonify(document)
 
 
@@ -56,7 +55,7 @@ def _collection_response(
         granularity,
         total,
         _with_security(ctx, entry_type, page),
-        filtered.info(),
+        filtered.info(*current_caller(ctx).warnings),
     )
     return jsonify(document)
 

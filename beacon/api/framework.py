@@ -1,5 +1,9 @@
 """Informational endpoints: /, /info, /service-info, /configuration, /map, /entry_types, /filtering_terms,
-and the OpenAPI documents /map links to (/endpoints.json, /{entry type}/endpoints.json)."""
+and the OpenAPI documents /map links to (/endpoints.json, /{entry type}/endpoints.json).
+
+They are the same for every caller, so they never read the Authorization header: a network or a portal
+sends the user's token with them, and no token, however bad, may cost a member its place in the network.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +27,6 @@ def info() -> Response:
     """Who this beacon is (`beaconInfoResponse`)."""
     ctx = beacon_context()
     parse_request(ctx)
-    current_caller(ctx)  # a presented but invalid token is a 401 everywhere
     return jsonify(framework.build_info(ctx.identity))
 
 
@@ -38,7 +41,6 @@ def configuration() -> Response:
     """Entry types, maturity and security levels (`beaconConfigurationResponse`)."""
     ctx = beacon_context()
     parse_request(ctx)
-    current_caller(ctx)  # a presented but invalid token is a 401 everywhere
     datasets = ctx.store.list_datasets()
     levels = sorted({ctx.policy.security_level(dataset["id"]) for dataset in datasets}) or ["CONTROLLED"]
     document = framework.build_configuration(ctx.identity, ctx.registry, levels, ctx.settings.filters_required)
@@ -50,7 +52,6 @@ def beacon_map() -> Response:
     """Every endpoint this beacon serves, with absolute URLs (`beaconMapResponse`)."""
     ctx = beacon_context()
     parse_request(ctx)
-    current_caller(ctx)  # a presented but invalid token is a 401 everywhere
     return jsonify(framework.build_map(ctx.identity, ctx.registry))
 
 
@@ -59,7 +60,6 @@ def entry_types() -> Response:
     """The entry types this beacon serves (`beaconEntryTypesResponse`)."""
     ctx = beacon_context()
     parse_request(ctx)
-    current_caller(ctx)  # a presented but invalid token is a 401 everywhere
     return jsonify(framework.build_entry_types(ctx.identity, ctx.registry, ctx.settings.filters_required))
 
 
@@ -68,7 +68,6 @@ def filtering_terms() -> Response:
     """Terms, fields and custom filters of the loaded data (one page: `skip`/`limit`), and the loaded ontologies."""
     ctx = beacon_context()
     request = parse_request(ctx, limits=framework.TERMS_LIMITS)
-    current_caller(ctx)  # a presented but invalid token is a 401 everywhere
     terms, resources = filtering_terms_of(ctx.store)
     page = framework.page_of(terms, request)
     return jsonify(framework.build_filtering_terms(ctx.identity, page, ctx.registry, resources))

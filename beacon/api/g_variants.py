@@ -38,7 +38,9 @@ def _respond(
 ) -> Response:
     # Filters on individuals or biosamples select variants through their carriers (case-level data).
     empty = [result.dataset_id for result in results if not result.exists]
-    info = filtered.info(*case_level_warnings(ctx.store, filtered.applied, empty), *warnings)
+    info = filtered.info(
+        *current_caller(ctx).warnings, *case_level_warnings(ctx.store, filtered.applied, empty), *warnings
+    )
     document = responses.build_resultsets_response(ctx.identity.id, filtered.request, entry_type, results, info)
     return jsonify(document)
 

@@ -17,6 +17,7 @@ import yaml
 from beacon.auth.principal import Principal
 from beacon.query.granularity import Granularity
 from beacon.query.responses import EXACT_COUNTS, CountProtection
+from beacon.schemas import schema_path
 
 POLICY_SCHEMA_NAME = "access-policy.schema.json"
 TIERS = ("anonymous", "registered", "controlled")
@@ -137,11 +138,8 @@ class AccessPolicy:
 
 
 def policy_schema_path() -> Path:
-    """Where the JSON Schema of policy files lives (installed copy first, then the source tree)."""
-    installed = Path(__file__).resolve().parent.parent / "schemas" / POLICY_SCHEMA_NAME
-    if installed.is_file():
-        return installed
-    return Path(__file__).resolve().parent.parent.parent / "schemas" / POLICY_SCHEMA_NAME
+    """The JSON Schema of policy files, from the schemas package (`schemas/` of the source tree)."""
+    return schema_path(POLICY_SCHEMA_NAME)
 
 
 def _read_document(path: Path) -> dict[str, Any]:

@@ -52,6 +52,8 @@ class Caller:
 
     principal: Any
     policy: Policy
+    warnings: tuple[str, ...] = ()
+    """What the response `info` tells the caller about its credentials (e.g. an ignored token)."""
 
 
 def visible_datasets(store: Store, caller: Caller, scope: Scope) -> list[VisibleDataset]:

@@ -115,7 +115,7 @@ def build_resultsets_response(
         document["responseSummary"]["numTotalResults"] = sum(result.count for result in countable)
         document["responseSummary"].update(_summary_adjustment(countable))
     if granularity == Granularity.RECORD:
-        document["response"] = {"resultSets": _result_sets(request, entry_type, countable)}
+        document["response"] = {"resultSets": _result_sets(beacon_id, request, countable)}
     if info:
         document["info"] = dict(info)
     return document
@@ -132,20 +132,20 @@ def _summary_adjustment(results: Sequence[DatasetResult]) -> dict[str, Any]:
     return {"countAdjustedTo": adjusted_to, "countPrecision": "rounded" if all_rounded else "imprecise"}
 
 
-def _result_sets(
-    request: BeaconRequest, entry_type: EntryType, results: Sequence[DatasetResult]
-) -> list[dict[str, Any]]:
+def _result_sets(beacon_id: str, request: BeaconRequest, results: Sequence[DatasetResult]) -> list[dict[str, Any]]:
     wanted = {
         "ALL": lambda result: True,
         "HIT": lambda result: result.exists,
         "MISS": lambda result: not result.exists,
         "NONE": lambda result: False,
     }[request.include_resultset_responses]
-    return [_result_set(entry_type, result) for result in results if wanted(result)]
+    return [_result_set(beacon_id, result) for result in results if wanted(result)]
 
 
-def _result_set(entry_type: EntryType, result: DatasetResult) -> dict[str, Any]:
+def _result_set(beacon_id: str, result: DatasetResult) -> dict[str, Any]:
+    # beaconId: networks (the ELIXIR beacon-network-backend) and the GDI portal read it per result set.
     result_set: dict[str, Any] = {
+        "beaconId": beacon_id,
         "id": result.dataset_id,
         "setType": "dataset",
         "exists": result.exists,

@@ -429,15 +429,25 @@ def test_configuration_declares_the_levels_in_use(client: FlaskClient, validator
 
 @pytest.fixture(scope="module")
 def bad_tokens(op: OpenIdProvider, rogue_op: OpenIdProvider) -> dict[str, str]:
-    """Presented tokens that must be refused: malformed, expired, from an untrusted OP, unsigned."""
+    """Tokens refused (they name the trusted OP and fail) or ignored (not this beacon's); the rich ones would
+    hold bona fide status and the CONTROLLED grant if they counted."""
     past = int(time.time()) - 3600
     unsigned = op.access_claims(sub="mallory@test")
+    rich = [*BONA_FIDE_VISAS, grant_visa(CONTROLLED_GRANT)]
     return {
-        "malformed": "not.a.jwt",
         "expired": op.sign(op.access_claims(iat=past - 600, exp=past)),
-        "untrusted issuer": rogue_op.token(rogue_op.add_account(visas=[*BONA_FIDE_VISAS])),
         "alg none": ".".join([b64url({"alg": "none", "typ": "at+jwt"}), b64url(unsigned), ""]),
+        "untrusted OP signing as ours": rogue_op.sign(
+            op.access_claims(sub=op.add_account(visas=rich), scope="openid ga4gh_passport_v1")
+        ),
+        "malformed": "not.a.jwt",
+        "untrusted issuer": rogue_op.token(rogue_op.add_account(visas=rich)),
+        "untrusted issuer, opaque": rogue_op.token(rogue_op.add_account(visas=rich), jwt=False),
     }
+
+
+REFUSED_KINDS = ("expired", "alg none", "untrusted OP signing as ours")
+IGNORED_KINDS = ("malformed", "untrusted issuer", "untrusted issuer, opaque")
 
 
 def b64url(document: Mapping[str, Any]) -> str:
@@ -445,7 +455,7 @@ def b64url(document: Mapping[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(document).encode()).rstrip(b"=").decode()
 
 
-REFUSING_PATHS = (
+DATA_PATHS = (
     "/individuals",
     "/biosamples",
     "/g_variants?assemblyId=GRCh38&referenceName=8&start=876000&end=877000",
@@ -460,12 +470,12 @@ REFUSING_PATHS = (
 )
 
 
-@pytest.mark.parametrize("path", REFUSING_PATHS)
-@pytest.mark.parametrize("kind", ["malformed", "expired", "untrusted issuer", "alg none"])
-def test_an_invalid_token_is_a_401_never_anonymous(
+@pytest.mark.parametrize("path", DATA_PATHS)
+@pytest.mark.parametrize("kind", REFUSED_KINDS)
+def test_a_token_naming_our_issuer_that_fails_is_a_401_never_anonymous(
     client: FlaskClient, bad_tokens: dict[str, str], validator: SchemaValidator, kind: str, path: str
 ) -> None:
-    """A presented but invalid token gets the 401 envelope with the Bearer challenge, on every data endpoint."""
+    """A token claiming the trusted issuer that fails verification gets the 401 envelope, on every data endpoint."""
     token = bad_tokens[kind]
     response = client.get(f"/api{path}", headers=bearer(token))
     assert response.status_code == 401
@@ -474,6 +484,24 @@ def test_an_invalid_token_is_a_401_never_anonymous(
     assert_valid(validator, document)
     assert document["error"]["errorCode"] == 401
     assert token not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", DATA_PATHS)
+@pytest.mark.parametrize("kind", IGNORED_KINDS)
+def test_a_token_that_is_not_ours_gets_exactly_the_anonymous_answer(
+    client: FlaskClient, bad_tokens: dict[str, str], validator: SchemaValidator, kind: str, path: str
+) -> None:
+    """Another issuer's token (as a network forwards it) or an unreadable one: the anonymous answer plus a note."""
+    url = f"/api{path}{'&' if '?' in path else '?'}requestedGranularity={R}&includeResultsetResponses=ALL"
+    anonymous = client.get(url)
+    response = client.get(url, headers=bearer(bad_tokens[kind]))
+    assert (response.status_code, anonymous.status_code) == (200, 200)
+    document, expected = response.get_json(), anonymous.get_json()
+    assert_valid(validator, document)
+    warnings = document.pop("info").pop("warnings")
+    assert document == expected
+    assert len(warnings) == 1 and warnings[0].startswith("the bearer token was ignored")
+    assert bad_tokens[kind] not in response.get_data(as_text=True)
 
 
 # --- a dataset hidden from a tier (`none`) -----------------------------------------------------
