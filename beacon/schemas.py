@@ -63,6 +63,23 @@ def _read(path: Path) -> Any:
         return json.load(handle)
 
 
+def read_spec_file(relative_path: str) -> Any:
+    """A fresh copy of one JSON file of the official set, e.g. `framework/json/endpoints.json` (OpenAPI)."""
+    return _read(_schema_base() / relative_path)
+
+
+def upstream_url(relative_path: str) -> str:
+    """The upstream URL the official files use for one of them (`$ref`s resolve against it)."""
+    return _UPSTREAM_PREFIX + relative_path
+
+
+def model_file(entity: str, name: str) -> str:
+    """The relative path of one file of a model entity, e.g. `model_file("runs", "endpoints.json")`."""
+    if entity not in MODEL_ENTITIES:
+        raise KeyError(f"no Beacon v2 model for entity {entity!r}")
+    return f"{_MODELS}/{entity}/{name}"
+
+
 def _retrieve(uri: str) -> referencing.Resource:
     base = _schema_base()
     if uri.startswith(_VRS_URL):

@@ -30,6 +30,17 @@ CINECA_DIR = DATA_DIR / "cineca_uk1_bff_ritools_v2"
 DEMO_DATASET = "CINECA_synthetic_cohort_EUROPE_UK1"
 DEMO_COHORT = "CINECA_synthetic_cohort_UK1"
 
+EGA_BFF_DIR = DATA_DIR / "ega_synthetic_testset" / "bff"
+EGA_DATASET = "test"
+# Runs and analyses (none ship with the demo): CINECA UK1's first 40 of each, and EGA's synthetic dataset.
+EXPERIMENT_FILES = (
+    CINECA_DIR / "runs.json",
+    CINECA_DIR / "analyses.json",
+    EGA_BFF_DIR / "datasets.json",
+    EGA_BFF_DIR / "runs.json",
+    EGA_BFF_DIR / "analyses.json",
+)
+
 
 def cineca_rows(name: str) -> list[dict[str, str]]:
     """The rows of a CINECA UK1 truth table in tests/data (`uk1.tsv`, `ontology_terms_used.tsv`)."""
@@ -84,6 +95,21 @@ def demo_store(demo_store_file: Path, tmp_path: Path) -> Iterator[SqliteStore]:
     sqlite_store = SqliteStore(path)
     yield sqlite_store
     sqlite_store.close()
+
+
+@pytest.fixture(scope="session")
+def experiments_store_file(demo_store_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo store plus EXPERIMENT_FILES, loaded by `beacon load metadata` (copy it before writing)."""
+    from click.testing import CliRunner
+
+    from beacon.cli import main
+
+    path = tmp_path_factory.mktemp("experiments") / "beacon.sqlite"
+    shutil.copy(demo_store_file, path)
+    arguments = ["load", "metadata", *map(str, EXPERIMENT_FILES), "--store", f"sqlite:///{path}"]
+    result = CliRunner().invoke(main, arguments)
+    assert result.exit_code == 0, result.output
+    return path
 
 
 def make_settings(store_path: Path, **overrides: Any) -> Settings:

@@ -192,10 +192,10 @@ def _not_answered(
     return results
 
 
-def find_collection_record(
+def find_record(
     store: Store, caller: Caller, entry_type: EntryType, record_id: str, scope: Scope = Scope()
 ) -> dict[str, Any]:
-    """One dataset or cohort by id, if the caller may see its dataset in this scope, else 404 (one message)."""
+    """One record by id, if the caller may see its dataset in this scope, else 404 (one message)."""
     for dataset_id, *_ in visible_datasets(store, caller, scope):
         query = RecordQuery(entity=entry_type.path, dataset_id=dataset_id, record_id=record_id, limit=1)
         found = store.find_records(query)

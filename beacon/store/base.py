@@ -73,7 +73,18 @@ class ValueCondition:
     is_duration: bool = False
 
 
-Condition = TermCondition | ValueCondition
+@dataclass(frozen=True)
+class LinkCondition:
+    """Records linked to one of these records: a string at `path` (e.g. `runId`) equal to one of `ids`.
+
+    Links between records (`individualId`, `biosampleId`, `runId`) compare exactly: no wildcards.
+    """
+
+    path: str
+    ids: frozenset[str]
+
+
+Condition = TermCondition | ValueCondition | LinkCondition
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING, Any
 from beacon.query.indexing import extract_terms, extract_values
 from beacon.store import sqlite_schema, sqlite_variants
 from beacon.store.base import (
+    Condition,
     DuplicateOntologyError,
     DuplicateRecordError,
     FilteringTerm,
     FrequencySource,
+    LinkCondition,
     MetadataBatch,
     RecordQuery,
     StoreUnavailable,
@@ -335,7 +337,7 @@ def _record_where(query: RecordQuery) -> tuple[str, list[Any]]:
     return " AND ".join(clauses), params
 
 
-def _condition_clause(condition: TermCondition | ValueCondition, entity: str) -> tuple[str, list[Any]]:
+def _condition_clause(condition: Condition, entity: str) -> tuple[str, list[Any]]:
     # Uncorrelated subqueries (entity as a parameter): SQLite evaluates them once, not once per record.
     if isinstance(condition, TermCondition):
         clause = (
@@ -343,6 +345,12 @@ def _condition_clause(condition: TermCondition | ValueCondition, entity: str) ->
             "AND t.term_id IN (SELECT value FROM json_each(?)))"
         )
         return clause, [entity, json.dumps(sorted(condition.term_ids))]
+    if isinstance(condition, LinkCondition):
+        clause = (
+            "r.id IN (SELECT v.record_id FROM record_values v WHERE v.entity = ? AND v.path = ? "
+            "AND v.text IN (SELECT value FROM json_each(?)))"
+        )
+        return clause, [entity, condition.path, json.dumps(sorted(condition.ids))]
     return _value_clause(condition, entity)
 
 

@@ -396,6 +396,8 @@ def test_entry_types_can_require_filters(demo_store_file, validator):
             "individual": False,
             "biosample": True,
             "genomicVariant": False,
+            "run": True,
+            "analysis": True,
         }
     for path in ("/api/individuals", f"/api/datasets/{DEMO_DATASET}/individuals"):
         response = client.get(path)
