@@ -97,7 +97,7 @@ def load() -> None:
 def load_metadata_command(
     files: tuple[Path, ...], entity: str | None, dataset_id: str | None, replace: bool, store_uri: str | None
 ) -> None:
-    """Load BFF JSON arrays of datasets, cohorts, individuals, biosamples (all or nothing)."""
+    """Load BFF JSON arrays of datasets, cohorts, individuals, biosamples, runs, analyses (all or nothing)."""
     from beacon.schemas import default_validator
     from loaders.metadata import load_metadata
 
@@ -118,7 +118,7 @@ def load_metadata_command(
 @click.option(
     "--populations",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="JSON map naming the INFO fields of each population (see README).",
+    help="JSON map naming the INFO fields of each population, or the labels of the sample panel's (see README).",
 )
 @click.option(
     "--sample-panel",

@@ -64,7 +64,10 @@ def load_vcf_files(
         return _load(store, paths, dataset_id, options, replace, batch_size, on_progress, workers, chunk_bytes)
     except ChunkError:
         pass  # the load was aborted: nothing of it is stored
-    return _load(store, paths, dataset_id, options, replace, batch_size, on_progress, 1, None)
+    reports = _load(store, paths, dataset_id, options, replace, batch_size, on_progress, 1, None)
+    for report in reports:
+        report.rerun_in_one_process = True  # said, since the workers' speed was lost (and they disagreed)
+    return reports
 
 
 def _load(

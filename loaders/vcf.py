@@ -45,7 +45,20 @@ Frequencies (`frequencyInPopulations`, GoE shape) come from one of three sources
    `max`) are ignored, as are fields of the wrong type or Number. A VCF with genotypes and no
    such fields gets `Total` from its genotypes.
 
-A sample panel and a populations map exclude each other. `alleleFrequency` is AC/AN whenever both
+A populations map may instead label the populations of a sample panel (with `sample_panel`; the
+Genome of Europe shape `Total`, `GB`, `GB_F`/`GB_M`, `F`/`M`)::
+
+    {"populations": [{"population": "GB", "panelPopulations": ["GBR"]},
+                     {"population": "CN", "panelPopulations": ["CHB", "CHS", "CDX"]}],
+     "splitBySex": true}
+
+Only the populations it names are published, under its labels (several panel populations may share
+one); samples of other populations count in `Total` and the sex totals only. `splitBySex` adds
+`<label>_F`/`<label>_M` and the sex totals `F`/`M` (every sample of known sex) and needs the panel's
+sexes; without it no sex split is published. Labels must not collide (`Total`, `F`, `M`, `GB_F`...).
+Without such a map a panel publishes its own population names, split by sex when sexes are known.
+
+A sample panel and a map of INFO fields exclude each other. `alleleFrequency` is AC/AN whenever both
 counts are known (so a rounded AF field is not even read), else the AF field.
 Zygosity counts are taken verbatim from INFO and follow bcftools +fill-tags (`AC_Hom` counts alleles
 in homozygous genotypes, 2 per diploid carrier). Counts the input lacks are left out, never 0.

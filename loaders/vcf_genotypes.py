@@ -2,7 +2,7 @@
 
 A haploid or diploid genotype is one of few states (`0/1`, `1/1`, `./.`, a hemizygous `1`, ...),
 so each record is reduced to one state per sample; a bincount per partition of the samples
-(everyone, populations, populations by sex) gives each population's state histogram, and its
+(everyone, populations, populations by sex, sexes) gives each population's state histogram, and its
 product with a table of the counts of each state (AN, then AC/het/hom/hemi per ALT) gives every
 population's totals at once. Other ploidies fall back to one state per sample.
 
@@ -29,6 +29,7 @@ Carriers = tuple[tuple[str, str | None], ...]
 
 _ZYGOSITY_LABELS = np.array([None, "heterozygous", "homozygous", "hemizygous"], dtype=object)
 _SEX_CHROMOSOMES = ("X", "Y")
+_SEX_TOTALS = ("F", "M")
 _new_frequency = functools.partial(tuple.__new__, PopulationFrequency)
 
 
@@ -44,12 +45,19 @@ class SampleCounts(NamedTuple):
 class GenotypeCounter:
     """Counts one file's genotypes per population (`Total` is every sample) and lists carriers."""
 
-    def __init__(self, samples: list[str], panel: SamplePanel | None, split_by_sex: bool, assembly: str) -> None:
+    def __init__(
+        self,
+        samples: list[str],
+        panel: SamplePanel | None,
+        split_by_sex: bool,
+        assembly: str,
+        sex_totals: bool = False,
+    ) -> None:
         self.assembly = assembly
         self.samples = np.array(samples, dtype=object)
-        groups = _population_groups(samples, panel, split_by_sex)
+        groups = _population_groups(samples, panel, split_by_sex, sex_totals)
         names = {TOTAL, *(name for partition in groups for name in partition.values())}
-        self.names = sorted(names, key=lambda name: (name != TOTAL, name))
+        self.names = sorted(names, key=lambda name: (name != TOTAL, name not in _SEX_TOTALS, name))
         self.partitions = [_labels(samples, partition, self.names) for partition in groups]
         sexes = [panel.sexes.get(sample) if panel else None for sample in samples]
         self.males = np.array([sex == "M" for sex in sexes], dtype=bool)
@@ -128,17 +136,22 @@ class GenotypeCounter:
         return alleles
 
 
-def _population_groups(samples: list[str], panel: SamplePanel | None, split_by_sex: bool) -> list[dict[str, str]]:
-    """Partitions of the samples beyond Total: sample -> population, and sample -> population_sex."""
+def _population_groups(
+    samples: list[str], panel: SamplePanel | None, split_by_sex: bool, sex_totals: bool
+) -> list[dict[str, str]]:
+    """Partitions of the samples beyond Total: sample -> population, sample -> population_sex and
+    sample -> sex (the sex totals `F`/`M`)."""
     if panel is None:
         return []
     populations = {sample: panel.populations[sample] for sample in samples if sample in panel.populations}
     partitions = [populations]
+    sexes = panel.sexes
     if split_by_sex:
-        sexes = panel.sexes
         partitions.append(
             {sample: f"{name}_{sexes[sample]}" for sample, name in populations.items() if sample in sexes}
         )
+    if sex_totals:
+        partitions.append({sample: sexes[sample] for sample in samples if sample in sexes})
     return partitions
 
 

@@ -166,6 +166,7 @@ def _merge_in_order(
         for chunk, future in zip(split.chunks, futures, strict=True):
             _add_counts(report, future.result())
             on_part(load.add_part(load.part(chunk.index)))  # type: ignore[arg-type]
+            report.parts += 1
     except VcfError as error:
         _cancel(futures)
         raise ChunkError(str(split.blocks.path)) from error

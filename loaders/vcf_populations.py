@@ -60,6 +60,8 @@ _POPULATION_PATTERNS = (
     (re.compile(rf"^AN_{_POPULATION_TOKEN}$"), "allele_number"),
     (re.compile(rf"^{_POPULATION_TOKEN}_AN$"), "allele_number"),
 )
+PANEL_KEY = "panelPopulations"
+"""The key of a map item naming the sample panel populations published under its label."""
 _NOT_POPULATIONS = frozenset({"adj", "raw", "het", "hom", "hemi", "all"})
 _SEXES = {"male": "M", "m": "M", "1": "M", "female": "F", "f": "F", "2": "F"}
 
@@ -81,16 +83,29 @@ def parse_population_map(document: Any, name: str = "populations map") -> Popula
     """Validate a parsed `--populations` JSON document."""
     if not isinstance(document, dict) or not isinstance(document.get("populations"), list):
         raise VcfError(name, 'expected an object with a "populations" array')
-    populations = tuple(_population_fields(item, name, index) for index, item in enumerate(document["populations"]))
-    if not populations:
+    items = document["populations"]
+    if not items:
         raise VcfError(name, "the populations array is empty")
     expected = document.get("numberOfPopulations")
-    if expected not in (None, 0) and expected != len(populations):
-        raise VcfError(name, f"numberOfPopulations is {expected} but {len(populations)} populations are listed")
+    if expected not in (None, 0) and expected != len(items):
+        raise VcfError(name, f"numberOfPopulations is {expected} but {len(items)} populations are listed")
+    source, reference, version = _source_texts(document, name)
+    split_by_sex = document.get("splitBySex", False)
+    if not isinstance(split_by_sex, bool):
+        raise VcfError(name, "must be true or false", field_name="splitBySex")
+    if any(isinstance(item, dict) and PANEL_KEY in item for item in items):
+        labels = _panel_labels(items, name, split_by_sex)
+        return PopulationMap((), source, reference, version, labels, split_by_sex)
+    if split_by_sex:
+        raise VcfError(
+            name,
+            f"applies to sample panel populations ({PANEL_KEY}); with INFO fields, list each sex as a population",
+            field_name="splitBySex",
+        )
+    populations = tuple(_population_fields(item, name, index) for index, item in enumerate(items))
     names = [population.population for population in populations]
     if len(set(names)) != len(names):
         raise VcfError(name, "a population is listed twice")
-    source, reference, version = _source_texts(document, name)
     return PopulationMap(populations, source, reference, version)
 
 
@@ -124,6 +139,47 @@ def _population_fields(item: Any, name: str, index: int) -> PopulationFields:
             raise VcfError(name, f"populations[{index}].{key} must be an INFO field name")
         fields[kind] = value
     return PopulationFields(item["population"], **fields)
+
+
+def _panel_labels(items: list[Any], name: str, split_by_sex: bool) -> dict[str, str]:
+    """Panel population -> label, from items `{"population": "GB", "panelPopulations": ["GBR"]}`."""
+    labels: dict[str, str] = {}
+    for index, item in enumerate(items):
+        where = f"populations[{index}]"
+        if not isinstance(item, dict) or not isinstance(item.get("population"), str) or not item["population"]:
+            raise VcfError(name, f"{where} needs a non-empty string 'population'")
+        if PANEL_KEY not in item or set(item) - {"population", PANEL_KEY}:
+            raise VcfError(
+                name, f"{where}: a map lists INFO fields or sample panel populations ({PANEL_KEY}), not both"
+            )
+        codes = item[PANEL_KEY]
+        if not isinstance(codes, list) or not codes or not all(isinstance(code, str) and code for code in codes):
+            raise VcfError(name, f"{where}.{PANEL_KEY} must be a non-empty array of panel population names")
+        for code in codes:
+            if code in labels:
+                raise VcfError(name, f"panel population {code!r} is given two labels")
+            labels[code] = item["population"]
+    published = [TOTAL, *dict.fromkeys(labels.values())]
+    if split_by_sex:
+        published += ["F", "M", *(f"{label}_{sex}" for label in dict.fromkeys(labels.values()) for sex in "FM")]
+    twice = sorted({label for label in published if published.count(label) > 1})
+    if twice:
+        raise VcfError(name, f"the population label(s) {', '.join(twice)} would be published twice")
+    return labels
+
+
+def labelled_panel(panel: SamplePanel, population_map: PopulationMap, path: str | Path) -> SamplePanel:
+    """The panel with each sample's population replaced by its map label; samples of populations the
+    map does not name keep only their sex (they count in `Total` and the sex totals)."""
+    unknown = sorted(set(population_map.panel_labels) - set(panel.populations.values()))
+    if unknown:
+        problem = f"{', '.join(unknown)} named by the populations map: no sample of the sample panel has it"
+        raise VcfError(path, problem, field_name=PANEL_KEY)
+    if population_map.split_by_sex and not panel.sexes:
+        raise VcfError(path, "the populations map's splitBySex needs the sample panel's sexes (--sex-column)")
+    labels = population_map.panel_labels
+    populations = {sample: labels[code] for sample, code in panel.populations.items() if code in labels}
+    return SamplePanel(populations, panel.sexes)
 
 
 # -- sample panels -----------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from loaders.vcf_diagnosis import (
 )
 from loaders.vcf_genotypes import GenotypeCounter, SampleCounts
 from loaders.vcf_info import InfoFrequencies
-from loaders.vcf_populations import detect_population_fields
+from loaders.vcf_populations import detect_population_fields, labelled_panel
 from loaders.vcf_types import (
     SKIP_BAD_BASES,
     SKIP_BREAKEND,
@@ -41,6 +41,7 @@ from loaders.vcf_types import (
     SKIP_ZERO_COUNT,
     TOTAL,
     LoadReport,
+    SamplePanel,
     VcfError,
     VcfOptions,
 )
@@ -133,15 +134,28 @@ class VcfReader:
                 self.info = InfoFrequencies(self.path, populations, infos, self._check_missing)
         self.genotypes: GenotypeCounter | None = None
         if self.samples and (self.info is None or options.case_level):
-            panel = options.sample_panel if self.info is None else None
-            self.genotypes = GenotypeCounter(self.samples, panel, options.split_by_sex, self.assembly)
+            panel, split_by_sex, sex_totals = self._panel_groups() if self.info is None else (None, False, False)
+            self.genotypes = GenotypeCounter(self.samples, panel, split_by_sex, self.assembly, sex_totals)
         self.counts_genotypes = self.info is None and self.genotypes is not None
         self.annotation_plan = annotation_plan(descriptions)
 
+    def _panel_groups(self) -> tuple[SamplePanel | None, bool, bool]:
+        """The panel genotypes are counted by (its labels from the map, if any), the sex split, the sex totals."""
+        options = self.options
+        population_map = options.population_map
+        if options.sample_panel is None or population_map is None:
+            return options.sample_panel, options.split_by_sex, False
+        panel = labelled_panel(options.sample_panel, population_map, self.path)
+        return panel, population_map.split_by_sex, population_map.split_by_sex
+
     def _check_samples(self) -> None:
         options = self.options
-        if options.sample_panel and options.population_map:
-            raise VcfError(self.path, "frequencies come from a populations map or a sample panel, not both")
+        population_map = options.population_map
+        if population_map is not None and population_map.panel_labels and options.sample_panel is None:
+            raise VcfError(self.path, "the populations map names panelPopulations: it needs a sample panel")
+        if options.sample_panel and population_map and not population_map.panel_labels:
+            problem = "frequencies come from the INFO fields a populations map names or from a sample panel, not both"
+            raise VcfError(self.path, problem)
         needs = "--case-level" if options.case_level else "--sample-panel" if options.sample_panel else ""
         if needs and not self.samples:
             raise VcfError(self.path, f"{needs} needs genotypes but the file has no samples")

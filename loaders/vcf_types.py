@@ -51,13 +51,19 @@ def _vcf_error(path: str, problem: str, where: str, field_name: str) -> VcfError
 
 @dataclass
 class LoadReport:
-    """Counts of a VCF read: records and ALT alleles read, alleles loaded, skipped by reason."""
+    """Counts of a VCF read: records and ALT alleles read, alleles loaded, skipped by reason.
+
+    `parts` counts the chunks that worker processes converted and the loader merged (0: the file was
+    read in one process); `rerun_in_one_process` says a worker failed and the load ran again without them.
+    """
 
     path: str = ""
     records: int = 0
     alleles: int = 0
     loaded: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
+    parts: int = 0
+    rerun_in_one_process: bool = False
 
     def skip(self, reason: str, count: int = 1) -> None:
         """Count `count` alleles (or records) skipped for `reason`."""
@@ -69,6 +75,10 @@ class LoadReport:
             f"{self.path}: {self.records} record(s), {self.alleles} ALT allele(s) read, {self.loaded} variant(s) loaded"
         ]
         lines += [f"  skipped {count}: {reason}" for reason, count in sorted(self.skipped.items())]
+        if self.parts:
+            lines.append(f"  converted by worker processes in {self.parts} parts, merged in file order")
+        if self.rerun_in_one_process:
+            lines.append("  loaded again in one process: a worker process failed")
         return lines
 
 
@@ -87,12 +97,20 @@ class PopulationFields:
 
 @dataclass(frozen=True)
 class PopulationMap:
-    """A `--populations` map: INFO fields per population and where the frequencies come from."""
+    """A `--populations` map: INFO fields per population, or the labels of a sample panel's populations,
+    and where the frequencies come from.
+
+    A map describes INFO fields (`populations`) or a sample panel (`panel_labels`), never both.
+    """
 
     populations: tuple[PopulationFields, ...]
     source: str | None = None
     source_reference: str | None = None
     version: str | None = None
+    panel_labels: Mapping[str, str] = field(default_factory=dict)
+    """Sample panel population (e.g. `GBR`) -> published label (e.g. `GB`); several may share a label."""
+    split_by_sex: bool = False
+    """With `panel_labels`: also publish `<label>_F`/`<label>_M` and the sex totals `F`/`M`."""
 
     def frequency_source(self) -> FrequencySource | None:
         """The source the loaded records name; None unless the map gives `source` and `sourceReference`."""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, request
+from flask import current_app, g, request
 
 from beacon.errors import BadRequest, Unauthorized, UnsupportedMediaType
 from beacon.query.entries import Caller, Policy
@@ -17,6 +18,9 @@ from beacon.settings import Settings
 from beacon.store.base import Store
 
 EXTENSION_KEY = "beacon"
+_CALLER_KEY = "beacon_caller"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -29,7 +33,7 @@ class BeaconContext:
     identity: BeaconIdentity
     registry: EntryTypeRegistry
     policy: Policy
-    verifier: Any  # beacon.auth.tokens.TokenVerifier: principal(authorization_header) -> Principal
+    verifier: Any  # beacon.auth.tokens.TokenVerifier: identify(authorization_header) -> Verdict
 
     @property
     def limits(self) -> Limits:
@@ -43,22 +47,43 @@ def beacon_context() -> BeaconContext:
 
 
 def current_caller(ctx: BeaconContext) -> Caller:
-    """The verified caller of this request; a presented but invalid token is a 401."""
+    """The verified caller of this request, worked out once per request.
+
+    A token that is not this beacon's (another issuer's or audience's) makes an anonymous caller, logged and
+    noted in the response `info`; a token of a trusted issuer that fails verification is a 401.
+    """
+    caller = g.get(_CALLER_KEY)
+    if caller is None:
+        caller = _identify(ctx)
+        setattr(g, _CALLER_KEY, caller)
+    return caller
+
+
+def _identify(ctx: BeaconContext) -> Caller:
     from beacon.auth.tokens import InvalidTokenError
 
     try:
-        principal = ctx.verifier.principal(request.headers.get("Authorization"))
+        verdict = ctx.verifier.identify(request.headers.get("Authorization"))
     except InvalidTokenError as error:
         raise Unauthorized(f"invalid bearer token: {error}") from None
-    return Caller(principal=principal, policy=ctx.policy)
+    if verdict.ignored is None:
+        return Caller(principal=verdict.principal, policy=ctx.policy)
+    log.info("bearer token ignored, answering as anonymous: %s", verdict.ignored)
+    warning = f"the bearer token was ignored ({verdict.ignored}): this is the answer for anonymous callers"
+    return Caller(principal=verdict.principal, policy=ctx.policy, warnings=(warning,))
 
 
-def parse_request(ctx: BeaconContext, entry_type: EntryType | None = None) -> BeaconRequest:
-    """The typed request from the query string (GET) or the JSON body (POST)."""
+def parse_request(
+    ctx: BeaconContext, entry_type: EntryType | None = None, *, limits: Limits | None = None
+) -> BeaconRequest:
+    """The typed request from the query string (GET, HEAD) or the JSON body (POST); `limits` default to the
+    settings'."""
     allowed = entry_type.request_parameters if entry_type else ()
-    if request.method == "GET":
-        return parse_get(request.args.items(multi=True), allowed_parameters=allowed, limits=ctx.limits)
-    return parse_post(read_json_body(), validator=ctx.validator, allowed_parameters=allowed, limits=ctx.limits)
+    limits = limits or ctx.limits
+    # HEAD is a GET without the body (Flask routes it to the GET view): monitoring probes use it.
+    if request.method in ("GET", "HEAD"):
+        return parse_get(request.args.items(multi=True), allowed_parameters=allowed, limits=limits)
+    return parse_post(read_json_body(), validator=ctx.validator, allowed_parameters=allowed, limits=limits)
 
 
 def read_json_body() -> Any:

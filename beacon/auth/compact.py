@@ -38,11 +38,26 @@ def peek(token: str, max_header_bytes: int) -> tuple[dict[str, Any], dict[str, A
     return header, _decode_object(segments[1])
 
 
+def unverified_issuer(token: str) -> str | None:
+    """The `iss` a compact JWS claims, NOT verified: only for telling whose token it is, never to grant.
+
+    None when the payload is not base64url JSON with a string `iss` (so nobody's token we know of).
+    """
+    segments = token.split(".")
+    if len(segments) != 3 or not _SEGMENT.fullmatch(segments[1]):
+        return None
+    try:
+        issuer = _decode_object(segments[1]).get("iss")
+    except MalformedTokenError:
+        return None
+    return issuer if isinstance(issuer, str) else None
+
+
 def _decode_object(segment: str) -> dict[str, Any]:
     try:
         raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
         value = json.loads(raw)
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):  # deeply nested JSON exhausts the parser's stack
         raise MalformedTokenError("JWS part is not base64url-encoded JSON") from None
     if not isinstance(value, dict):
         raise MalformedTokenError("JWS part is not a JSON object")

@@ -12,6 +12,10 @@ import httpx
 class FetchError(Exception):
     """A remote JSON document could not be fetched or was not acceptable (reason in the message)."""
 
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status  # the HTTP status of a non-200 answer; None when there was no answer
+
 
 class Deadline:
     """The time left for all network work done for one request."""
@@ -54,7 +58,7 @@ class JsonFetcher:
                 "GET", url, headers=headers, timeout=httpx.Timeout(timeout), follow_redirects=False
             ) as response:
                 if response.status_code != 200:
-                    raise FetchError(f"{url} answered HTTP {response.status_code}")
+                    raise FetchError(f"{url} answered HTTP {response.status_code}", response.status_code)
                 if _declared_length(response) > self._max_bytes:
                     raise FetchError(f"{url} announced more than {self._max_bytes} bytes")
                 body = self._read_bounded(response, url, deadline)

@@ -1,4 +1,9 @@
-"""Bearer tokens to Principals: JWT access tokens verified locally, opaque ones via userinfo, then passports."""
+"""Bearer tokens to Principals: JWT access tokens verified locally, opaque ones via userinfo, then passports.
+
+In a federation every member receives the caller's token. A token that is not this beacon's (another
+issuer's, another audience's, one its issuer does not know) is ignored: the caller is anonymous. A token
+of a trusted issuer that fails verification is refused (401): forging our issuer never gets an answer.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ from joserfc.errors import JoseError
 from joserfc.jwt import JWTClaimsRegistry
 
 from beacon.auth.cache import ExpiringCache
-from beacon.auth.compact import MalformedTokenError, SignatureError, make_registry, peek, verify
+from beacon.auth.compact import MalformedTokenError, SignatureError, make_registry, peek, unverified_issuer, verify
 from beacon.auth.fetch import Deadline, FetchError, JsonFetcher
 from beacon.auth.jwks import ProviderMetadata, RemoteKeys
 from beacon.auth.passports import (
@@ -34,6 +39,12 @@ REGISTERED_REQUIREMENTS = ("bona_fide", "researcher_status", "authenticated")
 ASYMMETRIC_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384"})
 """Algorithms that may be allowed at all: never `none`, never HMAC (a shared secret is no proof)."""
 
+ISSUER_SHOWN = 120
+"""Characters of an untrusted `iss` repeated in logs and responses."""
+
+USERINFO_REFUSALS = frozenset({400, 401, 403})
+"""Userinfo answers (RFC 6750 section 3.1) by which an issuer says that it does not accept a token."""
+
 PASSPORT_CLAIM = "ga4gh_passport_v1"
 VISA_TYP = "vnd.ga4gh.visa+jwt"
 
@@ -42,10 +53,27 @@ _LOOPBACK_HOSTS = ("localhost",)
 
 
 class InvalidTokenError(Exception):
-    """A bearer token was presented and cannot be accepted (HTTP 401, `error="invalid_token"`).
+    """A token of a trusted issuer, addressed to this beacon, failed verification (HTTP 401, `invalid_token`).
 
     The message is a short reason safe to show to the caller; it never contains the token.
     """
+
+
+class IgnoredTokenError(Exception):
+    """Credentials that are not this beacon's to judge: treated as no credentials at all (anonymous).
+
+    In a federation every member receives the caller's token, so a token of another issuer, or one
+    addressed to another audience, is normal. The message says why and never contains the token.
+    """
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the Authorization header of one request amounts to."""
+
+    principal: Principal
+    ignored: str | None = None
+    """Why presented credentials were treated as none (the principal is then ANONYMOUS); else None."""
 
 
 @dataclass(frozen=True)
@@ -123,22 +151,23 @@ def _is_loopback(host: str) -> bool:
 
 
 def bearer_token(authorization_header: str | None, max_bytes: int) -> str | None:
-    """The token of an `Authorization: Bearer` header; None when no credentials were presented."""
+    """The token of an `Authorization: Bearer` header; None without credentials, IgnoredTokenError if unusable."""
     if authorization_header is None or not authorization_header.strip():
         return None
     scheme, _, token = authorization_header.strip().partition(" ")
+    # None of these can be a token of a trusted issuer, so they cannot be refused on its behalf.
     if scheme.lower() != "bearer":
-        raise InvalidTokenError("the Authorization header must use the Bearer scheme")
+        raise IgnoredTokenError("the Authorization header does not use the Bearer scheme")
     token = token.strip()
     if len(token) > max_bytes:
-        raise InvalidTokenError(f"the bearer token is larger than {max_bytes} bytes")
+        raise IgnoredTokenError(f"the bearer token is larger than {max_bytes} bytes")
     if not _TOKEN68.fullmatch(token):
-        raise InvalidTokenError("the bearer token is malformed")
+        raise IgnoredTokenError("the bearer token is malformed")
     return token
 
 
 class TokenVerifier:
-    """Turns an Authorization header into a Principal; owns its caches, safe to share across threads."""
+    """Turns an Authorization header into a Verdict (a Principal); owns its caches, safe to share across threads."""
 
     def __init__(self, config: AuthConfig, http: httpx.Client | None = None) -> None:
         self.config = config
@@ -157,23 +186,37 @@ class TokenVerifier:
             config.max_header_bytes,
         )
         self._passports = PassportVerifier(rules, self._keys, self._registry)
-        self._principals: ExpiringCache[bytes, Principal] = ExpiringCache(config.max_cached_tokens)
+        self._verdicts: ExpiringCache[bytes, Verdict] = ExpiringCache(config.max_cached_tokens)
 
     def principal(self, authorization_header: str | None) -> Principal:
-        """The caller behind the header: ANONYMOUS without credentials, else verified or InvalidTokenError."""
-        token = bearer_token(authorization_header, self.config.max_token_bytes)
+        """The caller behind the header: ANONYMOUS without usable credentials, else verified or InvalidTokenError."""
+        return self.identify(authorization_header).principal
+
+    def identify(self, authorization_header: str | None) -> Verdict:
+        """The verdict on the header: a verified principal, or ANONYMOUS with the reason credentials were ignored.
+
+        Raises InvalidTokenError for a token that names a trusted issuer and fails verification.
+        """
+        try:
+            token = bearer_token(authorization_header, self.config.max_token_bytes)
+        except IgnoredTokenError as error:
+            return Verdict(ANONYMOUS, str(error))
         if token is None:
-            return ANONYMOUS
-        if not self.config.issuers:
-            raise InvalidTokenError("this Beacon trusts no token issuer")
+            return Verdict(ANONYMOUS)
         # The cache key is a digest so that tokens are not kept around in memory.
         cache_key = hashlib.sha256(token.encode()).digest()
-        cached = self._principals.get(cache_key)
+        cached = self._verdicts.get(cache_key)
         if cached is not None:
             return cached
-        principal, expires_at = self._verify(token, Deadline(self.config.request_budget))
-        self._principals.put(cache_key, principal, expires_at)
-        return principal
+        try:
+            principal, expires_at = self._verify(token, Deadline(self.config.request_budget))
+            verdict = Verdict(principal)
+        except IgnoredTokenError as error:
+            # Remembered too: a network forwards the same foreign token with every query.
+            verdict = Verdict(ANONYMOUS, str(error))
+            expires_at = time.time() + min(self.config.opaque_cache_seconds, self.config.max_cache_seconds)
+        self._verdicts.put(cache_key, verdict, expires_at)
+        return verdict
 
     def close(self) -> None:
         """Close the HTTP client if this verifier created it."""
@@ -185,27 +228,33 @@ class TokenVerifier:
             return self._verify_jwt(token, deadline)
         if token.count(".") == 0:
             return self._verify_opaque(token, deadline)
-        raise InvalidTokenError("the bearer token is neither a signed JWT nor an opaque token")
+        raise IgnoredTokenError("the bearer token is neither a signed JWT nor an opaque token")
 
     def _verify_jwt(self, token: str, deadline: Deadline) -> tuple[Principal, float]:
+        # Exact match on the claimed issuer, before anything is fetched: the token must not choose URLs.
+        # The unverified `iss` only decides that a token is not ours; everything granted is verified below.
+        issuer = unverified_issuer(token)
+        if issuer is None:
+            raise IgnoredTokenError("the token names no issuer")
+        if issuer not in self.config.issuers:
+            # Named (shortened, quoted) so that an operator can tell which issuer a network's callers use.
+            raise IgnoredTokenError(f"the token's issuer {issuer[:ISSUER_SHOWN]!r} is not trusted by this beacon")
         try:
-            header, unverified = peek(token, self.config.max_header_bytes)
+            header, _ = peek(token, self.config.max_header_bytes)
         except MalformedTokenError as error:
             raise InvalidTokenError(str(error)) from None
         if header["alg"] not in self.config.algorithms:
             raise InvalidTokenError(f"algorithm {header['alg']!r} is not accepted")
         if str(header.get("typ", "")).lower() == VISA_TYP:
             raise InvalidTokenError("a visa is not an access token")
-        issuer = unverified.get("iss")
-        # Exact match, before anything is fetched: the token names its issuer, so it must not choose URLs.
-        if not isinstance(issuer, str) or issuer not in self.config.issuers:
-            raise InvalidTokenError("the token issuer is not trusted")
         try:
             metadata = self._keys.provider(issuer, deadline)
             key = self._keys.signing_key(metadata.jwks_uri, header.get("kid"), header["alg"], deadline)
             claims = verify(token, key, self._registry)
         except (FetchError, SignatureError) as error:
             raise InvalidTokenError(f"the token could not be verified ({error})") from None
+        if not _addressed_to(claims.get("aud"), self.config.audiences):
+            raise IgnoredTokenError("the token is addressed to another audience")
         self._check_claims(claims, issuer)
         summary = self._passports.summarise(self._passport(claims, metadata, token, deadline), claims["sub"], deadline)
         principal = self._to_principal(claims["sub"], issuer, summary)
@@ -217,7 +266,6 @@ class TokenVerifier:
             iss={"essential": True, "value": issuer},
             sub={"essential": True},
             exp={"essential": True},
-            aud={"essential": True, "values": list(self.config.audiences)},
         )
         try:
             registry.validate(claims)
@@ -238,12 +286,12 @@ class TokenVerifier:
     def _verify_opaque(self, token: str, deadline: Deadline) -> tuple[Principal, float]:
         issuer = self.config.userinfo_issuer
         if issuer is None:
-            raise InvalidTokenError("opaque tokens are not accepted; send a JWT access token")
+            raise IgnoredTokenError("opaque tokens are not resolved by this beacon; send a JWT access token")
         try:
             metadata = self._keys.provider(issuer, deadline)
         except FetchError as error:
             raise InvalidTokenError(f"the token could not be verified ({error})") from None
-        userinfo = self._userinfo(metadata, token, deadline)
+        userinfo = self._userinfo(metadata, token, deadline, opaque=True)
         subject = userinfo.get("sub")
         if not isinstance(subject, str) or not subject:
             raise InvalidTokenError("userinfo names no subject")
@@ -251,12 +299,18 @@ class TokenVerifier:
         principal = self._to_principal(subject, issuer, summary)
         return principal, self._cache_until(time.time() + self.config.opaque_cache_seconds, summary)
 
-    def _userinfo(self, metadata: ProviderMetadata, token: str, deadline: Deadline) -> dict[str, Any]:
+    def _userinfo(
+        self, metadata: ProviderMetadata, token: str, deadline: Deadline, opaque: bool = False
+    ) -> dict[str, Any]:
         if metadata.userinfo_endpoint is None:
             raise InvalidTokenError("the issuer has no userinfo endpoint")
         try:
             return self._fetcher.get_json(metadata.userinfo_endpoint, deadline, bearer=token)
         except FetchError as error:
+            # An opaque token our issuer does not know may be another issuer's; one it cannot answer for
+            # (timeout, 5xx) may be ours, so that stays a refusal.
+            if opaque and error.status in USERINFO_REFUSALS:
+                raise IgnoredTokenError("the token is unknown to this beacon's issuer") from None
             raise InvalidTokenError(f"userinfo refused or failed ({error})") from None
 
     def _to_principal(self, subject: str, issuer: str, summary: PassportSummary) -> Principal:
@@ -272,6 +326,12 @@ class TokenVerifier:
         if summary.expires_at is not None:
             candidates.append(summary.expires_at)
         return min(candidates)
+
+
+def _addressed_to(audience: object, accepted: tuple[str, ...]) -> bool:
+    """Whether an `aud` claim (a string or a list of them) names one of the `accepted` audiences."""
+    values = [audience] if isinstance(audience, str) else audience if isinstance(audience, list) else []
+    return any(isinstance(value, str) and value in accepted for value in values)
 
 
 def is_registered(requirement: str, summary: PassportSummary = EMPTY_PASSPORT) -> bool:

@@ -333,10 +333,12 @@ class SqliteStore:
         The variant is found as `find_variants` finds it (by position, see `build_id_query`).
         """
         query = build_id_query(dataset_id, variant_id)
-        if query is None:
-            return []
-        current = self._current_set(dataset_id)
-        if current is None:
+        return [] if query is None else self.carriers_of_variants(query)
+
+    def carriers_of_variants(self, query: VariantQuery) -> list[str]:
+        """Biosample ids carrying any variant the query matches (case-level data), ordered."""
+        current = self._current_set(query.dataset_id)
+        if current is None or not _same_assembly(query, current[1]):
             return []
         version, _assembly, max_span = current
         where, params = sqlite_variants.where_clause(query, max_span)

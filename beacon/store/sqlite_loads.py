@@ -147,7 +147,7 @@ class SqliteVariantLoad:
                 " annotations = ?, frequency_source = ?, loader_pid = NULL WHERE version = ?",
                 (
                     self._assembly, self._next_rowid - 1, self._max_short_span,
-                    ",".join(_annotation_kinds(conn, self.version)), self._frequency_source, self.version,
+                    ",".join(annotation_kinds(conn, self.version)), self._frequency_source, self.version,
                 ),
             )  # fmt: skip
         remove_parts(self._store_path, self.version)
@@ -281,8 +281,8 @@ def _index_version(conn: sqlite3.Connection, version: int) -> None:
     create_bins_table(conn, version)
 
 
-def _annotation_kinds(conn: sqlite3.Connection, version: int) -> list[str]:
-    """What a version's variants carry besides frequencies: `gene`, `aa`, `carriers`."""
+def annotation_kinds(conn: sqlite3.Connection, version: int) -> list[str]:
+    """What a version's variants carry besides frequencies: `gene`, `aa`, `carriers` (from its side tables)."""
     table = table_name(version)
     kinds = [kind for (kind,) in conn.execute(f"SELECT DISTINCT kind FROM {table}_annotations ORDER BY 1")]
     if conn.execute(f"SELECT 1 FROM {table}_carriers LIMIT 1").fetchone():

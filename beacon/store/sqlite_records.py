@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from beacon.store.base import RecordQuery, TermCondition, ValueCondition
+from beacon.store.base import Condition, LinkCondition, RecordQuery, TermCondition, ValueCondition
 
 
 def record_where(query: RecordQuery) -> tuple[str, list[Any]]:
@@ -31,7 +31,7 @@ def record_where(query: RecordQuery) -> tuple[str, list[Any]]:
     return " AND ".join(clauses), params
 
 
-def _condition_clause(condition: TermCondition | ValueCondition, entity: str) -> tuple[str, list[Any]]:
+def _condition_clause(condition: Condition, entity: str) -> tuple[str, list[Any]]:
     # Uncorrelated subqueries (entity as a parameter): SQLite evaluates them once, not once per record.
     if isinstance(condition, TermCondition):
         clause = (
@@ -39,6 +39,12 @@ def _condition_clause(condition: TermCondition | ValueCondition, entity: str) ->
             "AND t.term_id IN (SELECT value FROM json_each(?)))"
         )
         return clause, [entity, json.dumps(sorted(condition.term_ids))]
+    if isinstance(condition, LinkCondition):
+        clause = (
+            "r.id IN (SELECT v.record_id FROM record_values v WHERE v.entity = ? AND v.path = ? "
+            "AND v.text IN (SELECT value FROM json_each(?)))"
+        )
+        return clause, [entity, condition.path, json.dumps(sorted(condition.ids))]
     return _value_clause(condition, entity)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from beacon.store.base import StoreError
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 # A migration step is an SQL statement or, for data migrations, a function of the connection.
 _MIGRATIONS: dict[int, tuple[str | Callable[[sqlite3.Connection], None], ...]] = {
@@ -101,7 +101,37 @@ _MIGRATIONS: dict[int, tuple[str | Callable[[sqlite3.Connection], None], ...]] =
         # map), NULL when its load named none: records then name the dataset.
         "ALTER TABLE variant_sets ADD COLUMN frequency_source TEXT",
     ),
+    8: (
+        # Variant sets loaded before version 4 keep their genes in variants_<v>_genes, which nothing
+        # reads since, and those loaded before version 5 do not name their carriers: gene queries were
+        # refused and case-level data went unreported. Both move to the current layout.
+        lambda conn: _upgrade_variant_side_tables(conn),
+    ),
 }
+
+
+def _upgrade_variant_side_tables(conn: sqlite3.Connection) -> None:
+    from beacon.store.sqlite_loads import annotation_kinds
+    from beacon.store.sqlite_variants import GENE, index_statements, table_name
+
+    for version, state in conn.execute("SELECT version, state FROM variant_sets").fetchall():
+        table = table_name(version)
+        if _has_table(conn, f"{table}_genes"):
+            conn.execute(
+                f"CREATE TABLE {table}_annotations"
+                " (kind TEXT NOT NULL, value TEXT NOT NULL, rowid_ref INTEGER NOT NULL)"
+            )
+            conn.execute(f"INSERT INTO {table}_annotations SELECT ?, gene_id, rowid_ref FROM {table}_genes", (GENE,))
+            conn.execute(f"DROP TABLE {table}_genes")
+        if state == "current":  # a dead load's tables go with it when the next load starts
+            for statement in index_statements(version):
+                conn.execute(statement)
+            kinds = ",".join(annotation_kinds(conn, version))
+            conn.execute("UPDATE variant_sets SET annotations = ? WHERE version = ?", (kinds, version))
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
 
 
 def _bin_current_variant_sets(conn: sqlite3.Connection) -> None:

@@ -7,6 +7,7 @@ logs, and a store that is down at start-up.
 from __future__ import annotations
 
 import configparser
+import contextlib
 import fnmatch
 import json
 import os
@@ -27,12 +28,14 @@ import pytest
 import yaml
 from gunicorn.config import Config
 from gunicorn.glogging import Logger
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from beacon import gunicorn_conf as production_conf
 from beacon.demo import DEMO_DIR, DEMO_METADATA, DEMO_PANEL, DEMO_VCF
 from beacon.serve import gunicorn_settings, metrics_directory, production_app
 from beacon.store.mongo_budget import READ_BUDGET, remaining_budget
 from tests.conftest import DEMO_ACCESS_POLICY
+from tests.schema_client import SCHEMA_CHECKING_HOOKS
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = ROOT / "docker"
@@ -191,11 +194,12 @@ def wait_until_live(server: Gunicorn) -> Gunicorn:
 
 
 def unix_client(sock: Path) -> httpx.Client:
-    return httpx.Client(transport=httpx.HTTPTransport(uds=str(sock)), base_url="http://beacon", timeout=5)
+    transport = httpx.HTTPTransport(uds=str(sock))
+    return httpx.Client(transport=transport, base_url="http://beacon", timeout=5, event_hooks=SCHEMA_CHECKING_HOOKS)
 
 
 def tcp_client(port: int) -> httpx.Client:
-    return httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5)
+    return httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5, event_hooks=SCHEMA_CHECKING_HOOKS)
 
 
 def start_beacon_serve(store_uri: str, port: int) -> Gunicorn:
@@ -210,6 +214,77 @@ def requests_counted(server: Gunicorn, path: str) -> list[float]:
     """The request counter of a path in three scrapes (any worker may answer each)."""
     pattern = rf'beacon_http_requests_total\{{endpoint="{path}",method="GET",status="200"\}} (\S+)'
     return [float(re.search(pattern, server.client.get("/metrics").text).group(1)) for _ in range(3)]
+
+
+def worker_pids(server: Gunicorn, store_file: Path, count: int = 2) -> list[int]:
+    """The pids of the server's `count` workers, once each has built its app (it holds the store open)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        ready = [pid for pid in child_pids(server.process.pid) if holds_open(pid, store_file)]
+        if len(ready) == count:
+            return sorted(ready)
+        time.sleep(0.1)
+    pytest.fail(f"{count} workers did not start: {child_pids(server.process.pid)}")
+
+
+def child_pids(parent: int) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            fields = (entry / "stat").read_text().rsplit(") ", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == parent and fields[0] != "Z":
+            pids.append(int(entry.name))
+    return pids
+
+
+def holds_open(pid: int, path: Path) -> bool:
+    try:
+        return any(os.readlink(fd) == str(path) for fd in Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:  # the process or one of its descriptors went away meanwhile
+        return False
+
+
+@contextlib.contextmanager
+def paused(pid: int) -> Iterator[None]:
+    """Stop a worker (SIGSTOP) so that it accepts no connection; the other workers answer meanwhile.
+
+    gunicorn kills a worker silent for `timeout` (4 s): keep the pause to a few quick requests.
+    """
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+def answer_with_each_worker(server: Gunicorn, store_file: Path, path: str, per_worker: int) -> list[int]:
+    """GET `path` `per_worker` times while every worker but one is paused, for each worker; their pids."""
+    pids = worker_pids(server, store_file)
+    for serving in pids:
+        with contextlib.ExitStack() as pauses:
+            for other in pids:
+                if other != serving:
+                    pauses.enter_context(paused(other))
+            for _ in range(per_worker):
+                with server.connect() as fresh:  # a new connection: only the running worker can accept it
+                    assert fresh.get(path).status_code == 200
+    # The kept-alive connection of `server.client` may have outlived its keepalive in a paused worker.
+    server.client.close()
+    server.client = server.connect()
+    return pids
+
+
+def counted_by_worker(server: Gunicorn, pid: int, path: str) -> float:
+    """The request counter of a path in one worker's own metrics file (prometheus_client reads it)."""
+    (metric,) = [m for m in MultiProcessCollector.merge([str(server.metrics / f"counter_{pid}.db")])
+                 if m.name == "beacon_http_requests"]  # fmt: skip
+    return sum(
+        sample.value for sample in metric.samples
+        if sample.name == "beacon_http_requests_total" and sample.labels["endpoint"] == path
+        and sample.labels["status"] == "200"
+    )  # fmt: skip
 
 
 @pytest.fixture
@@ -234,12 +309,12 @@ def test_gunicorn_serves_the_beacon_with_json_logs_and_no_secrets(demo_server):
     assert any(entry["message"] == "the store is ready" for entry in logs)
 
 
-def test_metrics_add_up_over_the_workers(demo_server):
-    for _ in range(12):
-        with demo_server.connect() as fresh:  # a new connection each time: any worker may answer
-            assert fresh.get("/api/service-info").status_code == 200
-    assert requests_counted(demo_server, "/api/service-info") == [12.0] * 3
-    assert list(demo_server.metrics.glob("counter_*.db"))
+def test_metrics_add_up_over_the_workers(demo_server, demo_store_file):
+    # Each worker answers 6 requests while the other is paused, so both have counted some.
+    pids = answer_with_each_worker(demo_server, demo_store_file, "/api/service-info", per_worker=6)
+    assert len(pids) == 2
+    assert [counted_by_worker(demo_server, pid, "/api/service-info") for pid in pids] == [6.0, 6.0]
+    assert requests_counted(demo_server, "/api/service-info") == [12.0] * 3  # any worker's scrape sums both
 
 
 def test_a_store_down_at_start_up_leaves_gunicorn_running_and_not_ready(tmp_path):
@@ -279,9 +354,8 @@ def test_beacon_serve_runs_gunicorn_with_json_logs_multiprocess_metrics_and_no_s
     port = closed_port()
     server = start_beacon_serve(f"sqlite:///{demo_store_file}", port)
     try:
-        for _ in range(6):
-            with server.connect() as fresh:  # a new connection each time: either worker may answer
-                assert fresh.get("/api/service-info").status_code == 200
+        pids = answer_with_each_worker(server, demo_store_file, "/api/service-info", per_worker=3)
+        assert [counted_by_worker(server, pid, "/api/service-info") for pid in pids] == [3.0, 3.0]
         server.client.get("/api/info?access_token=SECRET-1", headers={"Authorization": "Bearer SECRET-2"})
         assert requests_counted(server, "/api/service-info") == [6.0] * 3
     finally:

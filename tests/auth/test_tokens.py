@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from beacon.auth import ANONYMOUS, AuthConfig, InvalidTokenError, TokenVerifier
+from beacon.auth import ANONYMOUS, AuthConfig, InvalidTokenError, TokenVerifier, Verdict
 from beacon.auth.compact import make_registry
 from beacon.auth.fetch import Deadline, JsonFetcher
 from beacon.auth.jwks import RemoteKeys
@@ -171,14 +171,16 @@ def test_old_keys_kept_when_a_refetch_fails(op: OpenIdProvider, make_verifier: M
 def test_recovers_once_the_key_set_is_back(op: OpenIdProvider, make_verifier: Make) -> None:
     """A Beacon started while the key set was down accepts tokens once it is up again."""
     verifier = make_verifier(jwks_refetch_interval=0.0)
-    header = bearer(op.token(op.add_account()))
+    sub = op.add_account()
+    header = bearer(op.token(sub))
     op.fail(jwks=True)
     try:
         with pytest.raises(InvalidTokenError):
             verifier.principal(header)
     finally:
         op.fail(jwks=False)
-    assert verifier.principal(header).subject is not None
+    principal = verifier.principal(header)  # the same token, refused while the keys were unreachable
+    assert (principal.subject, principal.issuer) == (sub, op.issuer)
 
 
 def test_concurrent_first_requests_share_fetches(
@@ -211,15 +213,30 @@ def test_tokens_and_visas_are_never_logged(
     assert "eyJ" not in caplog.text
 
 
-def test_a_verifier_without_issuers_refuses_tokens(op: OpenIdProvider) -> None:
-    """Auth not configured: no credentials is anonymous, but a presented token is refused, not ignored."""
-    verifier = TokenVerifier(AuthConfig(issuers=(), audiences=()))
-    try:
-        assert verifier.principal(None) == ANONYMOUS
-        with pytest.raises(InvalidTokenError):
-            verifier.principal(bearer(op.sign(op.access_claims())))
-    finally:
-        verifier.close()
+def test_a_verifier_without_issuers_ignores_tokens(op: OpenIdProvider) -> None:
+    """Auth not configured: no token is this beacon's, so every one is ignored (anonymous) and nothing fetched."""
+    log = RequestLog()
+    with log.client() as client:
+        verifier = TokenVerifier(AuthConfig(issuers=(), audiences=()), http=client)
+        assert verifier.identify(None) == Verdict(ANONYMOUS)
+        for token in (op.sign(op.access_claims()), op.token(op.add_account(), jwt=False)):
+            verdict = verifier.identify(bearer(token))
+            assert verdict.principal == ANONYMOUS
+            assert verdict.ignored
+    assert log.urls == []
+
+
+def test_an_ignored_token_is_remembered(
+    op: OpenIdProvider, rogue_op: OpenIdProvider, make_verifier: Make, request_log: RequestLog
+) -> None:
+    """A network forwards the same foreign token with every query: it costs one userinfo call, not one per query."""
+    verifier = make_verifier()
+    header = bearer(rogue_op.token(rogue_op.add_account(), jwt=False))
+    first = verifier.identify(header)
+    assert (first.principal, request_log.count(f"{op.issuer}/me")) == (ANONYMOUS, 1)
+    assert verifier.identify(header) == first
+    assert request_log.count(f"{op.issuer}/me") == 1
+    assert request_log.count(rogue_op.issuer) == 0
 
 
 def test_passport_checks_at_most_max_visas(op: OpenIdProvider, request_log: RequestLog) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import threading
 import time
 from collections.abc import Iterator
@@ -13,10 +14,10 @@ import pytest
 from joserfc.jwk import ECKey, OctKey, RSAKey
 
 from beacon.auth.cache import ExpiringCache
-from beacon.auth.compact import MalformedTokenError, peek
+from beacon.auth.compact import MalformedTokenError, peek, unverified_issuer
 from beacon.auth.fetch import Deadline, FetchError, JsonFetcher
 from beacon.auth.jwks import discovery_url, parse_key_set
-from beacon.auth.tokens import AuthConfig, InvalidTokenError, bearer_token
+from beacon.auth.tokens import AuthConfig, IgnoredTokenError, bearer_token
 
 
 @pytest.mark.parametrize(
@@ -39,10 +40,11 @@ def test_bearer_token_parsing(header: str | None, token: str | None) -> None:
 @pytest.mark.parametrize(
     "header", ["Basic dXNlcjpwdw==", "Bearer", "Bearer a b", "Bearer a=b", "Token abc", "Bearer " + "a" * 101]
 )
-def test_bearer_token_refusals(header: str) -> None:
-    """Credentials that are presented but unusable are refused, never treated as anonymous."""
-    with pytest.raises(InvalidTokenError):
+def test_unusable_credentials_are_ignored(header: str) -> None:
+    """Credentials that cannot be a trusted issuer's bearer token are not this beacon's to refuse."""
+    with pytest.raises(IgnoredTokenError) as ignored:
         bearer_token(header, 100)
+    assert "dXNlcjpwdw" not in str(ignored.value) and "aaaa" not in str(ignored.value)
 
 
 def test_discovery_url_strips_one_trailing_slash() -> None:
@@ -72,6 +74,41 @@ def test_peek_refuses_malformed_tokens(token: str) -> None:
     """Only well-formed compact JWS of JSON objects with an `alg` get past the first look."""
     with pytest.raises(MalformedTokenError):
         peek(token, 1024)
+
+
+def b64url(text: str) -> str:
+    """base64url of a string, unpadded."""
+    return base64.urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize(
+    ("payload", "issuer"),
+    [
+        ('{"iss": "https://idp.test/", "sub": "x"}', "https://idp.test/"),
+        ('{"sub": "x"}', None),
+        ('{"iss": ["https://idp.test/"]}', None),
+        ('{"iss": null}', None),
+        ("[1, 2]", None),
+        ("not json", None),
+        ("[" * 20_000, None),  # deeper than the JSON parser's recursion limit
+    ],
+    ids=["string-iss", "no-iss", "iss-list", "iss-null", "payload-list", "payload-not-json", "deeply-nested"],
+)
+def test_unverified_issuer(payload: str, issuer: str | None) -> None:
+    """The claimed `iss` of a JWS, read without verification; anything but a string claim is nobody's."""
+    assert unverified_issuer(f"eyJhbGciOiJSUzI1NiJ9.{b64url(payload)}.c2ln") == issuer
+
+
+@pytest.mark.parametrize("token", ["eyJhbGciOiJSUzI1NiJ9.e30", "a.b!.c", "a.b.c.d.e", "a.eyJhb.c"])
+def test_unverified_issuer_of_malformed_tokens_is_none(token: str) -> None:
+    """Not three segments, characters outside base64url, or a payload of impossible length: no issuer."""
+    assert unverified_issuer(token) is None
+
+
+def test_peek_of_a_deeply_nested_payload_is_malformed() -> None:
+    """A payload nested past the parser's recursion limit is a malformed token, not a crash."""
+    with pytest.raises(MalformedTokenError):
+        peek(f"eyJhbGciOiJSUzI1NiJ9.{b64url('[' * 20_000)}.c2ln", 1024)
 
 
 def test_key_set_keeps_only_public_signature_keys() -> None:

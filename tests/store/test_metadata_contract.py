@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
+from beacon.store import mongo_state, sqlite_schema
 from beacon.store.base import (
     DuplicateRecordError,
     RecordQuery,
+    StoreUnavailable,
     TermCondition,
     UnknownDatasetError,
 )
+from beacon.store.sqlite import SqliteStore
 from tests.store.conftest import metadata_batch as batch
 
 FEMALE = {"id": "NCIT:C16576", "label": "female"}
@@ -115,5 +120,21 @@ def test_filtering_terms_follow_the_data(two_datasets):
     assert "NCIT:C20197" in remaining
 
 
-def test_check_passes_on_a_healthy_store(any_store):
-    any_store.check()
+def write_a_newer_schema_version(store) -> None:
+    """Mark the store as written by a newer beacon, the way each backend records its schema version."""
+    if isinstance(store, SqliteStore):
+        with sqlite3.connect(store.path) as conn:
+            conn.execute(f"PRAGMA user_version = {sqlite_schema.SCHEMA_VERSION + 1}")
+    else:
+        store.database()[mongo_state.STATE].update_one(
+            {"_id": mongo_state.SCHEMA_ID}, {"$set": {"version": mongo_state.SCHEMA_VERSION + 1}}
+        )
+
+
+def test_check_passes_on_a_healthy_store(two_datasets):
+    assert two_datasets.check() is None  # no StoreUnavailable
+    assert two_datasets.count_records(RecordQuery("individuals", "A")) == 3
+    # The same check refuses the store once its schema is not the one this beacon knows.
+    write_a_newer_schema_version(two_datasets)
+    with pytest.raises(StoreUnavailable, match="schema version"):
+        two_datasets.check()

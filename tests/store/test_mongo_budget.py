@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import socket
 
+import pymongo
 import pytest
 
+from beacon.store import mongo_budget
 from beacon.store.base import RecordQuery, StoreUnavailable, VariantQuery
-from beacon.store.mongo import MongoStore
+from beacon.store.mongo import QUERY_TIMEOUT, MongoStore
 from beacon.store.mongo_budget import READ_BUDGET, remaining_budget, request_budget, with_read_budget
 
 READS = [
@@ -55,10 +57,42 @@ def test_a_request_that_spent_its_budget_gets_store_unavailable(mongo_store, rea
             read(mongo_store)
 
 
-def test_reads_outside_a_request_each_get_their_own_bound(mongo_store):
+def applied_timeouts(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The seconds of every `pymongo.timeout` the store applies from now on (pymongo's own does the work)."""
+    applied: list[float] = []
+    real_timeout = pymongo.timeout
+
+    def recording(seconds: float):
+        applied.append(seconds)
+        return real_timeout(seconds)
+
+    monkeypatch.setattr(mongo_budget.pymongo, "timeout", recording)
+    return applied
+
+
+def test_reads_outside_a_request_each_get_their_own_bound(mongo_store, monkeypatch):
     assert remaining_budget() is None
+    applied = applied_timeouts(monkeypatch)
     for read in READS:
-        read(mongo_store)  # no shared budget to run out of
+        before = len(applied)
+        read(mongo_store)
+        # Bounded, and by the whole bound: no earlier read spent any of it.
+        assert len(applied) > before and set(applied[before:]) == {QUERY_TIMEOUT}
+    assert remaining_budget() is None
+
+
+def test_reads_outside_a_request_on_an_unreachable_server_are_each_bounded():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    store = MongoStore.from_uri(f"mongodb://127.0.0.1:{port}/beacon?serverSelectionTimeoutMS=4000", query_timeout=0.3)
+    try:
+        for _ in range(2):  # the second read gets a bound of its own, not what the first one left
+            with pytest.raises(StoreUnavailable) as raised:
+                store.count_records(RecordQuery("individuals", "A"))
+            assert "Timeout: 0." in str(raised.value) and "has spent" not in str(raised.value)
+    finally:
+        store.close()
 
 
 def test_each_request_of_the_wsgi_app_gets_a_fresh_budget():

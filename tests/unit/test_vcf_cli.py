@@ -251,6 +251,31 @@ def test_a_sample_panel_gives_per_population_frequencies_from_genotypes(runner, 
     assert len(variant.carriers) == int(row["gt_AC"]) - found["Total"].allele_count_homozygous // 2
 
 
+def test_a_populations_map_labels_the_sample_panel_populations(runner, demo_store, tmp_path) -> None:
+    map_path = tmp_path / "labels.json"
+    map_path.write_text(
+        json.dumps({"populations": [{"population": "GB", "panelPopulations": ["GBR"]}], "splitBySex": True})
+    )
+    path = write_lines(tmp_path / "head.vcf", demo_lines(60))
+    result = load_vcf(runner, str(path), "--dataset", DEMO_DATASET, "--assembly", "GRCh37", "--replace",
+                      "--sample-panel", str(DEMO_PANEL), "--sex-column", "gender",
+                      "--populations", str(map_path))  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    row = truth_rows()[("16050115", "G", "A")]
+    found = {f.population: f for f in find(demo_store, "GRCh37-22-16050115-G-A").frequencies}
+    assert set(found) == {"Total", "F", "M", "GB", "GB_F", "GB_M"}
+    assert (found["GB"].allele_count, found["GB"].allele_number) == (int(row["AC_GBR"]), int(row["AN_GBR"]))
+    assert found["F"].allele_number + found["M"].allele_number == found["Total"].allele_number == int(row["gt_AN"])
+    # Without --sex-column the map's sex split cannot be made: one line naming the file, exit 1.
+    result = load_vcf(runner, str(path), "--dataset", DEMO_DATASET, "--assembly", "GRCh37", "--replace",
+                      "--sample-panel", str(DEMO_PANEL), "--populations", str(map_path))  # fmt: skip
+    assert result.exit_code == 1
+    assert (
+        result.stderr.strip()
+        == f"error: {path}: the populations map's splitBySex needs the sample panel's sexes (--sex-column)"
+    )
+
+
 # -- a killed load -----------------------------------------------------------------------------------
 
 

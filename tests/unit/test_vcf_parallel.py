@@ -3,8 +3,9 @@
 Each real VCF is rewritten as BGZF of small blocks (and as plain text) so that even these small
 files are cut into several chunks; the parallel load must then leave the store identical, row for
 row (rowids, payloads, side tables, bins, variant-set statistics), to the one-process load of the
-same file. A bad record found by a worker is reported exactly as the one-process loader reports
-it, and nothing of the failed load stays behind.
+same file. Every parallel load is checked to have merged one part per chunk: a load that fell back
+to one process would store the same rows and prove nothing. A bad record found by a worker is reported
+exactly as the one-process loader reports it, and nothing of the failed load stays behind.
 """
 
 from __future__ import annotations
@@ -90,6 +91,13 @@ def stored_state(store_path: Path) -> dict[str, list[tuple[Any, ...]]]:
         }
 
 
+def assert_merged_from_workers(report: LoadReport, vcf: Path, chunk_bytes: int) -> None:
+    """The file was converted by workers, one part per chunk, all merged; no one-process rerun."""
+    split = split_vcf(vcf, chunk_bytes)
+    assert split is not None and len(split.chunks) > 1
+    assert (report.parts, report.rerun_in_one_process) == (len(split.chunks), False)
+
+
 def assert_nothing_loaded(store_path: Path) -> None:
     """The store holds no variants and no load left parts beside it."""
     store = SqliteStore(store_path)
@@ -132,6 +140,8 @@ def test_a_parallel_load_stores_exactly_what_a_one_process_load_stores(
         one.records, one.alleles, one.loaded, one.skipped,
     )  # fmt: skip
     assert one.loaded > 0
+    assert (one.parts, one.rerun_in_one_process) == (0, False)
+    assert_merged_from_workers(parallel, vcf, chunk_bytes)
     expected = stored_state(tmp_path / "one.sqlite")
     assert stored_state(tmp_path / "parallel.sqlite") == expected
     assert leftovers(tmp_path) == []
@@ -143,6 +153,7 @@ def test_the_demo_file_as_shipped_loads_in_parallel_like_in_one_process(tmp_path
     one = load(tmp_path / "one.sqlite", DEMO_VCF, demo_options(), workers=1)
     parallel = load(tmp_path / "parallel.sqlite", DEMO_VCF, demo_options(), workers=2, chunk_bytes=64 * 1024)
     assert parallel.loaded == one.loaded > 0
+    assert_merged_from_workers(parallel, DEMO_VCF, 64 * 1024)
     assert stored_state(tmp_path / "parallel.sqlite") == stored_state(tmp_path / "one.sqlite")
     store = SqliteStore(tmp_path / "parallel.sqlite")
     try:
@@ -172,6 +183,7 @@ def test_records_repeating_a_position_are_never_split_between_workers(tmp_path: 
     )
     assert one.loaded == 3000 and parallel.loaded == 3000  # one variant per position
     assert parallel.skipped == one.skipped == {SKIP_DUPLICATE: len(lines) - 3000}
+    assert_merged_from_workers(parallel, vcf, chunk_bytes)
     assert stored_state(tmp_path / "parallel.sqlite") == stored_state(tmp_path / "one.sqlite")
 
 
@@ -205,6 +217,7 @@ def test_a_bad_record_found_by_a_worker_is_reported_as_one_process_reports_it(ch
 def test_a_failed_parallel_reload_keeps_the_previous_variants(tmp_path: Path) -> None:
     good = as_bgzf(DATA / "test_1000G.vcf.gz", tmp_path / "good.vcf.gz")
     first = load(tmp_path / "store.sqlite", good, VcfOptions(assembly="GRCh37"), workers=2, chunk_bytes=CHUNK_BYTES)
+    assert_merged_from_workers(first, good, CHUNK_BYTES)
     before = stored_state(tmp_path / "store.sqlite")
     store = SqliteStore(tmp_path / "store.sqlite")
     try:
@@ -228,6 +241,7 @@ def test_workers_started_either_way_load_the_same(method: str, tmp_path: Path, m
     one = load(tmp_path / "one.sqlite", vcf, VcfOptions(assembly="GRCh37"), workers=1)
     parallel = load(tmp_path / "two.sqlite", vcf, VcfOptions(assembly="GRCh37"), workers=2, chunk_bytes=CHUNK_BYTES)
     assert parallel.loaded == one.loaded > 0
+    assert_merged_from_workers(parallel, vcf, CHUNK_BYTES)
     assert stored_state(tmp_path / "two.sqlite") == stored_state(tmp_path / "one.sqlite")
 
 
@@ -238,14 +252,18 @@ def test_one_load_of_files_cut_and_not_cut_matches_a_one_process_load(order: str
     uncut = DATA / "synthetic_usecases_4beacon_testingV4.vcf.gz"  # plain gzip: loaded in one process
     assert split_vcf(uncut, CHUNK_BYTES) is None
     files = [cut, uncut] if order == "cut file first" else [uncut, cut]
+    reports = {}
     for name, workers in (("one.sqlite", 1), ("two.sqlite", 2)):
         store = new_store(tmp_path / name)
         try:
-            load_vcf_files(
+            reports[name] = load_vcf_files(
                 store, files, DATASET, VcfOptions(assembly="GRCh37"), workers=workers, chunk_bytes=CHUNK_BYTES
             )
         finally:
             store.close()
+    cut_report, uncut_report = reports["two.sqlite"] if order == "cut file first" else reports["two.sqlite"][::-1]
+    assert_merged_from_workers(cut_report, cut, CHUNK_BYTES)
+    assert (uncut_report.parts, uncut_report.rerun_in_one_process) == (0, False)
     assert stored_state(tmp_path / "two.sqlite") == stored_state(tmp_path / "one.sqlite")
 
 
@@ -258,6 +276,7 @@ def test_files_that_cannot_be_cut_load_in_one_process(tmp_path: Path) -> None:
     one = load(tmp_path / "one.sqlite", plain_gzip, VcfOptions(assembly="GRCh37"), workers=1)
     parallel = load(tmp_path / "two.sqlite", plain_gzip, VcfOptions(assembly="GRCh37"), workers=2)
     assert parallel.loaded == one.loaded > 0
+    assert (parallel.parts, parallel.rerun_in_one_process) == (0, False)
     assert stored_state(tmp_path / "two.sqlite") == stored_state(tmp_path / "one.sqlite")
 
 
@@ -274,6 +293,7 @@ def test_a_store_without_parts_gets_the_variants_from_the_loading_process(tmp_pa
     (report,) = load_vcf_files(store, [vcf], DATASET, VcfOptions(assembly="GRCh37"), workers=2, chunk_bytes=CHUNK_BYTES)
     one = load_report(tmp_path, vcf)
     assert report.loaded == one.loaded > 0
+    assert (report.parts, report.rerun_in_one_process) == (0, False)
     assert store.count_variants(VariantQuery(DATASET, kind="all")) == one.loaded
 
 
@@ -299,6 +319,39 @@ def test_a_worker_that_dies_aborts_the_load_with_a_clear_error(tmp_path: Path, m
         load(tmp_path / "store.sqlite", vcf, VcfOptions(assembly="GRCh37"), workers=2, chunk_bytes=CHUNK_BYTES)
     assert str(vcf) in str(failure.value)
     assert_nothing_loaded(tmp_path / "store.sqlite")
+
+
+def worker_seeing_bad_input(task: vcf_parallel.ChunkTask) -> LoadReport:
+    """A chunk loader whose second chunk fails with a VcfError that one process does not find."""
+    if task.chunk.index == 1:
+        raise VcfError(str(task.split.blocks.path), "a worker-only failure", where="record 1")
+    return REAL_LOAD_CHUNK(task)
+
+
+def test_a_load_whose_worker_failed_reports_its_one_process_rerun(tmp_path: Path, monkeypatch) -> None:
+    # The check every test above makes of its parallel load (one part per chunk, no rerun) fails here:
+    # the rows are the same, but the workers' load was dropped and the file read again in one process.
+    monkeypatch.setattr(vcf_parallel, "_start_method", lambda: "fork")  # the child sees the patched function
+    monkeypatch.setattr(vcf_parallel, "load_chunk", worker_seeing_bad_input)
+    vcf = as_bgzf(DATA / "test_1000G.vcf.gz", tmp_path / "input.vcf.gz")
+    one = load(tmp_path / "one.sqlite", vcf, VcfOptions(assembly="GRCh37"), workers=1)
+    rerun = load(tmp_path / "two.sqlite", vcf, VcfOptions(assembly="GRCh37"), workers=2, chunk_bytes=CHUNK_BYTES)
+    assert (rerun.parts, rerun.rerun_in_one_process) == (0, True)
+    with pytest.raises(AssertionError):
+        assert_merged_from_workers(rerun, vcf, CHUNK_BYTES)
+    assert "  loaded again in one process: a worker process failed" in rerun.lines()
+    assert stored_state(tmp_path / "two.sqlite") == stored_state(tmp_path / "one.sqlite")
+    assert rerun.loaded == one.loaded > 0
+    assert leftovers(tmp_path) == []
+
+
+def test_the_report_says_how_many_parts_workers_converted(tmp_path: Path) -> None:
+    vcf = as_bgzf(DATA / "test_1000G.vcf.gz", tmp_path / "input.vcf.gz")
+    chunks = len(split_vcf(vcf, CHUNK_BYTES).chunks)  # type: ignore[union-attr]
+    parallel = load(tmp_path / "two.sqlite", vcf, VcfOptions(assembly="GRCh37"), workers=2, chunk_bytes=CHUNK_BYTES)
+    assert f"  converted by worker processes in {chunks} parts, merged in file order" in parallel.lines()
+    one = load(tmp_path / "one.sqlite", vcf, VcfOptions(assembly="GRCh37"), workers=1)
+    assert not any("worker" in line for line in one.lines())
 
 
 def test_vcf_errors_cross_process_boundaries_intact() -> None:
