@@ -217,9 +217,14 @@ def requests_counted(server: Gunicorn, path: str) -> list[float]:
 
 
 def worker_pids(server: Gunicorn, store_file: Path, count: int = 2) -> list[int]:
-    """The pids of the server's `count` workers, once each has built its app (it holds the store open)."""
+    """The pids of the server's `count` workers, once each has answered a request that reads the store.
+
+    A worker opens the store file on its first such request (not while it boots) and holds it open.
+    """
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
+        with server.connect() as fresh:  # a new connection: either worker may accept it
+            assert fresh.get("/api/datasets").status_code == 200
         ready = [pid for pid in child_pids(server.process.pid) if holds_open(pid, store_file)]
         if len(ready) == count:
             return sorted(ready)
