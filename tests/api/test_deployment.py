@@ -333,6 +333,18 @@ def test_metrics_add_up_over_the_workers(demo_server, demo_store_file):
     assert requests_counted(demo_server, "/api/service-info") == [12.0] * 3  # any worker's scrape sums both
 
 
+def test_gunicorn_as_in_the_image_stops_on_an_invalid_beacon_workers_naming_it(tmp_path):
+    command = [
+        str(Path(sys.executable).with_name("gunicorn")),
+        *("--config", CONFIG, "--bind", f"unix:{tmp_path / 'beacon.sock'}"),
+        *("--env", f"PROMETHEUS_MULTIPROC_DIR={tmp_path / 'metrics'}", PRODUCTION_APP),
+    ]
+    env = {**server_environment(f"sqlite:///{tmp_path / 'beacon.sqlite'}"), "BEACON_WORKERS": "0"}
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "BEACON_WORKERS: expected at least 1 worker, got 0" in result.stderr
+
+
 def test_a_store_down_at_start_up_leaves_gunicorn_running_and_not_ready(tmp_path):
     uri = f"mongodb://beacon:hunter2@127.0.0.1:{closed_port()}/beacon?serverSelectionTimeoutMS=200"
     server = start_gunicorn(tmp_path, uri)
