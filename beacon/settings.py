@@ -18,7 +18,7 @@ import yaml
 
 DEFAULT_STORE_URI = "sqlite:///var/beacon.sqlite"
 REGISTERED_REQUIREMENTS = ("bona_fide", "researcher_status", "authenticated")
-FILTERABLE_ENTRY_TYPES = ("datasets", "cohorts", "individuals", "biosamples", "g_variants")
+FILTERABLE_ENTRY_TYPES = ("datasets", "cohorts", "individuals", "biosamples", "g_variants", "runs", "analyses")
 
 
 class SettingsError(ValueError):
