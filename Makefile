@@ -16,6 +16,7 @@ run: $(STAMP)
 		$(BIN)/beacon serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP) tests/oidc/node_modules/.installed
+	@command -v curl >/dev/null 2>&1 || ./scripts/install-debian-packages curl  # the README examples' test
 	$(BIN)/ruff check beacon loaders tests benchmarks
 	$(BIN)/pytest -n 2 --dist loadgroup
 

@@ -289,7 +289,9 @@ def store_compact_command(store_uri: str | None) -> None:
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=5050, show_default=True, type=int, help="Port to listen on.")
-@click.option("--workers", type=click.IntRange(1), help="gunicorn worker processes (default: from the CPU count).")
+@click.option(
+    "--workers", type=click.IntRange(1), help="gunicorn worker processes (default: BEACON_WORKERS, else 2 x CPUs + 1)."
+)
 def serve_command(host: str, port: int, workers: int | None) -> None:
     """Serve the Beacon v2 API under /api with gunicorn, with the production settings."""
     from beacon.auth.policy import PolicyError

@@ -3,19 +3,24 @@
     gunicorn --config python:beacon.gunicorn_conf 'beacon.serve:production_app()'
 
 is what the image runs; `beacon serve` loads the same settings (`beacon.serve`), overriding only
-the address and, when given, the worker count. The beacon reads its own settings from `BEACON_*`
-variables (beacon/settings.py); this module only configures the HTTP server. With the gunicorn
-command, override any value on the command line or with GUNICORN_CMD_ARGS, e.g.
-`GUNICORN_CMD_ARGS="--workers 4"`. gunicorn reads every module-level name that is one of its
-settings, so helpers here have names that are not. See docs/deployment.md.
+the address and, when given, the worker count. The worker count is one rule for both:
+`BEACON_WORKERS` when set, else `worker_count` of the CPUs the process may use; a `--workers`
+option (of `beacon serve` or of gunicorn, also through GUNICORN_CMD_ARGS) wins over it. The beacon
+reads its own settings from `BEACON_*` variables (beacon/settings.py); this module only configures
+the HTTP server. With the gunicorn command, override any value on the command line or with
+GUNICORN_CMD_ARGS, e.g. `GUNICORN_CMD_ARGS="--timeout 3"`. gunicorn reads every module-level name
+that is one of its settings, so helpers here have names that are not. See docs/deployment.md.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from beacon.settings import SettingsError, workers_from_env
 
 CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
 
@@ -35,8 +40,19 @@ def worker_count(cpus: float) -> int:
     return max(2, min(12, int(2 * cpus) + 1))
 
 
+def configured_workers(environ: Mapping[str, str] | None = None, cpus: float | None = None) -> int:
+    """`BEACON_WORKERS` when set, else `worker_count` of the CPUs (default: those this process may use)."""
+    try:
+        configured = workers_from_env(environ)
+    except SettingsError:
+        # The app's own settings check names the variable and stops the server (`beacon serve` before
+        # gunicorn starts, the image's workers at boot); failing here would only add a traceback.
+        configured = None
+    return configured if configured is not None else worker_count(available_cpus() if cpus is None else cpus)
+
+
 bind = "0.0.0.0:5050"
-workers = worker_count(available_cpus())
+workers = configured_workers()
 # Threads let a worker keep answering while one request waits on MongoDB or an OIDC provider, and
 # keep the worker heartbeat going, so `timeout` below only catches a truly stuck worker.
 worker_class = "gthread"

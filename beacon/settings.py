@@ -44,6 +44,13 @@ def _parse_int(name: str, raw: str) -> int:
         raise SettingsError(f"{name}: expected a whole number, got {raw!r}") from None
 
 
+def _parse_workers(name: str, raw: str) -> int:
+    number = _parse_int(name, raw)
+    if number < 1:
+        raise SettingsError(f"{name}: expected at least 1 worker, got {number}")
+    return number
+
+
 def _parse_float(name: str, raw: str) -> float:
     try:
         return float(raw)
@@ -142,6 +149,14 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "and an unfiltered query gets a 400.",
         parse=_list,
     ),
+    SettingSpec(
+        "BEACON_WORKERS",
+        "",
+        "gunicorn worker processes of `beacon serve` and of the Docker image; unset: twice the CPUs the process "
+        "may use, plus 1 (a container's CPU quota counts), at least 2, at most 12. `beacon serve --workers N` "
+        "and gunicorn's own `--workers N` win over it.",
+        parse=_parse_workers,
+    ),
 )
 
 
@@ -164,6 +179,7 @@ class Settings:
     max_limit: int = 1000
     default_limit: int = 10
     filters_required: tuple[str, ...] = ()
+    workers: int | None = None
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -181,6 +197,13 @@ class Settings:
         return cls(**values)
 
 
+def workers_from_env(environ: Mapping[str, str] | None = None) -> int | None:
+    """`BEACON_WORKERS` alone (None when unset): gunicorn's configuration reads it before any app exists."""
+    env = os.environ if environ is None else environ
+    raw = env.get("BEACON_WORKERS", "").strip()
+    return _parse_workers("BEACON_WORKERS", raw) if raw else None
+
+
 def _validate(settings: Settings) -> None:
     _validate_store_uri(settings.store_uri)
     if urlparse(settings.base_url).scheme not in ("http", "https"):
@@ -194,6 +217,8 @@ def _validate(settings: Settings) -> None:
         raise SettingsError(f"BEACON_ACCESS_FILE: no such file {str(settings.access_file)!r}")
     if not 0 < settings.http_timeout <= 2:
         raise SettingsError("BEACON_HTTP_TIMEOUT: must be above 0 and at most 2 s (the network budget is 5 s)")
+    if settings.workers is not None and settings.workers < 1:
+        raise SettingsError("BEACON_WORKERS: must be at least 1")
     if not 1 <= settings.default_limit <= settings.max_limit:
         raise SettingsError("BEACON_DEFAULT_LIMIT: must be between 1 and BEACON_MAX_LIMIT")
     unknown = sorted(set(settings.filters_required) - set(FILTERABLE_ENTRY_TYPES))

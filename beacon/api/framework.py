@@ -85,7 +85,7 @@ def _datasets_of_mode(ctx: BeaconContext, test_mode: bool) -> list[str] | None:
 @bp.route("/datasets/<entry_id>/filtering_terms", methods=_METHODS, defaults={"collection": "datasets"})
 @bp.route("/cohorts/<entry_id>/filtering_terms", methods=_METHODS, defaults={"collection": "cohorts"})
 def collection_filtering_terms(collection: str, entry_id: str) -> Response:
-    """The filtering terms of one dataset (a cohort answers for its dataset); 403/404 as the collection's."""
+    """The filtering terms of one dataset (a cohort answers for its dataset); a 404 as the collection's."""
     ctx = beacon_context()
     request = parse_request(ctx, limits=framework.TERMS_LIMITS)
     entry_type = ctx.registry.by_path(collection)

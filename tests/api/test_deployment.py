@@ -33,6 +33,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from beacon import gunicorn_conf as production_conf
 from beacon.demo import DEMO_DIR, DEMO_METADATA, DEMO_PANEL, DEMO_VCF
 from beacon.serve import gunicorn_settings, metrics_directory, production_app
+from beacon.settings import Settings, SettingsError
 from beacon.store.mongo_budget import READ_BUDGET, remaining_budget
 from tests.conftest import DEMO_ACCESS_POLICY
 from tests.schema_client import SCHEMA_CHECKING_HOOKS
@@ -110,7 +111,7 @@ def test_the_dockerfile_runs_gunicorn_as_a_non_root_user_with_a_health_check():
 def test_gunicorn_settings_stay_within_the_network_budget(gunicorn_conf):
     assert gunicorn_conf.timeout < 5 and gunicorn_conf.graceful_timeout < 5 and gunicorn_conf.keepalive < 5
     assert gunicorn_conf.worker_class == "gthread" and gunicorn_conf.preload_app is False
-    assert gunicorn_conf.workers == gunicorn_conf.worker_count(gunicorn_conf.available_cpus())
+    assert gunicorn_conf.workers == gunicorn_conf.configured_workers()
     config = Config()
     for name in ("bind", "workers", "worker_class", "threads", "timeout", "graceful_timeout", "keepalive",
                  "logger_class", "logconfig_dict", "raw_env", "accesslog", "errorlog"):  # fmt: skip
@@ -121,6 +122,22 @@ def test_gunicorn_settings_stay_within_the_network_budget(gunicorn_conf):
 @pytest.mark.parametrize(("cpus", "workers"), [(0.5, 2), (1, 3), (2, 5), (4, 9), (64, 12)])
 def test_workers_follow_the_cpu_count(gunicorn_conf, cpus, workers):
     assert gunicorn_conf.worker_count(cpus) == workers
+    assert gunicorn_conf.configured_workers({}, cpus) == workers
+    assert gunicorn_conf.configured_workers({"BEACON_WORKERS": " "}, cpus) == workers
+
+
+@pytest.mark.parametrize("cpus", [0.5, 2, 64])
+@pytest.mark.parametrize("setting", ["1", "3", "40"])
+def test_beacon_workers_sets_the_worker_count_whatever_the_cpus(gunicorn_conf, cpus, setting):
+    assert gunicorn_conf.configured_workers({"BEACON_WORKERS": setting}, cpus) == int(setting)
+
+
+@pytest.mark.parametrize("setting", ["0", "-2", "many", "2.5"])
+def test_an_invalid_beacon_workers_stops_the_server_naming_it(gunicorn_conf, setting):
+    # gunicorn's configuration leaves the message to the settings check that stops the server.
+    assert gunicorn_conf.configured_workers({"BEACON_WORKERS": setting}, 2) == 5
+    with pytest.raises(SettingsError, match="BEACON_WORKERS"):
+        Settings.from_env({"BEACON_WORKERS": setting})
 
 
 def test_a_cgroup_cpu_quota_limits_the_cpus(gunicorn_conf, tmp_path):
@@ -167,14 +184,14 @@ def server_environment(store_uri: str) -> dict[str, str]:
 
 
 def start_gunicorn(tmp_path: Path, store_uri: str) -> Gunicorn:
-    """gunicorn as the image runs it (production config and app), two workers, on a Unix socket in tmp_path."""
+    """gunicorn as the image runs it (production config and app), two workers (BEACON_WORKERS), on a Unix socket."""
     sock, metrics = tmp_path / "beacon.sock", tmp_path / "metrics"
     command = [
         str(Path(sys.executable).with_name("gunicorn")),
-        *("--config", CONFIG, "--bind", f"unix:{sock}", "--workers", "2"),
+        *("--config", CONFIG, "--bind", f"unix:{sock}"),
         *("--env", f"PROMETHEUS_MULTIPROC_DIR={metrics}", PRODUCTION_APP),
     ]
-    env = server_environment(store_uri)
+    env = {**server_environment(store_uri), "BEACON_WORKERS": "2"}
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     return wait_until_live(Gunicorn(process, lambda: unix_client(sock), metrics))
 
@@ -203,9 +220,9 @@ def tcp_client(port: int) -> httpx.Client:
 
 
 def start_beacon_serve(store_uri: str, port: int) -> Gunicorn:
-    """`beacon serve --port PORT --workers 2`, as a user runs it."""
-    command = [str(Path(sys.executable).with_name("beacon")), "serve", "--port", str(port), "--workers", "2"]
-    env = server_environment(store_uri)
+    """`BEACON_WORKERS=2 beacon serve --port PORT`, as a user runs it."""
+    command = [str(Path(sys.executable).with_name("beacon")), "serve", "--port", str(port)]
+    env = {**server_environment(store_uri), "BEACON_WORKERS": "2"}
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     return wait_until_live(Gunicorn(process, lambda: tcp_client(port), metrics_directory(port)))
 
@@ -312,6 +329,7 @@ def test_gunicorn_serves_the_beacon_with_json_logs_and_no_secrets(demo_server):
     assert [entry["request_id"] for entry in info] == [answer.headers["X-Request-ID"] for answer in answers]
     assert {entry["http"]["query"] for entry in info} == {"access_token=[redacted]&limit=1"}
     assert any(entry["message"] == "the store is ready" for entry in logs)
+    assert len([entry for entry in logs if entry["message"].startswith("Booting worker")]) == 2  # BEACON_WORKERS
 
 
 def test_metrics_add_up_over_the_workers(demo_server, demo_store_file):
@@ -320,6 +338,18 @@ def test_metrics_add_up_over_the_workers(demo_server, demo_store_file):
     assert len(pids) == 2
     assert [counted_by_worker(demo_server, pid, "/api/service-info") for pid in pids] == [6.0, 6.0]
     assert requests_counted(demo_server, "/api/service-info") == [12.0] * 3  # any worker's scrape sums both
+
+
+def test_gunicorn_as_in_the_image_stops_on_an_invalid_beacon_workers_naming_it(tmp_path):
+    command = [
+        str(Path(sys.executable).with_name("gunicorn")),
+        *("--config", CONFIG, "--bind", f"unix:{tmp_path / 'beacon.sock'}"),
+        *("--env", f"PROMETHEUS_MULTIPROC_DIR={tmp_path / 'metrics'}", PRODUCTION_APP),
+    ]
+    env = {**server_environment(f"sqlite:///{tmp_path / 'beacon.sqlite'}"), "BEACON_WORKERS": "0"}
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "BEACON_WORKERS: expected at least 1 worker, got 0" in result.stderr
 
 
 def test_a_store_down_at_start_up_leaves_gunicorn_running_and_not_ready(tmp_path):
@@ -338,7 +368,7 @@ def test_a_store_down_at_start_up_leaves_gunicorn_running_and_not_ready(tmp_path
 def test_beacon_serve_takes_the_production_settings_and_overrides_address_and_workers(gunicorn_conf):
     settings = gunicorn_settings("127.0.0.1", 5999)
     assert settings["bind"] == "127.0.0.1:5999"
-    assert settings["workers"] == gunicorn_conf.worker_count(gunicorn_conf.available_cpus())
+    assert settings["workers"] == gunicorn_conf.configured_workers()
     for name in ("worker_class", "threads", "timeout", "graceful_timeout", "keepalive", "logger_class",
                  "logconfig_dict", "accesslog", "preload_app", "on_starting", "when_ready", "child_exit"):  # fmt: skip
         assert settings[name] == getattr(gunicorn_conf, name), name

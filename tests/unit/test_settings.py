@@ -9,7 +9,8 @@ import pytest
 
 from beacon.settings import SETTINGS, Settings, SettingsError
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
 
 
 def test_defaults_need_no_environment():
@@ -74,10 +75,38 @@ def test_settings_are_frozen():
         settings.store_uri = "sqlite:///other.sqlite"  # type: ignore[misc]
 
 
+def readme_settings_table() -> dict[str, tuple[str, str]]:
+    """README's configuration table: variable -> (default column, meaning column)."""
+    rows = re.findall(r"^\| `(BEACON_[A-Z_]+)` \| (.*?) \| (.*) \|$", README.read_text(), flags=re.MULTILINE)
+    return {name: (default, meaning) for name, default, meaning in rows}
+
+
 def test_every_setting_is_documented_in_the_readme():
-    documented = set(re.findall(r"^\| `(BEACON_[A-Z_]+)` \|", README.read_text(), flags=re.MULTILINE))
-    declared = {spec.env for spec in SETTINGS}
-    assert declared == documented
+    declared = {spec.env: spec for spec in SETTINGS}
+    table = readme_settings_table()
+    assert set(table) == set(declared)
+    for name, (default, meaning) in table.items():
+        assert default == (f"`{declared[name].default}`" if declared[name].default else "(unset)"), name
+        assert meaning == declared[name].help, name
+
+
+# Variables the docs name that are not settings of the beacon, and where each is really read.
+NOT_SETTINGS = {
+    "BEACON_TEST_MONGO_URI": "the test suite's real MongoDB server (tests/ci_skips.py)",
+    "BEACON_API_PASSWORD": "docker/compose.yml: the read-only MongoDB user's password",
+    "BEACON_LOADER_PASSWORD": "docker/compose.yml: the loader's MongoDB user's password",
+}
+
+
+def test_every_variable_the_docs_name_is_a_setting_or_read_where_they_say():
+    from tests.ci_skips import MONGO_VARIABLE
+
+    documents = [README, *sorted((ROOT / "docs").glob("*.md")), *sorted((ROOT / "docker").iterdir())]
+    named = {name for path in documents for name in re.findall(r"\bBEACON_[A-Z][A-Z_]*[A-Z]\b", path.read_text())}
+    assert named - {spec.env for spec in SETTINGS} == set(NOT_SETTINGS)
+    assert MONGO_VARIABLE == "BEACON_TEST_MONGO_URI"
+    compose = (ROOT / "docker" / "compose.yml").read_text()
+    assert "${BEACON_API_PASSWORD}" in compose and "${BEACON_LOADER_PASSWORD}" in compose
 
 
 def test_every_setting_sets_one_field_and_every_field_has_a_setting():
