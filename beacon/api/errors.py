@@ -27,10 +27,17 @@ def _handle_beacon_error(error: BeaconError) -> Response:
     return render_error(error.status, error.message, dict(error.headers))
 
 
+_HTTP_MESSAGES = {
+    404: "no such endpoint",
+    405: "method not allowed for this endpoint",
+    413: "the request body is larger than this beacon accepts (BEACON_MAX_BODY_BYTES)",
+}
+
+
 def _handle_http_exception(error: HTTPException) -> Response:
     status = error.code or 500
     headers = {"Allow": ", ".join(error.valid_methods)} if getattr(error, "valid_methods", None) else {}
-    message = {404: "no such endpoint", 405: "method not allowed for this endpoint"}.get(status, error.name)
+    message = _HTTP_MESSAGES.get(status, error.name)
     return render_error(status, message, headers)
 
 

@@ -11,6 +11,7 @@ from beacon.api.context import BeaconContext
 from beacon.errors import BadRequest
 from beacon.query.entry_types import EntryType
 from beacon.query.filtering import AppliedFilters, FilteredStore, OntologyCache, apply_filters
+from beacon.query.limits import check_filter_count
 from beacon.query.requests import BeaconRequest
 
 _CACHE_KEY = "beacon.ontology_cache"
@@ -43,6 +44,7 @@ def filter_request(
 
     `listing` is false for single-record lookups (`/individuals/{id}`), which need no filter.
     """
+    check_filter_count(len(request.filters), ctx.request_limits)
     applied = apply_filters(request.filters, entry_type.path, ctx.store, ontology_cache())
     if listing and not applied.filters and entry_type.path in ctx.settings.filters_required:
         raise BadRequest(
