@@ -8,6 +8,7 @@ requests again while those connections are held. Prints, per phase: requests ans
 (no answer within 5 s), and latency p50 / p95 / max in ms; then how the slow connections ended.
 Target: with 200 slow clients, every normal request is answered within 1 s.
 
+Each phase lasts `--hold` seconds (longer than BEACON_CLIENT_TIMEOUT, so the server's 408s show).
 `--worker-class gthread` runs gunicorn's own threaded worker instead of the beacon's, for comparison.
 Client and server share the machine's cores; run nothing else meanwhile.
 """
@@ -141,11 +142,14 @@ class SlowClients:
             pending.pop(sock, None)
 
 
-def normal_requests(port: int, rounds: int) -> tuple[list[float], int]:
-    """Latencies (ms) of answered normal requests, and how many got no answer within 5 s."""
-    latencies, failures = [], 0
-    for index in range(rounds):
+def normal_requests(port: int, seconds: float) -> tuple[list[float], int]:
+    """Latencies (ms) of normal requests sent one after another for `seconds`, and how many got no answer within 5 s."""
+    latencies, failures, index = [], 0, 0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
         path = NORMAL_PATHS[index % len(NORMAL_PATHS)]
+        index += 1
+        time.sleep(0.02)
         started = time.perf_counter()
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as answer:
@@ -174,7 +178,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--slow", type=int, default=200, help="slow connections held open (default 200)")
     parser.add_argument("--trickle", type=float, default=0.5, help="seconds between a slow client's bytes")
-    parser.add_argument("--rounds", type=int, default=60, help="normal requests per phase")
+    parser.add_argument("--hold", type=float, default=8.0, help="seconds each phase lasts (default 8)")
     parser.add_argument("--kinds", default=",".join(KINDS), help=f"slow client kinds ({', '.join(KINDS)})")
     parser.add_argument("--worker-class", help="gunicorn worker class instead of the configured one")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "beacon-slow-bench")
@@ -185,11 +189,11 @@ def main() -> None:
     server = start_server(store, port, args.worker_class)
     try:
         print(f"worker class: {args.worker_class or 'configured (beacon.gunicorn_conf)'}; {args.slow} slow clients")
-        report("no slow clients", *normal_requests(port, args.rounds))
+        report("no slow clients", *normal_requests(port, args.hold))
         for kind in args.kinds.split(","):
             with SlowClients(port, args.slow, kind, args.trickle) as clients:
                 started = time.monotonic()
-                report(f"{clients.opened} slow clients ({kind})", *normal_requests(port, args.rounds))
+                report(f"{clients.opened} slow clients ({kind})", *normal_requests(port, args.hold))
                 elapsed = time.monotonic() - started
             print(f"  after {elapsed:.1f} s the server had closed {clients.closed_by_server}: {clients.statuses}")
     finally:
