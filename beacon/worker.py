@@ -1,4 +1,4 @@
-"""The production gunicorn worker: gunicorn's threaded worker, with each request received whole before a thread takes it.
+"""The production gunicorn worker: gunicorn's threaded worker, handing threads only whole requests.
 
 gunicorn's `gthread` worker gives a connection to a thread as soon as it has a byte to read, and the
 thread then blocks until the client has sent its whole request: 25 clients sending their headers a
@@ -21,6 +21,7 @@ TLS-terminating proxy; see docs/deployment.md).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import http
 import json
@@ -43,6 +44,12 @@ _HEAD_END = re.compile(rb"\r?\n\r?\n")
 _EXPECT_CONTINUE = re.compile(rb"(?im)^expect:[ \t]*100-continue[ \t]*\r?\n")
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _LINGER_SECONDS = 2.0
+# Parse errors that are the app's or the configuration's fault, not the client's (gunicorn: 500).
+_NOT_THE_CLIENTS = (
+    http_errors.InvalidResponseHeader,
+    http_errors.InvalidResponseHeaderName,
+    http_errors.ConfigurationProblem,
+)
 
 
 @dataclass(frozen=True)
@@ -112,9 +119,7 @@ def error_response(status: int, message: str, beacon_id: str) -> bytes:
 
 def client_error(exc: BaseException) -> tuple[int, str] | None:
     """The status and message for a request gunicorn's parser refused; None when the fault is not the client's."""
-    if not isinstance(exc, http_errors.ParseException) or isinstance(
-        exc, http_errors.InvalidResponseHeader | http_errors.InvalidResponseHeaderName | http_errors.ConfigurationProblem
-    ):
+    if not isinstance(exc, http_errors.ParseException) or isinstance(exc, _NOT_THE_CLIENTS):
         return None
     if isinstance(exc, http_errors.LimitRequestLine):
         return 414, "the request line is too long (gunicorn accepts at most 8190 bytes); send long queries by POST"
@@ -236,10 +241,8 @@ class BeaconWorker(ThreadWorker):
 
     def _forget(self, conn: TConn) -> None:
         self.incoming.pop(conn, None)
-        try:
+        with contextlib.suppress(KeyError, ValueError, OSError):  # not registered: it arrived whole
             self.poller.unregister(conn.sock)
-        except (KeyError, ValueError, OSError):
-            pass  # never registered: the request had arrived whole
 
     def _send(self, conn: TConn, payload: bytes) -> bool:
         try:

@@ -183,7 +183,8 @@ def test_normal_requests_are_answered_while_200_slow_clients_hold_connections(se
     for raw in trickled:  # each slow request ends with a 408 envelope once its time is up
         assert raw is not None and raw.startswith(b"HTTP/1.1 408 ")
         document = json.loads(raw.partition(b"\r\n\r\n")[2])
-        assert document["error"] == {"errorCode": 408, "errorMessage": f"the request did not arrive within {CLIENT_TIMEOUT:g} s"}
+        message = f"the request did not arrive within {CLIENT_TIMEOUT:g} s"
+        assert document["error"] == {"errorCode": 408, "errorMessage": message}
     assert idle == [b""] * 40  # connections that never sent anything are closed silently
 
 
