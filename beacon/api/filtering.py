@@ -7,8 +7,9 @@ from typing import Any
 
 from flask import current_app
 
-from beacon.api.context import BeaconContext
+from beacon.api.context import BeaconContext, current_caller
 from beacon.errors import BadRequest
+from beacon.query.entries import Scope, visible_datasets
 from beacon.query.entry_types import EntryType
 from beacon.query.filtering import AppliedFilters, FilteredStore, OntologyCache, apply_filters
 from beacon.query.limits import check_filter_count
@@ -37,6 +38,11 @@ def ontology_cache() -> OntologyCache:
     return current_app.extensions.setdefault(_CACHE_KEY, OntologyCache())
 
 
+def visible_dataset_ids(ctx: BeaconContext) -> list[str]:
+    """The datasets the current caller may see at any granularity."""
+    return [dataset.dataset_id for dataset in visible_datasets(ctx.store, current_caller(ctx), Scope())]
+
+
 def filter_request(
     ctx: BeaconContext, request: BeaconRequest, entry_type: EntryType, *, listing: bool = True
 ) -> FilteredRequest:
@@ -45,7 +51,9 @@ def filter_request(
     `listing` is false for single-record lookups (`/individuals/{id}`), which need no filter.
     """
     check_filter_count(len(request.filters), ctx.request_limits)
-    applied = apply_filters(request.filters, entry_type.path, ctx.store, ontology_cache())
+    applied = apply_filters(
+        request.filters, entry_type.path, ctx.store, ontology_cache(), visible=lambda: visible_dataset_ids(ctx)
+    )
     if listing and not applied.filters and entry_type.path in ctx.settings.filters_required:
         raise BadRequest(
             f"{entry_type.path} queries need at least one filter on this beacon (nonFilteredQueriesAllowed "

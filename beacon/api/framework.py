@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 
 from beacon.api.context import beacon_context, current_caller, parse_request
+from beacon.auth import ANONYMOUS
 from beacon.query import framework
 from beacon.query.entries import find_collection_record
 from beacon.query.filtering import filtering_terms_of
@@ -63,10 +64,13 @@ def entry_types() -> Response:
 
 @bp.route("/filtering_terms", methods=_METHODS)
 def filtering_terms() -> Response:
-    """Terms, fields and custom filters of the loaded data, and the loaded ontologies."""
+    """Terms, fields and custom filters of the datasets anonymous callers may see, and the loaded ontologies."""
     ctx = beacon_context()
     parse_request(ctx)
-    terms, resources = filtering_terms_of(ctx.store)
+    # The same for every caller (no token is read): the terms of the datasets anonymous callers may see.
+    datasets = [dataset["id"] for dataset in ctx.store.list_datasets()]
+    public = [dataset_id for dataset_id in datasets if ctx.policy.ceiling(ANONYMOUS, dataset_id) is not None]
+    terms, resources = filtering_terms_of(ctx.store, dataset_ids=public)
     return jsonify(framework.build_filtering_terms(ctx.identity, terms, ctx.registry, resources))
 
 

@@ -17,7 +17,7 @@ Scopes other than the queried entity are applied through the links between recor
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
@@ -128,8 +128,13 @@ def apply_filters(
     ontologies: OntologyCache,
     *,
     custom: Mapping[str, CustomFilterDefinition] = CUSTOM_FILTERS,
+    visible: Callable[[], Sequence[str]] | None = None,
 ) -> AppliedFilters:
-    """Parse and resolve a request's filters for a query on `entity`; raises FilterError (400)."""
+    """Parse and resolve a request's filters for a query on `entity`; raises FilterError (400).
+
+    `visible` gives the datasets the caller may see: only their terms count as known in the warnings,
+    so a term that only a hidden dataset uses is as unknown as a term nobody uses.
+    """
     filters = parse_filters(items, custom=custom)
     if not filters:
         return AppliedFilters(entity)
@@ -137,7 +142,7 @@ def apply_filters(
     index = ontologies.index(store) if ontology_filters else OntologyIndex()
     unexpanded = [item for item in ontology_filters if not index.knows(item.id)]
     # Terms no ontology expands match exactly: the terms of the loaded records sharpen the warnings.
-    known = {term.id: term.scopes for term in store.filtering_terms()} if unexpanded else None
+    known = _known_terms(store, visible) if unexpanded else None
     default_scope = "individuals" if entity == "g_variants" else entity
     conditions, warnings = resolve(filters, index, default_scope, custom=custom, known_terms=known)
     hints = _scope_hints(unexpanded, known or {}, default_scope)
@@ -145,6 +150,13 @@ def apply_filters(
     applied = AppliedFilters(entity, filters, conditions, (*warnings, *hints))
     _check_scopes(applied)
     return applied
+
+
+def _known_terms(store: Store, visible: Callable[[], Sequence[str]] | None) -> dict[str, tuple[str, ...]]:
+    if visible is None:
+        return {term.id: term.scopes for term in store.filtering_terms()}
+    terms = _union(store.filtering_terms(dataset_id=dataset_id) for dataset_id in visible())
+    return {term.id: term.scopes for term in terms}
 
 
 def _scope_hints(
@@ -294,16 +306,36 @@ def selected_biosamples(store: Store, applied: AppliedFilters, dataset_id: str) 
     return frozenset() if biosamples is None else frozenset(str(r["id"]) for r in store.find_records(biosamples))
 
 
-def filtering_terms_of(store: Store, dataset_id: str | None = None) -> tuple[list[FilteringTerm], list[dict[str, str]]]:
-    """What `/filtering_terms` lists (of one dataset, or all): terms and the loaded ontologies' resources.
+def filtering_terms_of(
+    store: Store, dataset_id: str | None = None, *, dataset_ids: Sequence[str] | None = None
+) -> tuple[list[FilteringTerm], list[dict[str, str]]]:
+    """What `/filtering_terms` lists (of one dataset, of some, or all): terms and the loaded ontologies' resources.
 
     Terms are the ontology terms of the loaded records, their field paths worth filtering
     (`alphanumeric`) and the custom filters; all computed from the store, so loading data refreshes them.
     """
-    terms = store.filtering_terms(dataset_id=dataset_id) if dataset_id else store.filtering_terms()
-    fields = [field for field in store.filtering_fields(dataset_id=dataset_id) if _worth_filtering(field.id)]
+    if dataset_ids is not None:
+        terms = _union(store.filtering_terms(dataset_id=one) for one in dataset_ids)
+        fields = _union(store.filtering_fields(dataset_id=one) for one in dataset_ids)
+    else:
+        terms = store.filtering_terms(dataset_id=dataset_id) if dataset_id else store.filtering_terms()
+        fields = store.filtering_fields(dataset_id=dataset_id)
+    fields = [field for field in fields if _worth_filtering(field.id)]
     resources = [ontology.resource.to_json() for ontology in store.ontologies(with_terms=False)]
     return [*terms, *fields, *custom_filtering_terms()], resources
+
+
+def _union(lists: Iterable[list[FilteringTerm]]) -> list[FilteringTerm]:
+    """Terms of several datasets as one list ordered by id: scopes merged, the first label kept."""
+    merged: dict[str, FilteringTerm] = {}
+    for term in (term for terms in lists for term in terms):
+        known = merged.get(term.id)
+        if known is None:
+            merged[term.id] = term
+        else:
+            scopes = tuple(sorted({*known.scopes, *term.scopes}))
+            merged[term.id] = replace(known, label=known.label or term.label, scopes=scopes)
+    return [merged[term_id] for term_id in sorted(merged)]
 
 
 def _worth_filtering(path: str) -> bool:
