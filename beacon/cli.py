@@ -91,7 +91,7 @@ def load() -> None:
 def load_metadata_command(
     files: tuple[Path, ...], entity: str | None, dataset_id: str | None, replace: bool, store_uri: str | None
 ) -> None:
-    """Load BFF JSON arrays of datasets, cohorts, individuals, biosamples (all or nothing)."""
+    """Load BFF JSON arrays of datasets, cohorts, individuals, biosamples, runs, analyses (all or nothing)."""
     from beacon.schemas import default_validator
     from loaders.metadata import load_metadata
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-API_VERSION = "v2.1.1"
+API_VERSION = "v2.2.0"
 
 
 class BeaconError(Exception):
@@ -65,10 +65,11 @@ class ServiceUnavailable(BeaconError):
 GENERIC_500 = "internal server error; the beacon logged the details"
 
 
-def error_envelope(status: int, message: str, *, beacon_id: str) -> dict[str, Any]:
+def error_envelope(status: int, message: str, *, beacon_id: str, received: Mapping[str, Any]) -> dict[str, Any]:
     """The Beacon v2 `beaconErrorResponse` document for an error.
 
-    The request may not have been understood at all, so the request summary holds the defaults.
+    `received` is the `receivedRequestSummary` echoing the request as received
+    (`beacon.query.received.received_summary`): the request may not have been understood at all.
     """
     return {
         "meta": {
@@ -76,12 +77,7 @@ def error_envelope(status: int, message: str, *, beacon_id: str) -> dict[str, An
             "apiVersion": API_VERSION,
             "returnedSchemas": [],
             "returnedGranularity": "boolean",
-            "receivedRequestSummary": {
-                "apiVersion": API_VERSION,
-                "requestedSchemas": [],
-                "pagination": {"skip": 0, "limit": 0},
-                "requestedGranularity": "boolean",
-            },
+            "receivedRequestSummary": dict(received),
         },
         "error": {"errorCode": status, "errorMessage": message},
     }

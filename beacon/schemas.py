@@ -1,8 +1,8 @@
 """The official Beacon v2 JSON Schemas, loaded with `referencing` and validated with `jsonschema`.
 
 The schema files have no `$id` and refer to each other by relative paths, by absolute URLs to the
-upstream repository and by the VRS 1.3 w3id URL; `schemas/beacon-v2/SOURCE.txt` explains the mapping
-implemented in `_retrieve`, including the upstream `../common/info.json` bug.
+upstream repository and by the VRS 1.3 w3id URL; `schemas/beacon-v2/SOURCE.txt` (Beacon v2.2.0) explains
+the mapping implemented in `_retrieve`.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ RESPONSE_SCHEMAS = {
     "boolean": "framework/json/responses/beaconBooleanResponse.json",
     "count": "framework/json/responses/beaconCountResponse.json",
     "record": "framework/json/responses/beaconResultsetsResponse.json",
+    "resultsets": "framework/json/responses/sections/beaconResultsets.json",
     "collections": "framework/json/responses/beaconCollectionsResponse.json",
     "error": "framework/json/responses/beaconErrorResponse.json",
     "info": "framework/json/responses/beaconInfoResponse.json",
@@ -62,6 +63,23 @@ def _read(path: Path) -> Any:
         return json.load(handle)
 
 
+def read_spec_file(relative_path: str) -> Any:
+    """A fresh copy of one JSON file of the official set, e.g. `framework/json/endpoints.json` (OpenAPI)."""
+    return _read(_schema_base() / relative_path)
+
+
+def upstream_url(relative_path: str) -> str:
+    """The upstream URL the official files use for one of them (`$ref`s resolve against it)."""
+    return _UPSTREAM_PREFIX + relative_path
+
+
+def model_file(entity: str, name: str) -> str:
+    """The relative path of one file of a model entity, e.g. `model_file("runs", "endpoints.json")`."""
+    if entity not in MODEL_ENTITIES:
+        raise KeyError(f"no Beacon v2 model for entity {entity!r}")
+    return f"{_MODELS}/{entity}/{name}"
+
+
 def _retrieve(uri: str) -> referencing.Resource:
     base = _schema_base()
     if uri.startswith(_VRS_URL):
@@ -73,9 +91,6 @@ def _retrieve(uri: str) -> referencing.Resource:
         path = Path(uri.removeprefix("file://"))
     else:
         raise referencing.exceptions.NoSuchResource(ref=uri)
-    if not path.exists() and path.name == "info.json" and path.parent.name == "common":
-        # Upstream bug: the model schemas refer to a models/.../common/info.json that does not exist.
-        path = base / "framework/json/common/info.json"
     if not path.exists():
         raise referencing.exceptions.NoSuchResource(ref=uri)
     return referencing.jsonschema.DRAFT202012.create_resource(_read(path))
@@ -94,8 +109,6 @@ def _preloaded_registry() -> referencing.Registry:
         if relative.startswith(("framework/", "models/")):
             resources.append((_UPSTREAM_PREFIX + relative, resources[-1][1]))
     resources.append((_VRS_URL, _retrieve(_VRS_URL)))
-    missing_info = (base / _MODELS / "common" / "info.json").resolve().as_uri()
-    resources.append((missing_info, _retrieve(missing_info)))
     registry = referencing.Registry(retrieve=_retrieve).with_resources(resources)
     return registry.crawl()
 

@@ -18,7 +18,7 @@ import yaml
 
 DEFAULT_STORE_URI = "sqlite:///var/beacon.sqlite"
 REGISTERED_REQUIREMENTS = ("bona_fide", "researcher_status", "authenticated")
-FILTERABLE_ENTRY_TYPES = ("datasets", "cohorts", "individuals", "biosamples", "g_variants")
+FILTERABLE_ENTRY_TYPES = ("datasets", "cohorts", "individuals", "biosamples", "g_variants", "runs", "analyses")
 # gunicorn refuses request lines past 8190 bytes; the beacon's own limit stays below, so it answers first.
 MAX_URL_LENGTH = 8000
 

@@ -37,6 +37,8 @@ from gunicorn.http import errors as http_errors
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from beacon.errors import error_envelope
+from beacon.query.received import received_summary
+from beacon.query.requests import Limits
 
 MAX_HEAD_BYTES = 65536
 """Request line and headers together; longer heads get a 431 (gunicorn's limit per line is 8190)."""
@@ -108,8 +110,12 @@ def _too_large(length: str, max_body_bytes: int) -> Arrival:
 
 
 def error_response(status: int, message: str, beacon_id: str) -> bytes:
-    """A whole HTTP/1.1 response carrying the Beacon error envelope; the connection closes after it."""
-    body = json.dumps(error_envelope(status, message, beacon_id=beacon_id)).encode()
+    """A whole HTTP/1.1 response carrying the Beacon error envelope; the connection closes after it.
+
+    The request was not read, so the envelope's `receivedRequestSummary` holds the defaults.
+    """
+    received = received_summary((), None, default_limit=Limits().default_limit)
+    body = json.dumps(error_envelope(status, message, beacon_id=beacon_id, received=received)).encode()
     head = (
         f"HTTP/1.1 {status} {http.HTTPStatus(status).phrase}\r\nContent-Type: application/json\r\n"
         f"Content-Length: {len(body)}\r\nAccess-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n"

@@ -1,4 +1,4 @@
-"""Shared fixtures: stores, the demo data, the app, its test client and CLI runner, schema checks."""
+"""Shared fixtures: stores, the demo data, the app, its schema-checking test client and CLI runner, schema checks."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from beacon.demo import DEMO_ACCESS_POLICY, DEMO_DIR, load_demo
 from beacon.schemas import SchemaValidator, default_validator
 from beacon.settings import Settings
 from beacon.store.sqlite import SqliteStore
+from tests.schema_client import SchemaCheckingClient, infer_schema, response_problems
 
 # The local OpenID provider fixtures (op, rogue_op, make_verifier, ...), started only by tests that use them;
 # under CI=true, a skip for a missing prerequisite fails the run (tests/ci_skips.py).
@@ -29,13 +30,16 @@ CINECA_DIR = DATA_DIR / "cineca_uk1_bff_ritools_v2"
 DEMO_DATASET = "CINECA_synthetic_cohort_EUROPE_UK1"
 DEMO_COHORT = "CINECA_synthetic_cohort_UK1"
 
-MODEL_OF_ENTRY_TYPE = {
-    "dataset": "datasets",
-    "cohort": "cohorts",
-    "individual": "individuals",
-    "biosample": "biosamples",
-    "genomicVariant": "genomicVariations",
-}
+EGA_BFF_DIR = DATA_DIR / "ega_synthetic_testset" / "bff"
+EGA_DATASET = "test"
+# Runs and analyses (none ship with the demo): CINECA UK1's first 40 of each, and EGA's synthetic dataset.
+EXPERIMENT_FILES = (
+    CINECA_DIR / "runs.json",
+    CINECA_DIR / "analyses.json",
+    EGA_BFF_DIR / "datasets.json",
+    EGA_BFF_DIR / "runs.json",
+    EGA_BFF_DIR / "analyses.json",
+)
 
 
 def cineca_rows(name: str) -> list[dict[str, str]]:
@@ -49,6 +53,14 @@ def demo_individuals() -> list[dict[str, Any]]:
     """The 2504 CINECA UK1 individuals of the demo data, as JSON records."""
     with (DEMO_DIR / "individuals.json").open(encoding="utf-8") as handle:
         return json.load(handle)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def schema_checked_clients() -> Iterator[None]:
+    """Every Flask test client of the session checks each response against the Beacon v2.2.0 schemas."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Flask, "test_client_class", SchemaCheckingClient)
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -85,6 +97,21 @@ def demo_store(demo_store_file: Path, tmp_path: Path) -> Iterator[SqliteStore]:
     sqlite_store.close()
 
 
+@pytest.fixture(scope="session")
+def experiments_store_file(demo_store_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo store plus EXPERIMENT_FILES, loaded by `beacon load metadata` (copy it before writing)."""
+    from click.testing import CliRunner
+
+    from beacon.cli import main
+
+    path = tmp_path_factory.mktemp("experiments") / "beacon.sqlite"
+    shutil.copy(demo_store_file, path)
+    arguments = ["load", "metadata", *map(str, EXPERIMENT_FILES), "--store", f"sqlite:///{path}"]
+    result = CliRunner().invoke(main, arguments)
+    assert result.exit_code == 0, result.output
+    return path
+
+
 def make_settings(store_path: Path, **overrides: Any) -> Settings:
     """Test settings for a store file, with the demo access policy unless overridden."""
     values: dict[str, Any] = {
@@ -118,25 +145,8 @@ def runner(demo_store: SqliteStore, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 def response_errors(validator: SchemaValidator, document: Mapping[str, Any]) -> list[str]:
-    """Schema errors of a response: the envelope by returnedGranularity, then each record by its model."""
-    meta = document.get("meta", {})
-    if "error" in document:
-        return [e.message for e in validator.framework_errors("error", document)]
-    granularity = meta.get("returnedGranularity")
-    response = document.get("response", {})
-    name = {"boolean": "boolean", "count": "count"}.get(granularity)
-    if name is None:
-        name = "collections" if "collections" in response else "record"
-    problems = [f"envelope: {e.message}" for e in validator.framework_errors(name, document)]
-    entity = MODEL_OF_ENTRY_TYPE[meta["returnedSchemas"][0]["entityType"]]
-    records = response.get("collections") or [
-        record for result_set in response.get("resultSets", []) for record in result_set["results"]
-    ]
-    for record in records:
-        problem = validator.first_model_error(entity, record)
-        if problem:
-            problems.append(f"record {record.get('id', record.get('variantInternalId'))}: {problem}")
-    return problems
+    """Schema errors of a response judged from the document alone: the envelope, its result sets, its records."""
+    return response_problems(validator, document, infer_schema(document))
 
 
 def assert_valid(validator: SchemaValidator, document: Mapping[str, Any]) -> None:

@@ -84,14 +84,18 @@ def _identify(ctx: BeaconContext) -> Caller:
     return Caller(principal=verdict.principal, policy=ctx.policy, warnings=(warning,))
 
 
-def parse_request(ctx: BeaconContext, entry_type: EntryType | None = None) -> BeaconRequest:
-    """The typed request from the query string (GET, HEAD) or the JSON body (POST)."""
+def parse_request(
+    ctx: BeaconContext, entry_type: EntryType | None = None, *, limits: Limits | None = None
+) -> BeaconRequest:
+    """The typed request from the query string (GET, HEAD) or the JSON body (POST); `limits` default to the
+    settings'."""
     allowed = entry_type.request_parameters if entry_type else ()
+    limits = limits or ctx.limits
     # HEAD is a GET without the body (Flask routes it to the GET view): monitoring probes use it.
     if request.method in ("GET", "HEAD"):
-        return parse_get(request.args.items(multi=True), allowed_parameters=allowed, limits=ctx.limits)
+        return parse_get(request.args.items(multi=True), allowed_parameters=allowed, limits=limits)
     body = read_json_body(ctx.request_limits)
-    return parse_post(body, validator=ctx.validator, allowed_parameters=allowed, limits=ctx.limits)
+    return parse_post(body, validator=ctx.validator, allowed_parameters=allowed, limits=limits)
 
 
 def read_json_body(limits: RequestLimits) -> Any:

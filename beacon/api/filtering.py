@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 from flask import current_app
@@ -38,9 +39,10 @@ def ontology_cache() -> OntologyCache:
     return current_app.extensions.setdefault(_CACHE_KEY, OntologyCache())
 
 
-def visible_dataset_ids(ctx: BeaconContext) -> list[str]:
-    """The datasets the current caller may see at any granularity."""
-    return [dataset.dataset_id for dataset in visible_datasets(ctx.store, current_caller(ctx), Scope())]
+def visible_dataset_ids(ctx: BeaconContext, test_mode: bool) -> list[str]:
+    """The datasets of the request's mode (test or not) the current caller may see at any granularity."""
+    scope = Scope(test_mode=test_mode)
+    return [dataset.dataset_id for dataset in visible_datasets(ctx.store, current_caller(ctx), scope)]
 
 
 def filter_request(
@@ -51,9 +53,8 @@ def filter_request(
     `listing` is false for single-record lookups (`/individuals/{id}`), which need no filter.
     """
     check_filter_count(len(request.filters), ctx.request_limits)
-    applied = apply_filters(
-        request.filters, entry_type.path, ctx.store, ontology_cache(), visible=lambda: visible_dataset_ids(ctx)
-    )
+    visible = partial(visible_dataset_ids, ctx, request.test_mode)  # asked only for unknown terms
+    applied = apply_filters(request.filters, entry_type.path, ctx.store, ontology_cache(), visible=visible)
     if listing and not applied.filters and entry_type.path in ctx.settings.filters_required:
         raise BadRequest(
             f"{entry_type.path} queries need at least one filter on this beacon (nonFilteredQueriesAllowed "

@@ -1,18 +1,21 @@
-"""g_variants endpoints: /g_variants, /g_variants/{id}, its carriers, and /datasets/{id}/g_variants."""
+"""g_variants endpoints: /g_variants, /g_variants/{id}, its carriers, /datasets/{id}/g_variants, and the
+variants of one record (/biosamples/{id}/g_variants, /runs/{id}/g_variants...; routed by beacon.api.entries)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
 from beacon.api.context import BeaconContext, beacon_context, current_caller, parse_request
 from beacon.api.filtering import FilteredRequest, filter_request
 from beacon.query import responses
-from beacon.query.entries import Scope
+from beacon.query.entries import Scope, find_record, unavailable_selected
 from beacon.query.entry_types import BIOSAMPLES, G_VARIANTS, INDIVIDUALS, EntryType
-from beacon.query.filtering import FilteredStore, case_level_warnings
+from beacon.query.filtering import FilteredStore, case_level_warnings, lacks_case_level_data
 from beacon.query.granularity import Granularity
+from beacon.query.relations import record_biosamples
 from beacon.query.variant_search import (
     VariantSearch,
     search_carriers,
@@ -31,10 +34,13 @@ def _search(ctx: BeaconContext, store: Store | FilteredStore) -> VariantSearch:
     return VariantSearch(store=store, caller=current_caller(ctx), base_url=ctx.identity.base_url)
 
 
-def _respond(ctx: BeaconContext, filtered: FilteredRequest, entry_type: EntryType, results: list) -> Response:
+def _respond(
+    ctx: BeaconContext, filtered: FilteredRequest, entry_type: EntryType, results: list, scope: Scope, *extra: str
+) -> Response:
     # Filters on individuals or biosamples select variants through their carriers (case-level data).
     empty = [result.dataset_id for result in results if not result.exists]
-    info = filtered.info(*current_caller(ctx).warnings, *case_level_warnings(ctx.store, filtered.applied, empty))
+    warnings = [*unavailable_selected(scope, results), *case_level_warnings(ctx.store, filtered.applied, empty), *extra]
+    info = filtered.info(*current_caller(ctx).warnings, *warnings)
     document = responses.build_resultsets_response(ctx.identity.id, filtered.request, entry_type, results, info)
     return jsonify(document)
 
@@ -42,23 +48,46 @@ def _respond(ctx: BeaconContext, filtered: FilteredRequest, entry_type: EntryTyp
 @bp.route("/g_variants", methods=_METHODS)
 def list_variants() -> Response:
     """Sequence, range, bracket or gene queries over every dataset the caller may see."""
-    return _variants(Scope())
+    return _variants()
 
 
 @bp.route("/datasets/<dataset_id>/g_variants", methods=_METHODS)
 def dataset_variants(dataset_id: str) -> Response:
     """The same queries within one dataset."""
-    return _variants(Scope(dataset_ids=(dataset_id,), explicit=True))
+    return _variants(dataset_ids=(dataset_id,), explicit=True)
 
 
-def _variants(scope: Scope) -> Response:
+def _variants(**narrowing: Any) -> Response:
     ctx = beacon_context()
     filtered = filter_request(ctx, parse_request(ctx, G_VARIANTS), G_VARIANTS)
     request = filtered.request
+    scope = Scope.of(request, **narrowing)
     variant_request = parse_variant_request(request.request_parameters, ctx.store.variant_assemblies())
     require_annotations(variant_request.template, ctx.store.variant_annotations())
     results = search_variants(_search(ctx, filtered.store), request, variant_request, scope)
-    return _respond(ctx, filtered, G_VARIANTS, results)
+    return _respond(ctx, filtered, G_VARIANTS, results, scope)
+
+
+def record_variants(parent: EntryType, entry_id: str) -> Response:
+    """The variants carried by one record's biosamples (case-level data), narrowed by any g_variants query."""
+    ctx = beacon_context()
+    filtered = filter_request(ctx, parse_request(ctx, G_VARIANTS), G_VARIANTS)
+    record = find_record(ctx.store, current_caller(ctx), parent, entry_id, Scope.of(filtered.request))
+    dataset_id = str(record["datasetId"])
+    variant_request = parse_variant_request(filtered.request.request_parameters, ctx.store.variant_assemblies())
+    require_annotations(variant_request.template, ctx.store.variant_annotations())
+    # The record's dataset, unless the request selects other datasets only (then nothing matches).
+    scope = Scope.of(filtered.request, dataset_ids=(dataset_id,))
+    carriers = record_biosamples(ctx.store, parent, record)
+    variant_request = replace(variant_request, template=replace(variant_request.template, biosample_ids=carriers))
+    results = search_variants(_search(ctx, filtered.store), filtered.request, variant_request, scope)
+    warnings = []
+    if lacks_case_level_data(ctx.store, dataset_id):
+        warnings.append(
+            f"dataset {dataset_id}: no case-level data is loaded (load its VCFs with --case-level), so no "
+            f"variant can be related to {parent.name.lower()} {entry_id}"
+        )
+    return _respond(ctx, filtered, G_VARIANTS, results, scope, *warnings)
 
 
 @bp.route("/g_variants/<variant_id>", methods=_METHODS)
@@ -66,14 +95,15 @@ def one_variant(variant_id: str) -> Response:
     """One variant by its `variantInternalId`, in each dataset that holds it."""
     ctx = beacon_context()
     filtered = filter_request(ctx, parse_request(ctx), G_VARIANTS, listing=False)
+    scope = Scope.of(filtered.request)
     if not filtered.applied.filters:
-        results = search_one_variant(_search(ctx, ctx.store), filtered.request, variant_id)
-        return _respond(ctx, filtered, G_VARIANTS, results)
+        results = search_one_variant(_search(ctx, ctx.store), filtered.request, variant_id, scope)
+        return _respond(ctx, filtered, G_VARIANTS, results, scope)
     # Unknown ids are a 404 whatever the filters; a known variant the filters exclude does not exist.
     unfiltered = replace(filtered.request, filters=(), requested_granularity=Granularity.BOOLEAN)
-    search_one_variant(_search(ctx, ctx.store), unfiltered, variant_id)
-    results = search_variants(_search(ctx, filtered.store), filtered.request, variant_id_request(variant_id), Scope())
-    return _respond(ctx, filtered, G_VARIANTS, results)
+    search_one_variant(_search(ctx, ctx.store), unfiltered, variant_id, scope)
+    results = search_variants(_search(ctx, filtered.store), filtered.request, variant_id_request(variant_id), scope)
+    return _respond(ctx, filtered, G_VARIANTS, results, scope)
 
 
 @bp.route("/g_variants/<variant_id>/biosamples", methods=_METHODS)
@@ -91,5 +121,6 @@ def variant_individuals(variant_id: str) -> Response:
 def _carriers(variant_id: str, entry_type: EntryType) -> Response:
     ctx = beacon_context()
     filtered = filter_request(ctx, parse_request(ctx, entry_type), entry_type)
-    results = search_carriers(_search(ctx, filtered.store), filtered.request, variant_id, entry_type)
-    return _respond(ctx, filtered, entry_type, results)
+    scope = Scope.of(filtered.request)
+    results = search_carriers(_search(ctx, filtered.store), filtered.request, variant_id, entry_type, scope)
+    return _respond(ctx, filtered, entry_type, results, scope)

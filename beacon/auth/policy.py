@@ -59,6 +59,8 @@ class DatasetPolicy:
     """Per tier, in TIERS order."""
     counts: CountProtection = EXACT_COUNTS
     """Small-count protection (`min_count`, `count_precision`) of counts below record level."""
+    test: bool = False
+    """A test dataset (`test_dataset: true`): answered only to requests in `testMode`."""
 
     @classmethod
     def default(cls, level: SecurityLevel) -> DatasetPolicy:
@@ -126,6 +128,10 @@ class AccessPolicy:
         """How counts of `dataset_id` are shown to callers whose ceiling is below record."""
         return self.dataset(dataset_id).counts
 
+    def is_test_dataset(self, dataset_id: str) -> bool:
+        """Whether the file marks `dataset_id` as a test dataset (answered only in `testMode`)."""
+        return self.dataset(dataset_id).test
+
     def security_levels(self) -> list[str]:
         """Levels in use (the default level included), for `securityAttributes.securityLevels`."""
         used = {self.default_level, *(entry.level for entry in self.datasets.values())}
@@ -181,7 +187,8 @@ def _dataset_policy(path: Path, dataset_id: str, entry: dict[str, Any]) -> Datas
                 f"{path}: datasets.{dataset_id}.granularity.{tier}: a higher tier may not see less than a lower one"
             )
     counts = CountProtection(_whole(entry.get("min_count")), _whole(entry.get("count_precision")))
-    return DatasetPolicy(level, frozenset(entry.get("visas", ())), ceilings, counts)  # type: ignore[arg-type]
+    visas = frozenset(entry.get("visas", ()))
+    return DatasetPolicy(level, visas, ceilings, counts, bool(entry.get("test_dataset", False)))  # type: ignore[arg-type]
 
 
 def _ceiling(path: Path, field: str, text: str | None, default: Ceiling) -> Ceiling:

@@ -10,7 +10,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
-from beacon.errors import Forbidden, NotFound
+from beacon.errors import NotFound
+from beacon.query.carriers import CarrierQuery, not_answered_info
 from beacon.query.entry_types import EntryType
 from beacon.query.granularity import Granularity, narrowest
 from beacon.query.requests import BeaconRequest
@@ -27,6 +28,9 @@ class Policy(Protocol):
     def count_protection(self, dataset_id: str) -> CountProtection:
         """How the dataset's counts are shown to callers who may not see its records."""
 
+    def is_test_dataset(self, dataset_id: str) -> bool:
+        """Whether the policy marks the dataset as a test dataset (answered in `testMode` only)."""
+
 
 class VisibleDataset(NamedTuple):
     """A dataset this caller may see, the most it may see of it, and its small-count protection."""
@@ -38,12 +42,24 @@ class VisibleDataset(NamedTuple):
 
 @dataclass(frozen=True)
 class Scope:
-    """What the URL narrows a query to: some datasets, one record, or a set of record ids."""
+    """What a query is narrowed to: by the URL (some datasets, one record, a set of record ids) and by
+    the request (its dataset selection and test mode)."""
 
     dataset_ids: tuple[str, ...] | None = None
     record_id: str | None = None
     record_ids: frozenset[str] | None = None
-    explicit: bool = False  # the caller named these datasets: refusing is a 403, not an omission
+    explicit: bool = False  # the URL names these datasets: one the caller cannot see is a 404
+    selected: tuple[str, ...] | None = None  # the request's `datasets`: ones the caller cannot see are left out
+    test_mode: bool = False  # answer from test datasets only (else they are left out)
+
+    @classmethod
+    def of(cls, request: BeaconRequest, **narrowing: Any) -> Scope:
+        """The scope of a request (its dataset selection and test mode), narrowed further by the URL."""
+        return cls(selected=request.dataset_ids, test_mode=request.test_mode, **narrowing)
+
+
+TEST_DATASET_FLAG = "testDataset"
+"""A dataset record whose `info` has `"testDataset": true` is a test dataset (as is one the policy marks)."""
 
 
 @dataclass(frozen=True)
@@ -57,19 +73,48 @@ class Caller:
 
 
 def visible_datasets(store: Store, caller: Caller, scope: Scope) -> list[VisibleDataset]:
-    """Each dataset in scope this caller may see, with its ceiling, ordered by id."""
-    known = [dataset["id"] for dataset in store.list_datasets()]
-    wanted = known if scope.dataset_ids is None else [d for d in scope.dataset_ids if d in known]
-    if scope.dataset_ids is not None and scope.explicit and not wanted:
-        raise NotFound(f"no dataset {', '.join(scope.dataset_ids)}")
+    """Each dataset in scope this caller may see, with its ceiling, ordered by id.
+
+    Unknown datasets, hidden ones and those of the other mode (test or not) are all simply not there:
+    a dataset the URL names is then a 404 with the same message, so callers cannot tell them apart.
+    """
     visible = []
-    for dataset_id in wanted:
+    for dataset in store.list_datasets():
+        dataset_id = dataset["id"]
+        if not _in_scope(dataset_id, scope) or is_test_dataset(dataset, caller.policy) != scope.test_mode:
+            continue
         ceiling = caller.policy.ceiling(caller.principal, dataset_id)
         if ceiling is not None:
             visible.append(VisibleDataset(dataset_id, ceiling, caller.policy.count_protection(dataset_id)))
-        elif scope.explicit:
-            raise Forbidden(f"access to dataset {dataset_id} is not granted to this caller")
+    if scope.explicit and scope.dataset_ids is not None:
+        seen = {dataset.dataset_id for dataset in visible}
+        for dataset_id in scope.dataset_ids:
+            if dataset_id not in seen:
+                raise NotFound(no_dataset_message(dataset_id))
     return visible
+
+
+def _in_scope(dataset_id: str, scope: Scope) -> bool:
+    return all(chosen is None or dataset_id in chosen for chosen in (scope.dataset_ids, scope.selected))
+
+
+def is_test_dataset(dataset: Mapping[str, Any], policy: Policy) -> bool:
+    """Whether a dataset record is a test dataset: marked in its `info` or by the access policy."""
+    info = dataset.get("info")
+    marked = isinstance(info, Mapping) and info.get(TEST_DATASET_FLAG) is True
+    return marked or policy.is_test_dataset(str(dataset["id"]))
+
+
+def no_dataset_message(dataset_id: str) -> str:
+    """The one message for a dataset that is unknown, hidden from the caller or outside the test mode."""
+    return f"no dataset with id {dataset_id!r}"
+
+
+def unavailable_selected(scope: Scope, results: Sequence[DatasetResult]) -> list[str]:
+    """Warnings for the selected datasets that did not answer (unknown, hidden or of the other mode alike)."""
+    answered = {result.dataset_id for result in results}
+    missing = [dataset_id for dataset_id in scope.selected or () if dataset_id not in answered]
+    return [f"{no_dataset_message(dataset_id)}: it was left out" for dataset_id in missing]
 
 
 def answer_per_dataset(
@@ -103,55 +148,70 @@ def query_records(
     conditions: tuple[Condition, ...] = (),
     *,
     require_match: bool = True,
+    carriers: CarrierQuery | None = None,
 ) -> list[DatasetResult]:
     """Per-dataset results for a metadata entry type (individuals, biosamples, ...).
 
     With `scope.record_id`, no match is a 404 unless `require_match` is false (a filtered lookup of a
-    record known to exist).
+    record known to exist). With `carriers` (a variant query), only records carrying a matching variant
+    match, and a dataset that cannot tell which do says so in its result set's `info`.
     """
 
     def record_query(dataset_id: str) -> RecordQuery:
-        return RecordQuery(
-            entity=entry_type.path,
-            dataset_id=dataset_id,
-            record_id=scope.record_id,
-            conditions=conditions,
-            record_ids=scope.record_ids,
-            skip=request.offset,
-            limit=request.limit,
-        )
+        record_ids = scope.record_ids if carriers is None else carriers.record_ids(dataset_id, scope.record_ids)
+        narrowing = {"record_id": scope.record_id, "conditions": conditions, "record_ids": record_ids}
+        return RecordQuery(entry_type.path, dataset_id, **narrowing, skip=request.offset, limit=request.limit)
 
     datasets = visible_datasets(store, caller, scope)
-    results = answer_per_dataset(
-        datasets,
+    reasons = {} if carriers is None else {d.dataset_id: carriers.unanswerable(d.dataset_id) for d in datasets}
+    answered = answer_per_dataset(
+        [dataset for dataset in datasets if reasons.get(dataset.dataset_id) is None],
         request,
         entry_type,
         count=lambda dataset_id: store.count_records(record_query(dataset_id)),
         find=lambda dataset_id: store.find_records(record_query(dataset_id)),
     )
+    results = sorted([*answered, *_not_answered(datasets, reasons, request, entry_type)], key=lambda r: r.dataset_id)
     if require_match and scope.record_id is not None and not any(result.exists for result in results):
         raise NotFound(f"no {entry_type.name.lower()} with id {scope.record_id!r}")
     return results
 
 
-def find_collection_record(store: Store, caller: Caller, entry_type: EntryType, record_id: str) -> dict[str, Any]:
-    """One dataset or cohort by id, if the caller may see its dataset (else 403), or 404."""
-    for dataset_id, *_ in visible_datasets(store, caller, Scope()):
+def _not_answered(
+    datasets: Sequence[VisibleDataset],
+    reasons: Mapping[str, str | None],
+    request: BeaconRequest,
+    entry_type: EntryType,
+) -> list[DatasetResult]:
+    results = []
+    for dataset_id, ceiling, _counts in datasets:
+        reason = reasons.get(dataset_id)
+        if reason is not None:
+            granted = narrowest(request.requested_granularity, ceiling, entry_type.max_granularity)
+            results.append(DatasetResult(dataset_id, granted, 0, info=not_answered_info(reason), answered=False))
+    return results
+
+
+def find_record(
+    store: Store, caller: Caller, entry_type: EntryType, record_id: str, scope: Scope = Scope()
+) -> dict[str, Any]:
+    """One record by id, if the caller may see its dataset in this scope, else 404 (one message)."""
+    for dataset_id, *_ in visible_datasets(store, caller, scope):
         query = RecordQuery(entity=entry_type.path, dataset_id=dataset_id, record_id=record_id, limit=1)
         found = store.find_records(query)
         if found:
             return found[0]
-    if entry_type.path == "datasets" and any(d["id"] == record_id for d in store.list_datasets()):
-        raise Forbidden(f"access to dataset {record_id} is not granted to this caller")
+    if entry_type.path == "datasets":
+        raise NotFound(no_dataset_message(record_id))
     raise NotFound(f"no {entry_type.name.lower()} with id {record_id!r}")
 
 
 def list_collection(
-    store: Store, caller: Caller, entry_type: EntryType, request: BeaconRequest
+    store: Store, caller: Caller, entry_type: EntryType, request: BeaconRequest, scope: Scope
 ) -> tuple[int, list[dict[str, Any]]]:
-    """All datasets or cohorts the caller may see: (total, one page of records)."""
+    """All datasets or cohorts the caller may see in this scope: (total, one page of records)."""
     records: list[dict[str, Any]] = []
-    for dataset_id, *_ in visible_datasets(store, caller, Scope()):
+    for dataset_id, *_ in visible_datasets(store, caller, scope):
         query = RecordQuery(entity=entry_type.path, dataset_id=dataset_id, limit=1_000_000)
         records.extend(store.find_records(query))
     records.sort(key=lambda record: record["id"])

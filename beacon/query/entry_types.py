@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from beacon.query.granularity import Granularity
 from beacon.query.variants import G_VARIANT_PARAMETERS
 
-SPEC_VERSION = "Beacon v2.1.1"
+SPEC_VERSION = "Beacon v2.2.0"
 SCHEMA_BASE = "https://raw.githubusercontent.com/ga4gh-beacon/beacon-v2/main/models/json/beacon-v2-default-model"
+
+LINK_FIELDS = MappingProxyType({"individuals": "individualId", "biosamples": "biosampleId", "runs": "runId"})
+"""The field by which a record names the record of another entity it belongs to (a run's `biosampleId`)."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,8 @@ INDIVIDUALS = EntryType(
     model="individuals",
     description="A human being. It could be a Patient, a Tissue Donor, a Participant, a Human Study Subject, etc.",
     ontology_term=("NCIT:C25190", "Person"),
+    request_parameters=G_VARIANT_PARAMETERS,  # individuals carrying a variant (beacon.query.carriers)
+    relations=(Relation("biosampleLookup", "biosamples"), Relation("genomicVariantLookup", "g_variants")),
 )
 BIOSAMPLES = EntryType(
     id="biosample",
@@ -91,6 +97,31 @@ BIOSAMPLES = EntryType(
     description="Any material sample taken from a biological entity for testing, diagnostic, propagation, "
     "treatment or research purposes.",
     ontology_term=("NCIT:C70699", "Biospecimen"),
+    request_parameters=G_VARIANT_PARAMETERS,  # biosamples carrying a variant (beacon.query.carriers)
+    relations=(
+        Relation("analysisLookup", "analyses"),
+        Relation("genomicVariantLookup", "g_variants"),
+        Relation("runLookup", "runs"),
+    ),
+)
+RUNS = EntryType(
+    id="run",
+    name="Sequencing run",
+    path="runs",
+    model="runs",
+    description="The valid and completed operation of a high-throughput sequencing instrument for a single "
+    "sequencing process.",
+    ontology_term=("NCIT:C148088", "Sequencing run"),
+    relations=(Relation("analysisLookup", "analyses"), Relation("genomicVariantLookup", "g_variants")),
+)
+ANALYSES = EntryType(
+    id="analysis",
+    name="Bioinformatics analysis",
+    path="analyses",
+    model="analyses",
+    description="Apply analytical methods to existing data of a specific type.",
+    ontology_term=("edam:operation_2945", "Analysis"),
+    relations=(Relation("genomicVariantLookup", "g_variants"),),
 )
 
 G_VARIANTS = EntryType(
@@ -104,7 +135,7 @@ G_VARIANTS = EntryType(
     request_parameters=G_VARIANT_PARAMETERS,
 )
 
-ENTRY_TYPES: tuple[EntryType, ...] = (DATASETS, COHORTS, INDIVIDUALS, BIOSAMPLES, G_VARIANTS)
+ENTRY_TYPES: tuple[EntryType, ...] = (DATASETS, COHORTS, INDIVIDUALS, BIOSAMPLES, G_VARIANTS, RUNS, ANALYSES)
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,9 @@ read side of a store with those conditions enforced, so the query functions (`qu
 
 Scopes other than the queried entity are applied through the links between records, per dataset:
 - individuals <-> biosamples through the biosamples' `individualId`;
+- runs and analyses -> individuals and biosamples through their `individualId` and `biosampleId`;
 - datasets and cohorts: a dataset takes part only when it holds a matching record of the scope
-  (for a dataset or cohort query: when it holds any matching individual or biosample);
+  (for a dataset or cohort query: when it holds any matching individual, biosample, run or analysis);
 - g_variants: only the variants carried by the matching biosamples (case-level data), or by the
   biosamples of the matching individuals. Variants have no ontology terms of their own, so filters
   without a scope on g_variants apply to individuals.
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
+from beacon.query.entry_types import LINK_FIELDS
 from beacon.query.filters import (
     CUSTOM_FILTERS,
     AlphanumericFilter,
@@ -37,6 +39,7 @@ from beacon.store.base import (
     Condition,
     FilteringTerm,
     FrequencySource,
+    LinkCondition,
     RecordQuery,
     Store,
     VariantDocument,
@@ -46,6 +49,7 @@ from loaders.ontology import OntologyIndex
 
 COLLECTIONS = frozenset({"datasets", "cohorts"})
 CASES = frozenset({"individuals", "biosamples"})
+EXPERIMENTS = frozenset({"runs", "analyses"})
 ALL_RECORDS = 1_000_000_000
 """`limit` of the internal queries that follow links (every matching record is needed)."""
 
@@ -54,9 +58,11 @@ _LINKED_SCOPES = MappingProxyType(
     {
         "individuals": CASES | COLLECTIONS,
         "biosamples": CASES | COLLECTIONS,
-        "datasets": CASES | COLLECTIONS,
-        "cohorts": CASES | COLLECTIONS,
+        "datasets": CASES | COLLECTIONS | EXPERIMENTS,
+        "cohorts": CASES | COLLECTIONS | EXPERIMENTS,
         "g_variants": CASES | COLLECTIONS,
+        "runs": CASES | COLLECTIONS,
+        "analyses": CASES | COLLECTIONS,
     }
 )
 
@@ -105,7 +111,7 @@ class AppliedFilters:
     def summary(self) -> tuple[str, ...]:
         """The filters as text (`NCIT:C16576`, `sex.label=female`) for `receivedRequestSummary.filters`.
 
-        The v2.1.1 schema types that list as strings (ga4gh-beacon/beacon-v2#176); `info` carries
+        The Beacon v2 schemas type that list as strings (ga4gh-beacon/beacon-v2#176); `info` carries
         the spec's filter objects.
         """
         return tuple(filter_text(item) for item in self.filters)
@@ -279,6 +285,11 @@ def _through_link(
     if (query.entity, scope) == ("biosamples", "individuals"):
         ids = frozenset(str(record["id"]) for record in store.find_records(matching))
         return _narrowed(query, individual_ids=ids)
+    if query.entity in EXPERIMENTS and scope in CASES:
+        # A run or an analysis names its individual and its biosample.
+        ids = frozenset(str(record["id"]) for record in store.find_records(matching))
+        link = LinkCondition(LINK_FIELDS[scope], ids)
+        return replace(query, conditions=(*query.conditions, link)) if ids else None
     raise FilterError(scope, f"a filter scoped to {scope} cannot be applied to {query.entity}")
 
 

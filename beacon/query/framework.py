@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from beacon.errors import API_VERSION
 from beacon.query.entry_types import SPEC_VERSION, EntryType, EntryTypeRegistry
+from beacon.query.requests import BeaconRequest, Limits
 from beacon.store.base import FilteringTerm
 
 SCHEMA_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 BEACON_VERSION = "0.1.0"
 _PRODUCTION_STATUS = {"prod": "PROD", "test": "TEST", "staging": "TEST", "dev": "DEV"}
+TERMS_LIMITS = Limits(default_limit=sys.maxsize, max_limit=sys.maxsize)
+"""Pages of `/filtering_terms`: every term unless `limit` asks for fewer (`limit=0`, as the BSC network
+and the template UI send, is every term too). The list is metadata, so no maximum page applies."""
+_Item = TypeVar("_Item")
 
 
 @dataclass(frozen=True)
@@ -185,3 +191,8 @@ def build_filtering_terms(
         items.append(item)
     response = {"filteringTerms": items, "resources": [dict(resource) for resource in resources]}
     return {"meta": informational_meta(identity, "beacon-filtering-terms-v2.0.0"), "response": response}
+
+
+def page_of(items: Sequence[_Item], request: BeaconRequest) -> list[_Item]:
+    """The page of `items` a request asks for (`skip` counts pages of `limit` items)."""
+    return list(items[request.offset : request.offset + request.limit])

@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from beacon.query.durations import duration_days, is_duration
-from beacon.store.base import Condition, TermCondition, ValueCondition
+from beacon.store.base import Condition, LinkCondition, TermCondition, ValueCondition
 
 _CURIE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*:[^\s]+$")
 
@@ -124,6 +124,9 @@ def record_matches(record: Mapping[str, Any], conditions: Iterable[Condition]) -
     for condition in conditions:
         if isinstance(condition, TermCondition):
             if condition.term_ids.isdisjoint(terms):
+                return False
+        elif isinstance(condition, LinkCondition):
+            if not any(path == condition.path and text in condition.ids for path, text, _ in values):
                 return False
         elif not value_matches(condition, values):
             return False

@@ -29,6 +29,7 @@ COMMON_GET_PARAMETERS = frozenset(
         "requestedSchema",
         "requestedSchemas",
         "apiVersion",
+        "datasets",
     }
 )
 
@@ -46,6 +47,8 @@ class BeaconRequest:
     requested_schemas: tuple[Mapping[str, str], ...] = ()
     test_mode: bool = False
     api_version: str = API_VERSION
+    dataset_ids: tuple[str, ...] | None = None
+    """The datasets the caller selected (`datasets` in GET, `requestParameters.datasets` in POST); None: all."""
 
     @property
     def offset(self) -> int:
@@ -70,7 +73,7 @@ class BeaconRequest:
 
 
 def _summary_filter(item: Any) -> str:
-    # The v2.1.1 schema types receivedRequestSummary.filters as strings (ga4gh-beacon/beacon-v2#176);
+    # The Beacon v2 schemas type receivedRequestSummary.filters as strings (ga4gh-beacon/beacon-v2#176);
     # the API replaces the request's filters by their text forms (`beacon.query.filtering`).
     return str(item.get("id", "")) if isinstance(item, Mapping) else str(item)
 
@@ -107,10 +110,11 @@ def parse_get(
         skip=_parse_non_negative("skip", single.get("skip"), 0),
         limit=limit,
         filters=tuple(_split_filters(values.get("filters", []))),
-        request_parameters={key: single[key] for key in single if key in allowed},
+        request_parameters={key: single[key] for key in single if key in allowed and key != "datasets"},
         requested_schemas=_parse_get_schemas(single.get("requestedSchema") or single.get("requestedSchemas")),
         test_mode=_parse_bool("testMode", single.get("testMode")),
         api_version=single.get("apiVersion", API_VERSION),
+        dataset_ids=parse_dataset_ids(single.get("datasets")),
     )
 
 
@@ -124,13 +128,15 @@ def parse_post(
     """Parse a decoded JSON body, validated against the spec's `beaconRequestBody` schema."""
     if not isinstance(body, Mapping):
         raise BadRequest("the request body must be a JSON object")
-    body = {"meta": {"apiVersion": API_VERSION}, **body}  # lenient: many clients omit meta
+    body = {"meta": {"apiVersion": API_VERSION}, **_without_nulls(body)}  # lenient: many clients omit meta
     error = next(iter(validator.framework_errors("request", _without_parameters(body))), None)
     if error is not None:
         raise BadRequest(f"invalid request body: {describe_error(error)}")
     query = body.get("query") or {}
     pagination = query.get("pagination") or {}
-    parameters = query.get("requestParameters") or {}
+    parameters = _parameter_set(query.get("requestParameters"))
+    dataset_ids = _post_dataset_ids(query, parameters)
+    parameters = {key: value for key, value in parameters.items() if key != "datasets"}
     _reject_unknown_parameters(parameters, allowed_parameters)
     return BeaconRequest(
         requested_granularity=_parse_granularity(query.get("requestedGranularity")),
@@ -142,7 +148,66 @@ def parse_post(
         requested_schemas=tuple(body["meta"].get("requestedSchemas") or ()),
         test_mode=bool(query.get("testMode", False)),
         api_version=str(body["meta"].get("apiVersion", API_VERSION)),
+        dataset_ids=dataset_ids,
     )
+
+
+def _without_nulls(body: Mapping[str, Any]) -> dict[str, Any]:
+    # Generated clients (the GDI portal's) send JSON null for every unset optional member:
+    # `"requestParameters": null`, `"pagination": {"currentPage": null, ...}`. Null means "not given".
+    cleaned = _drop_nulls(body)
+    for section in ("meta", "query"):
+        if isinstance(cleaned.get(section), Mapping):
+            cleaned[section] = _drop_nulls(cleaned[section])
+    query = cleaned.get("query")
+    if isinstance(query, dict):
+        if isinstance(query.get("pagination"), Mapping):
+            query["pagination"] = _drop_nulls(query["pagination"])
+        if isinstance(query.get("filters"), list):
+            query["filters"] = [_drop_nulls(item) if isinstance(item, Mapping) else item for item in query["filters"]]
+    return cleaned
+
+
+def _drop_nulls(mapping: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in mapping.items() if value is not None}
+
+
+def _parameter_set(parameters: Any) -> Mapping[str, Any]:
+    if isinstance(parameters, list) and len(parameters) == 1:
+        parameters = parameters[0]  # the spec's list form, with the one set this beacon answers
+    if parameters is None or parameters == []:
+        return {}
+    if not isinstance(parameters, Mapping):
+        # The spec also allows a list of parameter sets; this beacon answers one set per request.
+        raise BadRequest("query.requestParameters must be an object (one set of parameters)")
+    return _drop_nulls(parameters)
+
+
+def _post_dataset_ids(query: Mapping[str, Any], parameters: Mapping[str, Any]) -> tuple[str, ...] | None:
+    # The spec's example puts the selection in requestParameters.datasets.datasetIds; some clients
+    # send it as query.datasets. Both are read; naming two different selections is ambiguous.
+    in_parameters = parse_dataset_ids(parameters.get("datasets"), "requestParameters.datasets")
+    in_query = parse_dataset_ids(query.get("datasets"), "query.datasets")
+    if in_parameters is not None and in_query is not None and set(in_parameters) != set(in_query):
+        raise BadRequest("query.datasets and query.requestParameters.datasets select different datasets; give one")
+    return in_parameters if in_parameters is not None else in_query
+
+
+def parse_dataset_ids(value: Any, name: str = "datasets") -> tuple[str, ...] | None:
+    """Dataset ids from a comma list, a list of ids or the spec's `{"datasetIds": [...]}`; None: no selection."""
+    if isinstance(value, Mapping):
+        unknown = sorted(set(value) - {"datasetIds"})
+        if unknown:
+            raise BadRequest(f'{name}: unknown member(s) {", ".join(unknown)}; use {{"datasetIds": [...]}}')
+        value = value.get("datasetIds")
+    if isinstance(value, str):
+        value = value.split(",")
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise BadRequest(f'{name} must be a list of dataset ids or {{"datasetIds": [...]}}, got {value!r}')
+    ids = tuple(dict.fromkeys(item.strip() for item in value if item.strip()))
+    return ids or None
 
 
 def _without_parameters(body: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -154,10 +219,7 @@ def _without_parameters(body: Mapping[str, Any]) -> Mapping[str, Any]:
     return {**body, "query": {k: v for k, v in query.items() if k != "requestParameters"}}
 
 
-def _reject_unknown_parameters(parameters: Any, allowed_parameters: Iterable[str]) -> None:
-    if not isinstance(parameters, Mapping):
-        # The spec also allows a list of parameter sets; this beacon answers one set per request.
-        raise BadRequest("query.requestParameters must be an object")
+def _reject_unknown_parameters(parameters: Mapping[str, Any], allowed_parameters: Iterable[str]) -> None:
     unknown = sorted(set(parameters) - set(allowed_parameters))
     if unknown:
         raise BadRequest(f"unknown request parameter(s): {', '.join(unknown)}")

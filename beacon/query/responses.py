@@ -1,9 +1,23 @@
 """Build Beacon v2 response documents from per-dataset results (pure, no Flask, no database).
 
 One response speaks at one `returnedGranularity`: the requested one, capped by the most any dataset
-grants this caller. Datasets granted less still answer at their own level: a count-level dataset in a
-record response has a result set with its count and no records (`info.returnedGranularity: count`); a
-boolean-level dataset only contributes to `responseSummary.exists`, never to a count.
+grants this caller. Every response of an entry-type query (boolean, count or record) carries
+`response.resultSets` with one result set per visible dataset (kept or dropped by
+`includeResultsetResponses`), each at the granularity granted for that dataset:
+
+- boolean: `{id, setType: "dataset", exists}`;
+- count: the same plus `resultsCount` (and `countAdjustedTo`/`countPrecision` when small-count
+  protection changed it);
+- record: the same plus `results`.
+
+A dataset granted less than the response's granularity says so in `info.returnedGranularity`.
+
+`responseSummary` is built from every visible dataset's result set, whatever `includeResultsetResponses`
+keeps, by one rule: `exists` is true exactly when some set's `exists` is, and at count and record
+granularity `numTotalResults` is the sum of the sets' `resultsCount`, where a set without one (a
+boolean-level dataset) counts as the least it can hold: 1 when it exists, else 0. So `exists` is true
+exactly when `numTotalResults > 0`, which is what a network's HIT/MISS selection reads. A total that
+counts a boolean-level dataset as 1 is a lower bound and says so (`countPrecision: imprecise`).
 
 Small-count protection (`CountProtection`, set per dataset in the access policy) changes the counts of
 callers who may not see a dataset's records; such counts carry Beacon v2.2's `countAdjustedTo` and
@@ -21,6 +35,9 @@ from beacon.query.entry_types import EntryType
 from beacon.query.granularity import Granularity, narrowest
 from beacon.query.requests import BeaconRequest
 
+BOOLEAN_LOWER_BOUND = "boolean-level datasets counted as 1"
+"""`countAdjustedTo` item of a total that counts each boolean-level dataset with matches as 1."""
+
 
 @dataclass(frozen=True)
 class DatasetResult:
@@ -35,6 +52,8 @@ class DatasetResult:
     """How small-count protection changed `count` (empty: the count is exact)."""
     count_precision: str | None = None
     """`imprecise` or `rounded` when `count` was adjusted, else None (exact)."""
+    answered: bool = True
+    """False when the dataset cannot evaluate the query (`info` says why): neither a hit nor a miss."""
 
     @property
     def exists(self) -> bool:
@@ -108,55 +127,76 @@ def build_resultsets_response(
     granularity = returned_granularity(request, entry_type, results)
     document: dict[str, Any] = {
         "meta": response_meta(beacon_id, request, granularity, [entry_type.returned_schema]),
-        "responseSummary": {"exists": any(result.exists for result in results)},
+        "responseSummary": response_summary(granularity, results),
+        "response": {"resultSets": _result_sets(beacon_id, request, granularity, results)},
     }
-    countable = [result for result in results if result.granularity >= Granularity.COUNT]
-    if granularity >= Granularity.COUNT:
-        document["responseSummary"]["numTotalResults"] = sum(result.count for result in countable)
-        document["responseSummary"].update(_summary_adjustment(countable))
-    if granularity == Granularity.RECORD:
-        document["response"] = {"resultSets": _result_sets(beacon_id, request, countable)}
     if info:
         document["info"] = dict(info)
     return document
 
 
+def response_summary(granularity: Granularity, results: Sequence[DatasetResult]) -> dict[str, Any]:
+    """The `responseSummary` of the datasets' result sets (the rule is in the module docstring)."""
+    summary: dict[str, Any] = {"exists": any(result.exists for result in results)}
+    if granularity >= Granularity.COUNT:
+        summary["numTotalResults"] = sum(_least_count(result) for result in results)
+        summary.update(_summary_adjustment(results))
+    return summary
+
+
+def _least_count(result: DatasetResult) -> int:
+    # A boolean-level dataset's count is not the caller's to see; only that it has at least one match.
+    return result.count if result.granularity >= Granularity.COUNT else int(result.exists)
+
+
 def _summary_adjustment(results: Sequence[DatasetResult]) -> dict[str, Any]:
-    """`countAdjustedTo`/`countPrecision` of a total that adds up adjusted counts (empty if all are exact)."""
-    adjusted = [result for result in results if result.count_precision is not None]
-    if not adjusted:
+    """`countAdjustedTo`/`countPrecision` of a total with adjusted or lower-bound parts (empty if exact)."""
+    countable = [result for result in results if result.granularity >= Granularity.COUNT]
+    adjusted = [result for result in countable if result.count_precision is not None]
+    lower_bounds = any(result.exists and result.granularity == Granularity.BOOLEAN for result in results)
+    if not adjusted and not lower_bounds:
         return {}
-    adjusted_to = list(dict.fromkeys(item for result in adjusted for item in result.count_adjusted_to))
-    # A sum of rounded counts (and zeros) is still rounded; any other exact or imprecise part is not.
-    all_rounded = all(r.count_precision == "rounded" or (r.count_precision is None and not r.count) for r in results)
-    return {"countAdjustedTo": adjusted_to, "countPrecision": "rounded" if all_rounded else "imprecise"}
+    items = list(dict.fromkeys(item for result in adjusted for item in result.count_adjusted_to))
+    items += [BOOLEAN_LOWER_BOUND] if lower_bounds else []
+    # A sum of rounded counts (and zeros) is still rounded; any other exact, imprecise or lower-bound part is not.
+    all_rounded = not lower_bounds and all(r.count_precision == "rounded" or not r.count for r in countable)
+    adjustment: dict[str, Any] = {"countPrecision": "rounded" if all_rounded else "imprecise"}
+    if len(items) <= 2:  # the spec allows at most two; more ways of adjusting are just imprecise
+        adjustment["countAdjustedTo"] = items
+    return adjustment
 
 
-def _result_sets(beacon_id: str, request: BeaconRequest, results: Sequence[DatasetResult]) -> list[dict[str, Any]]:
+def _result_sets(
+    beacon_id: str, request: BeaconRequest, granularity: Granularity, results: Sequence[DatasetResult]
+) -> list[dict[str, Any]]:
     wanted = {
         "ALL": lambda result: True,
         "HIT": lambda result: result.exists,
         "MISS": lambda result: not result.exists,
         "NONE": lambda result: False,
     }[request.include_resultset_responses]
-    return [_result_set(beacon_id, result) for result in results if wanted(result)]
+    # A dataset that could not evaluate the query is shown whenever any set is, so it is never a silent miss.
+    shown = [r for r in results if wanted(r) or (not r.answered and request.include_resultset_responses != "NONE")]
+    return [_result_set(beacon_id, granularity, result) for result in shown]
 
 
-def _result_set(beacon_id: str, result: DatasetResult) -> dict[str, Any]:
+def _result_set(beacon_id: str, granularity: Granularity, result: DatasetResult) -> dict[str, Any]:
     # beaconId: networks (the ELIXIR beacon-network-backend) and the GDI portal read it per result set.
     result_set: dict[str, Any] = {
         "beaconId": beacon_id,
         "id": result.dataset_id,
         "setType": "dataset",
         "exists": result.exists,
-        "resultsCount": result.count,
-        "results": [dict(record) for record in result.records] if result.granularity == Granularity.RECORD else [],
     }
-    if result.count_precision is not None:
-        result_set["countAdjustedTo"] = list(result.count_adjusted_to)
-        result_set["countPrecision"] = result.count_precision
+    if result.granularity >= Granularity.COUNT:
+        result_set["resultsCount"] = result.count
+        if result.count_precision is not None:
+            result_set["countAdjustedTo"] = list(result.count_adjusted_to)
+            result_set["countPrecision"] = result.count_precision
+    if result.granularity == Granularity.RECORD:
+        result_set["results"] = [dict(record) for record in result.records]
     info = dict(result.info)
-    if result.granularity != Granularity.RECORD:
+    if result.granularity < granularity:
         info["returnedGranularity"] = result.granularity.value
     if info:
         result_set["info"] = info

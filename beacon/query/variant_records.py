@@ -57,6 +57,8 @@ def build_record(
     """The `genomicVariations` record of one variant; it validates against the Beacon v2 model."""
     accession = refseq_accession(document.assembly, document.chromosome)
     record: dict[str, Any] = {
+        # `id` too: clients following the map's `singleEntryUrl` (`/g_variants/{id}`) fill it from `id`.
+        "id": document.variant_id,
         "variantInternalId": document.variant_id,
         "variation": _variation(document, accession),
         "identifiers": _identifiers(document, accession),

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from beacon.errors import NotFound
+from beacon.query.carriers import individuals_of
 from beacon.query.entries import Caller, Scope, answer_per_dataset, visible_datasets
 from beacon.query.entry_types import G_VARIANTS, EntryType
 from beacon.query.requests import BeaconRequest
@@ -49,8 +50,6 @@ def search_variants(
     search: VariantSearch, request: BeaconRequest, variant_request: VariantRequest, scope: Scope
 ) -> list[DatasetResult]:
     """Per-dataset results of a g_variants query (counts always exact, records only at record level)."""
-    if variant_request.dataset_ids is not None:
-        scope = replace(scope, dataset_ids=variant_request.dataset_ids, explicit=True)
 
     def query(dataset_id: str) -> VariantQuery:
         return variant_request.for_dataset(dataset_id, skip=request.offset, limit=request.limit)
@@ -75,33 +74,32 @@ def variant_id_request(variant_id: str) -> VariantRequest:
     return VariantRequest(template=template)
 
 
-def search_one_variant(search: VariantSearch, request: BeaconRequest, variant_id: str) -> list[DatasetResult]:
-    """Results for `/g_variants/{id}`: the variant in each dataset holding it, or 404."""
-    results = search_variants(search, request, variant_id_request(variant_id), Scope())
+def search_one_variant(
+    search: VariantSearch, request: BeaconRequest, variant_id: str, scope: Scope
+) -> list[DatasetResult]:
+    """Results for `/g_variants/{id}`: the variant in each dataset (of the scope) holding it, or 404."""
+    results = search_variants(search, request, variant_id_request(variant_id), scope)
     if not any(result.exists for result in results):
         raise NotFound(f"no genomic variant with id {variant_id!r}")
     return results
 
 
 def search_carriers(
-    search: VariantSearch, request: BeaconRequest, variant_id: str, entry_type: EntryType
+    search: VariantSearch, request: BeaconRequest, variant_id: str, entry_type: EntryType, scope: Scope
 ) -> list[DatasetResult]:
     """Biosamples or individuals carrying a variant (needs case-level data), per dataset."""
 
     @cache
     def record_ids(dataset_id: str) -> frozenset[str]:
         biosamples = frozenset(search.store.variant_carriers(dataset_id, variant_id))
-        if entry_type.path == "biosamples" or not biosamples:
-            return biosamples
-        query = RecordQuery("biosamples", dataset_id, record_ids=biosamples, limit=len(biosamples))
-        return frozenset(str(r["individualId"]) for r in search.store.find_records(query) if r.get("individualId"))
+        return biosamples if entry_type.path == "biosamples" else individuals_of(search.store, dataset_id, biosamples)
 
     def record_query(dataset_id: str) -> RecordQuery:
         ids = record_ids(dataset_id)
         return RecordQuery(entry_type.path, dataset_id, record_ids=ids, skip=request.offset, limit=request.limit)
 
     return answer_per_dataset(
-        search.datasets(Scope()),
+        search.datasets(scope),
         request,
         entry_type,
         count=lambda dataset_id: search.store.count_records(record_query(dataset_id)) if record_ids(dataset_id) else 0,

@@ -30,13 +30,15 @@ G_VARIANT_PARAMETERS = (
     "aminoacidChange",
     "genomicAlleleShortForm",
     "mateName",
-    "datasets",
     "geneid",
     "allele",
 )
 """Request parameters the g_variants endpoints accept (GET and POST); `geneid` and `allele` are the
-spellings of geneId and genomicAlleleShortForm in the spec's OpenAPI document."""
+spellings of geneId and genomicAlleleShortForm in the spec's OpenAPI document. The dataset selection
+(`datasets`) is common to every entry endpoint (`beacon.query.requests`)."""
 _ALIASES = {"geneid": "geneId", "allele": "genomicAlleleShortForm"}
+# Parameters that may hold several values; any other given as a list must hold exactly one.
+_MULTIPLE = frozenset({"start", "end", "variantType"})
 
 _BASES = re.compile(r"^[ACGTN]*$")
 # Answering the biggest ranges must stay within the aggregators' 5 s budget.
@@ -48,7 +50,6 @@ class VariantRequest:
     """A parsed g_variants query, before it is narrowed to one dataset."""
 
     template: VariantQuery
-    dataset_ids: tuple[str, ...] | None = None
 
     def for_dataset(self, dataset_id: str, skip: int, limit: int) -> VariantQuery:
         """The store query for one dataset and one page."""
@@ -57,12 +58,12 @@ class VariantRequest:
 
 def parse_variant_request(parameters: Mapping[str, Any], assemblies: set[str]) -> VariantRequest:
     """Validate and type the g_variants parameters; `assemblies` are those of the loaded variants."""
-    parameters = {_ALIASES.get(key, key): value for key, value in parameters.items()}
+    parameters = {_ALIASES.get(key, key): _scalar(key, value) for key, value in parameters.items()}
     if parameters.get("mateName") not in (None, ""):
         raise BadRequest("mateName (fusion queries) is not supported by this beacon")
-    assembly = _assembly(parameters.get("assemblyId"), assemblies)
+    positional = parameters.get("referenceName") not in (None, "")
+    assembly = _assembly(parameters.get("assemblyId"), assemblies, positional)
     common = _narrowing(parameters)
-    datasets = _string_list("datasets", parameters.get("datasets"))
     hgvs = parameters.get("genomicAlleleShortForm")
     if hgvs not in (None, ""):
         template = _hgvs_query(str(hgvs), assembly, common)
@@ -70,11 +71,27 @@ def parse_variant_request(parameters: Mapping[str, Any], assemblies: set[str]) -
         template = _gene_query(parameters, assembly, common)
     else:
         template = _positional_query(parameters, assembly, common)
-    return VariantRequest(template=template, dataset_ids=datasets or None)
+    return VariantRequest(template=template)
 
 
-def _assembly(value: Any, assemblies: set[str]) -> str | None:
+def has_variant_parameters(parameters: Mapping[str, Any]) -> bool:
+    """Whether a request names a variant (any g_variants parameter with a value; null and "" are unset)."""
+    return any(key in G_VARIANT_PARAMETERS and value not in (None, "", []) for key, value in parameters.items())
+
+
+def _scalar(key: str, value: Any) -> Any:
+    # Clients wrap single values in lists (`"referenceName": ["17"]`); positions may hold two.
+    if key in _MULTIPLE or not isinstance(value, list | tuple):
+        return value
+    if len(value) > 1:
+        raise BadRequest(f"{key} takes one value, got {len(value)}")
+    return value[0] if value else None
+
+
+def _assembly(value: Any, assemblies: set[str], positional: bool) -> str | None:
     if value in (None, ""):
+        if len(assemblies) > 1 and not positional:
+            return None  # a gene, HGVS or whole-dataset query: coordinates of no assembly are compared
         if len(assemblies) > 1:
             names = ", ".join(sorted(assemblies))
             raise BadRequest(f"assemblyId is required: this beacon serves several assemblies ({names})")
@@ -97,8 +114,11 @@ def _narrowing(parameters: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _gene_query(parameters: Mapping[str, Any], assembly: str | None, common: dict[str, Any]) -> VariantQuery:
-    if parameters.get("start") not in (None, "") or parameters.get("end") not in (None, ""):
-        raise BadRequest("referenceName is required with start/end")
+    if parameters.get("start") not in (None, "", []) or parameters.get("end") not in (None, "", []):
+        raise BadRequest(
+            "referenceName is required with start/end: a position means nothing without its chromosome "
+            "(e.g. referenceName 17, start 7577120)"
+        )
     alternate = _bases("alternateBases", parameters.get("alternateBases"))
     # Without a gene this is every variant of the dataset, optionally narrowed (type, length, bases).
     kind = "all" if common["gene_id"] is None else "gene"

@@ -73,7 +73,18 @@ class ValueCondition:
     is_duration: bool = False
 
 
-Condition = TermCondition | ValueCondition
+@dataclass(frozen=True)
+class LinkCondition:
+    """Records linked to one of these records: a string at `path` (e.g. `runId`) equal to one of `ids`.
+
+    Links between records (`individualId`, `biosampleId`, `runId`) compare exactly: no wildcards.
+    """
+
+    path: str
+    ids: frozenset[str]
+
+
+Condition = TermCondition | ValueCondition | LinkCondition
 
 
 @dataclass(frozen=True)
@@ -369,3 +380,7 @@ class Store(Protocol):
         Looked up like `find_variants(build_id_query(...))`, by position; an id not in the loader's
         format has no carriers and does not reach the database.
         """
+
+    def carriers_of_variants(self, query: VariantQuery) -> list[str]:
+        """Biosample ids carrying any variant the query matches (case-level data), ordered; skip/limit
+        are ignored. Empty when the dataset's variants were loaded without case-level data."""

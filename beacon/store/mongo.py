@@ -345,15 +345,17 @@ class MongoStore:
             variant_set = mongo_variants.read_variant_sets(self.database(), dataset_id).get(dataset_id)
         return None if variant_set is None else variant_set.frequency_source
 
-    @store_errors
     def variant_carriers(self, dataset_id: str, variant_id: str) -> list[str]:
         """Biosample ids carrying a variant (case-level data), ordered; empty when not loaded.
 
         The variant is found as `find_variants` finds it (by position, see `build_id_query`).
         """
         query = build_id_query(dataset_id, variant_id)
-        if query is None:
-            return []
+        return [] if query is None else self.carriers_of_variants(query)
+
+    @store_errors
+    def carriers_of_variants(self, query: VariantQuery) -> list[str]:
+        """Biosample ids carrying any variant the query matches (case-level data), ordered."""
         with self._current_set(query) as (db, variant_set):
             return [] if variant_set is None else mongo_variants.carriers_of(db, variant_set, query)
 

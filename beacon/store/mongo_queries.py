@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from beacon.store.base import Condition, RecordQuery, TermCondition, ValueCondition
+from beacon.store.base import Condition, LinkCondition, RecordQuery, TermCondition, ValueCondition
 from beacon.store.mongo_codec import is_bson_text
 
 LIVE = "live"
@@ -85,6 +85,9 @@ def condition_filter(condition: Condition) -> dict[str, Any]:
         return {"terms.id": {"$in": text_list(condition.term_ids, "term_ids")}}
     if isinstance(condition, ValueCondition):
         return _value_filter(condition)
+    if isinstance(condition, LinkCondition):
+        ids = text_list(condition.ids, "ids")
+        return {"values": {"$elemMatch": {"p": eq(require_text(condition.path, "path")), "s": {"$in": ids}}}}
     raise TypeError(f"unknown condition type {type(condition).__name__}")
 
 

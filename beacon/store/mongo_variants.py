@@ -145,9 +145,9 @@ def read_variant_sets(db: Database, dataset_id: str | None = None) -> dict[str, 
 
 
 def carriers_of(db: Database, variant_set: VariantSet, query: VariantQuery) -> list[str]:
-    """Biosample ids carrying the variant of an `id` query (`build_id_query`) in a version, ordered."""
-    found = db[state.VARIANTS].find(find_filter(query, variant_set), {"carriers.b": 1, "_id": 0})
-    return sorted({carrier["b"] for stored in found for carrier in stored.get("carriers", ())})
+    """Biosample ids carrying any variant a query matches in a version, ordered (distinct on the server)."""
+    found = db[state.VARIANTS].distinct("carriers.b", find_filter(query, variant_set))
+    return sorted(str(biosample) for biosample in found)
 
 
 # -- loading -----------------------------------------------------------------------------------------

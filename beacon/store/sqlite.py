@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING, Any
 from beacon.query.indexing import extract_terms, extract_values
 from beacon.store import sqlite_schema, sqlite_variants
 from beacon.store.base import (
+    Condition,
     DuplicateOntologyError,
     DuplicateRecordError,
     FilteringTerm,
     FrequencySource,
+    LinkCondition,
     MetadataBatch,
     RecordQuery,
     StoreUnavailable,
@@ -294,10 +296,12 @@ class SqliteStore:
         The variant is found as `find_variants` finds it (by position, see `build_id_query`).
         """
         query = build_id_query(dataset_id, variant_id)
-        if query is None:
-            return []
-        current = self._current_set(dataset_id)
-        if current is None:
+        return [] if query is None else self.carriers_of_variants(query)
+
+    def carriers_of_variants(self, query: VariantQuery) -> list[str]:
+        """Biosample ids carrying any variant the query matches (case-level data), ordered."""
+        current = self._current_set(query.dataset_id)
+        if current is None or not _same_assembly(query, current[1]):
             return []
         version, _assembly, max_span = current
         where, params = sqlite_variants.where_clause(query, max_span)
@@ -333,7 +337,7 @@ def _record_where(query: RecordQuery) -> tuple[str, list[Any]]:
     return " AND ".join(clauses), params
 
 
-def _condition_clause(condition: TermCondition | ValueCondition, entity: str) -> tuple[str, list[Any]]:
+def _condition_clause(condition: Condition, entity: str) -> tuple[str, list[Any]]:
     # Uncorrelated subqueries (entity as a parameter): SQLite evaluates them once, not once per record.
     if isinstance(condition, TermCondition):
         clause = (
@@ -341,6 +345,12 @@ def _condition_clause(condition: TermCondition | ValueCondition, entity: str) ->
             "AND t.term_id IN (SELECT value FROM json_each(?)))"
         )
         return clause, [entity, json.dumps(sorted(condition.term_ids))]
+    if isinstance(condition, LinkCondition):
+        clause = (
+            "r.id IN (SELECT v.record_id FROM record_values v WHERE v.entity = ? AND v.path = ? "
+            "AND v.text IN (SELECT value FROM json_each(?)))"
+        )
+        return clause, [entity, condition.path, json.dumps(sorted(condition.ids))]
     return _value_clause(condition, entity)
 
 

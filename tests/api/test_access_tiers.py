@@ -113,11 +113,6 @@ DEMO_IN_RANGE = demo_in_range(GRCH37_RANGE["start"], GRCH37_RANGE["end"])
 # --- the store, the apps and the callers -------------------------------------------------------
 
 
-def without_measures(record: dict[str, Any]) -> dict[str, Any]:
-    """An EGA individual without `measures`, whose bare-timestamp ageAtProcedure the v2.1.1 model refuses."""
-    return {key: value for key, value in record.items() if key != "measures"}
-
-
 def write_metadata(directory: Path) -> list[Path]:
     """BFF files of the two added datasets: hand-written records plus the EGA synthetic individuals."""
     ega = json.loads((DATA_DIR / "ega_synthetic_testset" / "bff" / "individuals.json").read_text())
@@ -135,7 +130,7 @@ def write_metadata(directory: Path) -> list[Path]:
             for d in (REGISTERED, CONTROLLED)
         ],
         "individuals": [{"id": s, "sex": unknown_sex, "datasetId": REGISTERED} for s in TRIO_SAMPLES]
-        + [without_measures(record) | {"datasetId": CONTROLLED} for record in ega],
+        + [record | {"datasetId": CONTROLLED} for record in ega],
         "biosamples": [
             {"id": s, "individualId": s, "biosampleStatus": reference_sample, "sampleOriginType": blood, "datasetId": d}
             for d, names in samples.items()
@@ -247,30 +242,31 @@ def assert_tiered(
     """The response says what each visible dataset may say at its granted level, and nothing more.
 
     `granted`: granularity per visible dataset; `counts`: true matches per dataset (absent: 0). Expects
-    `includeResultsetResponses=ALL`; returns the result sets by dataset id.
+    `includeResultsetResponses=ALL` and no small-count protection; returns the result sets by dataset id.
     """
     returned = max(granted.values(), key=RANK.__getitem__)
     assert document["meta"]["returnedGranularity"] == returned
     summary = document["responseSummary"]
-    assert summary["exists"] is any(counts.get(dataset, 0) > 0 for dataset in granted)
-    countable = {dataset for dataset, level in granted.items() if level != B}
+    hits = {dataset for dataset in granted if counts.get(dataset, 0) > 0}
+    assert summary["exists"] is bool(hits)
+    boolean_hits = {dataset for dataset in hits if granted[dataset] == B}
     if returned == B:
         assert "numTotalResults" not in summary
     else:
-        assert summary["numTotalResults"] == sum(counts.get(dataset, 0) for dataset in countable)
-    if returned != R:
-        assert "response" not in document
-        return {}
+        # A boolean-level dataset with matches adds the least it can hold (1), and makes the total imprecise.
+        exact = sum(counts.get(dataset, 0) for dataset, level in granted.items() if level != B)
+        assert summary["numTotalResults"] == exact + len(boolean_hits)
+        assert summary.get("countPrecision") == ("imprecise" if boolean_hits else None)
     result_sets = {result_set["id"]: result_set for result_set in document["response"]["resultSets"]}
-    assert set(result_sets) == countable  # boolean-level datasets never get a result set (no count)
-    for dataset in countable:
+    assert set(result_sets) == set(granted)  # one result set per visible dataset, at every granularity
+    for dataset, level in granted.items():
         result_set, expected = result_sets[dataset], counts.get(dataset, 0)
-        assert (result_set["exists"], result_set["resultsCount"]) == (expected > 0, expected)
-        if granted[dataset] == R:
-            assert len(result_set["results"]) == min(limit, expected)
-        else:
-            assert result_set["results"] == []
-            assert result_set["info"]["returnedGranularity"] == C
+        assert (result_set["setType"], result_set["exists"]) == ("dataset", expected > 0)
+        assert result_set.get("resultsCount") == (None if level == B else expected)
+        assert len(result_set.get("results", [])) == (min(limit, expected) if level == R else 0)
+        assert ("results" in result_set) is (level == R)
+        below = None if level == returned else level  # a set granted less than the response says so
+        assert result_set.get("info", {}).get("returnedGranularity") == below
     return result_sets
 
 
@@ -371,12 +367,29 @@ def test_each_dataset_of_a_mixed_answer_says_only_what_its_tier_allows(
             assert record_ids(result_set) == expected_ids
 
 
-def test_boolean_datasets_add_to_exists_but_never_to_counts(client: FlaskClient, callers: dict[str, Headers]) -> None:
-    """Anonymous: the EGA variant exists (boolean), yet no count reveals how many carry it."""
+def test_boolean_datasets_count_as_one_match_and_never_reveal_their_count(
+    client: FlaskClient, callers: dict[str, Headers]
+) -> None:
+    """Anonymous: the EGA variant's carriers exist (boolean); the total counts that dataset as 1, never as 2."""
     document = fetch(client, f"/g_variants/{EGA_VARIANT}/individuals", callers["anonymous"], requestedGranularity=R)
     assert document["meta"]["returnedGranularity"] == R  # the PUBLIC dataset grants record
-    assert document["responseSummary"] == {"exists": True, "numTotalResults": 0}
-    assert document["response"]["resultSets"] == []  # HIT only: the PUBLIC dataset has no carrier
+    assert len(EGA_CARRIERS) > 1  # so a total of 1 reveals nothing the boolean answer does not
+    assert document["responseSummary"] == {
+        "exists": True,
+        "numTotalResults": 1,
+        "countPrecision": "imprecise",
+        "countAdjustedTo": ["boolean-level datasets counted as 1"],
+    }
+    # HIT only: the PUBLIC and REGISTERED datasets have no carrier; the EGA set has no count.
+    assert document["response"]["resultSets"] == [
+        {
+            "beaconId": document["meta"]["beaconId"],
+            "id": CONTROLLED,
+            "setType": "dataset",
+            "exists": True,
+            "info": {"returnedGranularity": B},
+        }
+    ]
 
 
 @pytest.mark.parametrize("tier", TIERS)
@@ -518,24 +531,54 @@ def hiding_client(make_app: Callable) -> FlaskClient:
 
 
 EXPLICIT_PATHS = (
-    f"/datasets/{CONTROLLED}",
-    f"/datasets/{CONTROLLED}/individuals",
-    f"/datasets/{CONTROLLED}/biosamples",
-    f"/datasets/{CONTROLLED}/g_variants?assemblyId=GRCh38&referenceName=8&start=876000&end=877000",
-    f"/g_variants?assemblyId=GRCh38&referenceName=8&start=876000&end=877000&datasets={CONTROLLED}",
+    "/datasets/{}",
+    "/datasets/{}/individuals",
+    "/datasets/{}/biosamples",
+    "/datasets/{}/g_variants?assemblyId=GRCh38&referenceName=8&start=876000&end=877000",
+    "/datasets/{}/filtering_terms",
+)
+SELECTING_PATHS = (
+    "/g_variants?assemblyId=GRCh38&referenceName=8&start=876000&end=877000&datasets={}",
+    "/individuals?datasets={}",
+    "/biosamples?requestedGranularity=record&datasets={}",
 )
 
 
+def _without_id(response: Any, dataset_id: str) -> tuple[int, str]:
+    return response.status_code, response.get_data(as_text=True).replace(dataset_id, "<id>")
+
+
 @pytest.mark.parametrize("tier", ["anonymous", "authenticated"])
-@pytest.mark.parametrize("path", EXPLICIT_PATHS)
-def test_naming_a_hidden_dataset_is_a_403(
+@pytest.mark.parametrize("path", EXPLICIT_PATHS + SELECTING_PATHS)
+def test_naming_a_hidden_dataset_answers_as_naming_an_unknown_one(
     hiding_client: FlaskClient, callers: dict[str, Headers], validator: SchemaValidator, path: str, tier: str
 ) -> None:
-    """Asking by id for a dataset the tier may not see at all is refused, not answered empty."""
-    response = hiding_client.get(f"/api{path}", headers=callers[tier])
-    assert response.status_code == 403
-    assert_valid(validator, response.get_json())
-    assert response.get_json()["error"]["errorCode"] == 403
+    """Asking by id for a dataset the tier may not see gives the answer an unknown id gets: same status,
+    same body (but for the id), so a caller cannot learn which hidden ids exist."""
+    hidden = hiding_client.get(f"/api{path.format(CONTROLLED)}", headers=callers[tier])
+    unknown = hiding_client.get(f"/api{path.format('ega_synthetiq')}", headers=callers[tier])
+    assert _without_id(hidden, CONTROLLED) == _without_id(unknown, "ega_synthetiq")
+    assert_valid(validator, hidden.get_json())
+    if path in EXPLICIT_PATHS:
+        assert hidden.status_code == 404
+        assert hidden.get_json()["error"] == {"errorCode": 404, "errorMessage": f"no dataset with id {CONTROLLED!r}"}
+    else:  # a selection leaves the dataset out, and says so as it would of any id it does not know
+        assert hidden.status_code == 200
+        assert hidden.get_json()["responseSummary"]["exists"] is False
+        assert f"no dataset with id {CONTROLLED!r}: it was left out" in hidden.get_json()["info"]["warnings"]
+
+
+def test_a_selection_answers_from_the_visible_datasets_it_names(
+    hiding_client: FlaskClient, callers: dict[str, Headers]
+) -> None:
+    """`datasets` naming a visible and a hidden dataset answers from the visible one only."""
+    query = {"datasets": f"{PUBLIC},{CONTROLLED}", "requestedGranularity": "count"}
+    document = hiding_client.get("/api/individuals", query_string=query, headers=callers["anonymous"]).get_json()
+    assert document["responseSummary"]["numTotalResults"] == INDIVIDUALS[PUBLIC]
+    body = {"query": {"requestParameters": {"datasets": {"datasetIds": [PUBLIC, CONTROLLED]}}, **query}}
+    del body["query"]["datasets"]
+    posted = hiding_client.post("/api/individuals", json=body, headers=callers["anonymous"]).get_json()
+    assert posted["responseSummary"] == document["responseSummary"]
 
 
 @pytest.mark.parametrize(

@@ -37,6 +37,7 @@ from beacon.serve import gunicorn_settings, metrics_directory, production_app
 from beacon.settings import MAX_URL_LENGTH
 from beacon.store.mongo_budget import READ_BUDGET, remaining_budget
 from tests.conftest import DEMO_ACCESS_POLICY
+from tests.schema_client import SCHEMA_CHECKING_HOOKS
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = ROOT / "docker"
@@ -198,11 +199,12 @@ def wait_until_live(server: Gunicorn) -> Gunicorn:
 
 
 def unix_client(sock: Path) -> httpx.Client:
-    return httpx.Client(transport=httpx.HTTPTransport(uds=str(sock)), base_url="http://beacon", timeout=5)
+    transport = httpx.HTTPTransport(uds=str(sock))
+    return httpx.Client(transport=transport, base_url="http://beacon", timeout=5, event_hooks=SCHEMA_CHECKING_HOOKS)
 
 
 def tcp_client(port: int) -> httpx.Client:
-    return httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5)
+    return httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5, event_hooks=SCHEMA_CHECKING_HOOKS)
 
 
 def start_beacon_serve(store_uri: str, port: int) -> Gunicorn:

@@ -141,3 +141,121 @@ def test_informational_endpoints_ignore_the_authorization_header(client, path, h
     assert (response.status_code, anonymous.status_code) == (200, 200)
     assert response.get_data() == anonymous.get_data()
     assert "WWW-Authenticate" not in response.headers
+
+
+# (id, method, path, request kwargs, expected receivedRequestSummary members)
+ECHOES: list[tuple[str, str, str, dict[str, Any], dict[str, Any]]] = [
+    (
+        "post-unknown-parameter",
+        "POST",
+        "/api/individuals",
+        {
+            "json": {
+                "meta": {"apiVersion": "2.0", "requestedSchemas": [{"entityType": "individual", "schema": "s"}]},
+                "query": {
+                    "requestedGranularity": "record",
+                    "pagination": {"skip": 2, "limit": 1},
+                    "includeResultsetResponses": "MISS",
+                    "testMode": True,
+                    "requestParameters": {"color": "red"},
+                },
+            }
+        },
+        {
+            "apiVersion": "2.0",
+            "requestedSchemas": [{"entityType": "individual", "schema": "s"}],
+            "pagination": {"skip": 2, "limit": 1},
+            "requestedGranularity": "record",
+            "includeResultsetResponses": "MISS",
+            "testMode": True,
+        },
+    ),
+    (
+        "post-bad-limit-keeps-the-rest",
+        "POST",
+        "/api/g_variants",
+        {
+            "json": {
+                "meta": {"apiVersion": "v2.0.0"},
+                "query": {"requestedGranularity": "count", "pagination": {"skip": 1, "limit": -1}},
+            }
+        },
+        {"apiVersion": "v2.0.0", "pagination": {"skip": 1, "limit": 10}, "requestedGranularity": "count"},
+    ),
+    (
+        "post-bad-granularity",
+        "POST",
+        "/api/individuals",
+        {"json": {"meta": {"apiVersion": "v2.1.1"}, "query": {"requestedGranularity": "everything"}}},
+        {"apiVersion": "v2.1.1", "requestedGranularity": "boolean"},
+    ),
+    (
+        "post-with-wrong-content-type",
+        "POST",
+        "/api/individuals",
+        {
+            "data": '{"meta": {"apiVersion": "v2.0"}, "query": {"requestedGranularity": "count"}}',
+            "content_type": "text/plain",
+        },
+        {"apiVersion": "v2.0", "requestedGranularity": "count"},
+    ),
+    (
+        "post-malformed-json-reads-the-query-string",
+        "POST",
+        "/api/individuals?requestedGranularity=count&limit=3",
+        {"data": "{not json", "content_type": JSON},
+        {"pagination": {"skip": 0, "limit": 3}, "requestedGranularity": "count", "apiVersion": "v2.2.0"},
+    ),
+    (
+        "post-wrong-shapes",
+        "POST",
+        "/api/individuals",
+        {"json": {"meta": "v2", "query": {"pagination": "first", "requestedGranularity": 3, "testMode": "yes"}}},
+        {"apiVersion": "v2.2.0", "pagination": {"skip": 0, "limit": 10}, "requestedGranularity": "boolean"},
+    ),
+    (
+        "get-unknown-parameter",
+        "GET",
+        "/api/individuals?colour=red&requestedGranularity=record&skip=1&limit=5&apiVersion=v2.0&testMode=true",
+        {},
+        {
+            "apiVersion": "v2.0",
+            "pagination": {"skip": 1, "limit": 5},
+            "requestedGranularity": "record",
+            "testMode": True,
+        },
+    ),
+    (
+        "get-limit-too-large",
+        "GET",
+        "/api/g_variants?limit=1001&requestedGranularity=count&includeResultsetResponses=all",
+        {},
+        {"pagination": {"skip": 0, "limit": 1001}, "requestedGranularity": "count", "includeResultsetResponses": "ALL"},
+    ),
+    (
+        "get-not-found",
+        "GET",
+        "/api/individuals/NOPE?requestedGranularity=count&requestedSchema=beacon-individual-v2.0.0",
+        {},
+        {"requestedGranularity": "count", "requestedSchemas": [{"schema": "beacon-individual-v2.0.0"}]},
+    ),
+    ("get-limit-given-twice", "GET", "/api/individuals?limit=1&limit=2", {}, {"pagination": {"skip": 0, "limit": 10}}),
+    (
+        "post-non-finite-numbers",
+        "POST",
+        "/api/individuals",
+        {"data": '{"query": {"pagination": {"skip": NaN, "limit": Infinity}}}', "content_type": JSON},
+        {"pagination": {"skip": 0, "limit": 10}},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "expected"), [case[1:] for case in ECHOES], ids=[case[0] for case in ECHOES]
+)
+def test_an_error_echoes_the_request_as_received(client, method, path, kwargs, expected):
+    response = client.open(path, method=method, **kwargs)
+    assert response.status_code >= 400
+    received = response.get_json()["meta"]["receivedRequestSummary"]
+    defaults = {"apiVersion": "v2.2.0", "requestedSchemas": [], "pagination": {"skip": 0, "limit": 10}}
+    assert received == defaults | {"requestedGranularity": "boolean"} | expected

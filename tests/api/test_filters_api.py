@@ -206,7 +206,7 @@ def test_get_and_post_agree(client, validator, text, objects):
 
 
 def test_filters_are_echoed_as_text_and_as_spec_objects(client, validator):
-    # v2.1.1 types receivedRequestSummary.filters as strings (ga4gh-beacon/beacon-v2#176): the
+    # Beacon v2 types receivedRequestSummary.filters as strings (ga4gh-beacon/beacon-v2#176): the
     # filter objects, with their defaults made explicit, are in `info.receivedFilters`.
     body = [
         {"id": FEMALE},
@@ -396,6 +396,8 @@ def test_entry_types_can_require_filters(demo_store_file, validator):
             "individual": False,
             "biosample": True,
             "genomicVariant": False,
+            "run": True,
+            "analysis": True,
         }
     for path in ("/api/individuals", f"/api/datasets/{DEMO_DATASET}/individuals"):
         response = client.get(path)

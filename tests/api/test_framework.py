@@ -34,27 +34,7 @@ def test_framework_endpoints_validate(client, validator, method, path, schema):
 def test_service_info_validates(client, validator):
     document = client.get("/api/service-info").get_json()
     assert [e.message for e in validator.framework_errors("service-info", document)] == []
-    assert document["type"] == {"group": "org.ga4gh", "artifact": "beacon", "version": "v2.1.1"}
-
-
-def test_map_urls_are_absolute_and_every_one_answers(client):
-    endpoint_sets = client.get("/api/map").get_json()["response"]["endpointSets"]
-    ids = {
-        "dataset": DEMO_DATASET,
-        "cohort": DEMO_COHORT,
-        "individual": "HG00096",
-        "biosample": "HG00096",
-        "genomicVariant": "GRCh37-22-16050075-A-G",
-    }
-    urls = []
-    for entry_type, endpoint_set in endpoint_sets.items():
-        urls.append(endpoint_set["rootUrl"])
-        urls.append(endpoint_set["singleEntryUrl"].replace("{id}", ids[entry_type]))
-        urls.extend(e["url"].replace("{id}", ids[entry_type]) for e in endpoint_set["endpoints"].values())
-    assert all(url.startswith("http://beacon.test/api/") for url in urls)
-    for url in urls:
-        response = client.get(url.removeprefix("http://beacon.test"))
-        assert response.status_code == 200, url
+    assert document["type"] == {"group": "org.ga4gh", "artifact": "beacon", "version": "v2.2.0"}
 
 
 def test_configuration_declares_entry_types_and_security_levels(client):
@@ -98,3 +78,61 @@ def test_info_uses_the_info_file(tmp_path, demo_store_file):
     assert document["response"]["id"] == "eu.goe.nl.beacon"
     assert document["response"]["organization"]["name"] == "GoE NL"
     assert document["meta"]["beaconId"] == "eu.goe.nl.beacon"
+
+
+# -- paging /filtering_terms; the BSC network's metadata refresh ---------------------------------
+
+NETWORK_HEADERS = {"User-Agent": "BN/2.0.0", "Accept": "application/json", "Cache-Control": "no-cache"}
+
+
+def term_ids(client, path: str = "/api/filtering_terms", **params) -> list[str]:
+    response = client.get(path, query_string=params, headers=NETWORK_HEADERS)
+    assert response.status_code == 200, response.get_json()
+    return [term["id"] for term in response.get_json()["response"]["filteringTerms"]]
+
+
+def test_filtering_terms_limit_0_is_every_term(client):
+    """`?limit=0` (BSC network, template UI) lists every term: more than any page size caps."""
+    table = DATA_DIR / "cineca_uk1_bff_ritools_v2" / "ontology_terms_used.tsv"
+    loaded = {"individuals", "biosamples", "cohorts", "datasets"}  # the demo's BFF files
+    with open(table, encoding="utf-8") as handle:
+        expected = {row["term_id"] for row in csv.DictReader(handle, delimiter="\t") if row["entity"] in loaded}
+    everything = term_ids(client, limit=0)
+    assert len(expected) > 1000  # the default maximum page of the entry endpoints
+    assert expected <= set(everything)
+    assert len(everything) == len(set(everything))
+    assert term_ids(client) == everything  # no limit: every term as well
+
+
+def test_filtering_terms_pages_follow_skip_and_limit(client):
+    everything = term_ids(client, limit=0)
+    size = 700
+    pages = [term_ids(client, skip=skip, limit=size) for skip in range(len(everything) // size + 2)]
+    assert [len(page) for page in pages[:-2]] == [size] * (len(pages) - 2)
+    assert pages[-1] == []  # past the end
+    assert [term for page in pages for term in page] == everything
+    assert term_ids(client, skip=3, limit=2) == everything[6:8]  # skip counts pages
+    body = {"query": {"pagination": {"skip": 1, "limit": 5}}}
+    response = client.post("/api/filtering_terms", json=body)
+    assert [term["id"] for term in response.get_json()["response"]["filteringTerms"]] == everything[5:10]
+    dataset_terms = term_ids(client, f"/api/datasets/{DEMO_DATASET}/filtering_terms", limit=0)
+    assert term_ids(client, f"/api/datasets/{DEMO_DATASET}/filtering_terms", skip=2, limit=3) == dataset_terms[6:9]
+    assert term_ids(client, f"/api/cohorts/{DEMO_COHORT}/filtering_terms", limit=4) == dataset_terms[:4]
+
+
+@pytest.mark.parametrize("params", [{"limit": -1}, {"skip": "x"}, {"limit": "1.5"}])
+def test_filtering_terms_refuse_bad_paging(client, validator, params):
+    response = client.get("/api/filtering_terms", query_string=params)
+    assert response.status_code == 400
+    assert [e.message for e in validator.framework_errors("error", response.get_json())] == []
+
+
+@pytest.mark.parametrize(("path", "schema"), FRAMEWORK)
+def test_the_networks_metadata_refresh_is_answered(client, validator, path, schema):
+    """The BSC network GETs each informational endpoint with `?limit=0`, no token, and its own headers."""
+    response = client.get(path, query_string={"limit": 0}, headers=NETWORK_HEADERS)
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    document = response.get_json()
+    assert [e.message for e in validator.framework_errors(schema, document)] == []
+    assert document["meta"]["beaconId"]

@@ -6,10 +6,14 @@ unchanged (HEAD needs none: it is a CORS-safelisted method).
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from flask.testing import FlaskClient
 
-from tests.conftest import DEMO_COHORT, DEMO_DATASET
+from beacon import create_app
+from tests.conftest import CINECA_DIR, DEMO_COHORT, DEMO_DATASET, make_settings
 
 BASE_URL = "http://beacon.test"
 EXAMPLE_IDS = {
@@ -18,6 +22,8 @@ EXAMPLE_IDS = {
     "individual": "HG00096",
     "biosample": "HG00096",
     "genomicVariant": "GRCh37-22-16050075-A-G",
+    "run": json.loads((CINECA_DIR / "runs.json").read_text(encoding="utf-8"))[0]["id"],
+    "analysis": json.loads((CINECA_DIR / "analyses.json").read_text(encoding="utf-8"))[0]["id"],
 }
 FRAMEWORK = ["/api", "/api/", "/api/info", "/api/service-info", "/api/configuration", "/api/map"]
 FRAMEWORK += ["/api/entry_types", "/api/filtering_terms", "/health/live", "/health/ready"]
@@ -51,19 +57,27 @@ def assert_head_matches_get(client: FlaskClient, path: str) -> None:
     assert int(head.headers["Content-Length"]) == len(get.data), path
 
 
-def test_head_answers_every_query_url_of_the_map_with_200(client):
+@pytest.fixture(scope="module")
+def experiments_client(experiments_store_file: Path) -> FlaskClient:
+    """The demo with runs and analyses loaded, so that every entry type of `/map` has a record."""
+    return create_app(make_settings(experiments_store_file)).test_client()
+
+
+def test_head_answers_every_query_url_of_the_map_with_200(experiments_client):
+    client = experiments_client
     urls = map_urls(client, "rootUrl", "singleEntryUrl", "endpoints", "filteringTermsUrl")
-    assert len(urls) == 19  # 5 entry types: 5 root and 5 single-entry URLs, 7 lookups, 2 filtering terms URLs
+    assert len(urls) == 31  # 7 entry types: 7 root and 7 single-entry URLs, 15 lookups, 2 filtering terms URLs
     for path in urls:
         assert client.get(path).status_code == 200, path
         assert_head_matches_get(client, path)
 
 
-def test_head_of_the_openapi_urls_of_the_map_answers_like_get(client):
-    urls = map_urls(client, "openAPIEndpointsDefinition")
+def test_head_of_the_openapi_urls_of_the_map_answers_like_get(experiments_client):
+    urls = map_urls(experiments_client, "openAPIEndpointsDefinition")
     assert len(urls) == len(EXAMPLE_IDS)
     for path in urls:
-        assert_head_matches_get(client, path)
+        assert experiments_client.get(path).status_code == 200, path
+        assert_head_matches_get(experiments_client, path)
 
 
 @pytest.mark.parametrize("path", FRAMEWORK + QUERIES)

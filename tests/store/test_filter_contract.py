@@ -17,6 +17,7 @@ from beacon.query.indexing import extract_terms, extract_values, record_matches,
 from beacon.store.base import (
     Condition,
     DuplicateOntologyError,
+    LinkCondition,
     MetadataBatch,
     RecordQuery,
     Store,
@@ -196,6 +197,33 @@ def test_individual_ids_select_the_records_of_those_individuals(any_store):
     assert any_store.count_records(query) == 2
     combined = RecordQuery("biosamples", "A", individual_ids=frozenset({"i1"}), record_ids=frozenset({"s3", "s2"}))
     assert any_store.count_records(combined) == 1
+
+
+def test_link_conditions_match_linked_ids_exactly(any_store):
+    analyses = [
+        {"id": "a1", "datasetId": "A", "runId": "r1", "biosampleId": "s1"},
+        {"id": "a2", "datasetId": "A", "runId": "r%", "biosampleId": "s1"},
+        {"id": "a3", "datasetId": "A", "runId": "R1"},
+        {"id": "a4", "datasetId": "A", "biosampleId": "r1"},  # the id under another link
+        {"id": "a5", "datasetId": "A", "runId": ["r1", "r2"]},
+        {"id": "a6", "datasetId": "A", "runId": 1},
+    ]
+    store_with(any_store, datasets=[{"id": "A"}], analyses=analyses)
+    checked = {
+        ("runId", frozenset({"r1"})): ["a1", "a5"],
+        ("runId", frozenset({"r%"})): ["a2"],  # no wildcards: `%` is a character of the id
+        ("runId", frozenset({"r2", "R1"})): ["a3", "a5"],
+        ("runId", frozenset({"1"})): [],  # a number is not a linked id
+        ("runId", frozenset()): [],
+        ("biosampleId", frozenset({"s1", "r1"})): ["a1", "a2", "a4"],
+    }
+    for (path, ids), expected in checked.items():
+        condition = LinkCondition(path, ids)
+        assert expected_ids(analyses, condition) == expected, condition  # the reference semantics
+        assert matching_ids(any_store, "analyses", "A", condition) == expected, condition
+        assert any_store.count_records(RecordQuery("analyses", "A", conditions=(condition,))) == len(expected)
+    both = (LinkCondition("biosampleId", frozenset({"s1"})), LinkCondition("runId", frozenset({"r1"})))
+    assert matching_ids(any_store, "analyses", "A", *both) == ["a1"]
 
 
 def test_filtering_fields_and_terms_per_entity_and_dataset(any_store):

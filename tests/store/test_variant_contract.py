@@ -313,6 +313,28 @@ def test_carriers_and_removal(any_store):
     assert any_store.count_variants(query(kind="range", start=0, end=10_000_000)) == 0
 
 
+def test_carriers_of_every_variant_a_query_matches(any_store):
+    batch = MetadataBatch()
+    batch.add("datasets", [{"id": D, "name": "one"}, {"id": "D2", "name": "two"}])
+    any_store.put_metadata(batch)
+    near = variant(100, "A", "G", carriers=(("S2", "heterozygous"), ("S1", "homozygous")))
+    far = variant(5000, "C", "T", carriers=(("S3", "heterozygous"), ("S1", "heterozygous")))
+    deletion = variant(6000, "CA", "C", gene_ids=("TP53",), carriers=(("S4", None),))
+    load = any_store.begin_variant_load(D)
+    load.add([near, far, deletion, SNV])
+    load.commit()
+    carriers = any_store.carriers_of_variants
+    assert carriers(query(kind="range", start=0, end=10_000_000)) == ["S1", "S2", "S3", "S4"]
+    assert carriers(query(kind="range", start=0, end=4999, limit=1)) == ["S1", "S2"]
+    assert carriers(query(kind="sequence", start=4999, norm_start=4999, norm_alt="T")) == ["S1", "S3"]
+    anywhere = dataclasses.replace(query(kind="all"), chromosome=None)
+    assert carriers(dataclasses.replace(anywhere, kind="gene", gene_id="TP53")) == ["S4"]
+    assert carriers(dataclasses.replace(anywhere, variant_types=("DEL",))) == ["S4"]
+    assert carriers(query(kind="range", start=7577000, end=7578000)) == []  # the SNV has no carriers
+    assert carriers(dataclasses.replace(anywhere, assembly="GRCh37")) == []
+    assert carriers(dataclasses.replace(anywhere, dataset_id="D2")) == []
+
+
 def test_abort_after_commit_changes_nothing(loaded):
     """A loader's `finally: abort()` after a successful commit must not drop what it committed."""
     load = loaded.begin_variant_load(D, replace=True)

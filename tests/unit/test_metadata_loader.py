@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from beacon.cli import main
-from beacon.demo import DEMO_DIR
+from beacon.demo import DEMO_DIR, TEST_DATASET
 from beacon.store.base import RecordQuery
 from loaders.metadata import MetadataError, entity_for, load_metadata, to_document
 from tests.conftest import DEMO_DATASET
@@ -121,7 +121,7 @@ def test_cli_datasets_list_and_remove(runner, demo_store):
     assert listed.exit_code == 0 and listed.output.startswith(DEMO_DATASET)
     removed = runner.invoke(main, ["datasets", "remove", DEMO_DATASET])
     assert removed.exit_code == 0, removed.output
-    assert demo_store.list_datasets() == []
+    assert [d["id"] for d in demo_store.list_datasets()] == [TEST_DATASET]  # the demo's other dataset stays
     assert count(demo_store, "individuals") == 0
     assert count(demo_store, "biosamples") == 0
     again = runner.invoke(main, ["datasets", "remove", DEMO_DATASET])
@@ -134,7 +134,9 @@ def test_cli_load_demo_is_idempotent(runner, demo_store):
     assert first.exit_code == second.exit_code == 0, second.output
     assert count(demo_store, "individuals") == 2504
     assert count(demo_store, "biosamples") == 2504
-    assert [d["id"] for d in demo_store.list_datasets()] == [DEMO_DATASET]
+    synthetic = json.loads((DEMO_DIR / "individuals.synthetic-test.json").read_text())
+    assert count(demo_store, "individuals", TEST_DATASET) == len(synthetic) == 3
+    assert [d["id"] for d in demo_store.list_datasets()] == [DEMO_DATASET, TEST_DATASET]
 
 
 @pytest.mark.parametrize(

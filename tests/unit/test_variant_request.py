@@ -33,6 +33,12 @@ def test_assembly_aliases_and_ambiguity():
     assert parse(referenceName="1", start="5", alternateBases="A").assembly == "GRCh38"  # one served: implied
     with pytest.raises(BadRequest, match="assemblyId is required"):
         parse({"GRCh37", "GRCh38"}, referenceName="1", start="5", alternateBases="A")
+    # Without coordinates (a gene, as the GDI portal sends it) no assembly is needed: every one is searched.
+    assert parse({"GRCh37", "GRCh38"}, geneId="KRAS").assembly is None
+    # Every variant (e.g. /datasets/{id}/g_variants without parameters): of every assembly unless one is named.
+    assert (parse({"GRCh37", "GRCh38"}).kind, parse({"GRCh37", "GRCh38"}).assembly) == ("all", None)
+    assert parse({"GRCh37", "GRCh38"}, variantType="SNV").assembly is None
+    assert parse({"GRCh37", "GRCh38"}, assemblyId="hg19").assembly == "GRCh37"
     with pytest.raises(BadRequest, match="accession"):
         parse(referenceName="NC_000017.10", start="5", alternateBases="A", assemblyId="GRCh38")
 

@@ -1,0 +1,80 @@
+"""Individuals and biosamples selected by a variant: g_variants request parameters on /individuals and /biosamples.
+
+The matches are the carriers of the matching variants (case-level data, loaded with `--case-level`):
+the biosamples carrying one of them, and the individuals those biosamples come from (`individualId`).
+A dataset that cannot tell who carries its variants (none loaded, loaded without case-level data, or a
+query too broad to look up) never answers a silent `exists: false`: its result set says why in `info`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from beacon.query.variants import VariantRequest
+from beacon.store.base import RecordQuery, Store, VariantQuery
+
+MAX_CARRIER_VARIANTS = 200_000
+"""Most variants whose carriers one dataset looks up for one query (a wider query is not answered)."""
+NOT_ANSWERED = 501
+"""`errorCode` of a result set whose dataset cannot evaluate the query (the HTTP "not implemented")."""
+
+
+@dataclass(frozen=True)
+class CarrierQuery:
+    """A variant query asked of individuals or biosamples, answered per dataset from the carriers."""
+
+    store: Store
+    entity: str  # "individuals" or "biosamples"
+    variants: VariantRequest
+    _found: dict[str, frozenset[str]] = field(default_factory=dict, compare=False, repr=False)
+
+    def unanswerable(self, dataset_id: str) -> str | None:
+        """Why the dataset cannot tell which of its records carry a matching variant; None when it can."""
+        loaded = self.store.count_variants(VariantQuery(dataset_id, kind="all"))
+        if not loaded:
+            return f"dataset {dataset_id}: no genomic variants are loaded, so it cannot tell who carries one"
+        annotations = self.store.variant_annotations(dataset_id)
+        if "caseLevelData" not in annotations:
+            return (
+                f"dataset {dataset_id}: its variants were loaded without case-level data (load the VCFs with "
+                f"--case-level), so it cannot tell which {self.entity} carry them"
+            )
+        template = self.variants.template
+        for name, value in (("geneId", template.gene_id), ("aminoacidChange", template.aminoacid_change)):
+            if value is not None and name not in annotations:
+                return f"dataset {dataset_id}: its variants carry no {name} annotation (VEP CSQ or SnpEff ANN)"
+        matching = self.store.count_variants(self._query(dataset_id))
+        if matching > MAX_CARRIER_VARIANTS:
+            return (
+                f"dataset {dataset_id}: the query matches {matching} variants, more than the {MAX_CARRIER_VARIANTS} "
+                "whose carriers this beacon looks up; narrow it (a smaller range, a gene, alleles)"
+            )
+        return None
+
+    def record_ids(self, dataset_id: str, within: frozenset[str] | None = None) -> frozenset[str]:
+        """Ids of the dataset's records (of `entity`, among `within` if given) carrying a matching variant."""
+        if dataset_id not in self._found:  # looked up once, for the count and the page
+            self._found[dataset_id] = self._look_up(dataset_id)
+        found = self._found[dataset_id]
+        return found if within is None else found & within
+
+    def _look_up(self, dataset_id: str) -> frozenset[str]:
+        biosamples = frozenset(self.store.carriers_of_variants(self._query(dataset_id)))
+        return biosamples if self.entity == "biosamples" else individuals_of(self.store, dataset_id, biosamples)
+
+    def _query(self, dataset_id: str) -> VariantQuery:
+        return self.variants.for_dataset(dataset_id, skip=0, limit=MAX_CARRIER_VARIANTS)
+
+
+def individuals_of(store: Store, dataset_id: str, biosamples: frozenset[str]) -> frozenset[str]:
+    """Ids of the individuals the biosamples come from (their `individualId`)."""
+    if not biosamples:
+        return frozenset()
+    query = RecordQuery("biosamples", dataset_id, record_ids=biosamples, limit=len(biosamples))
+    return frozenset(str(r["individualId"]) for r in store.find_records(query) if r.get("individualId"))
+
+
+def not_answered_info(reason: str) -> dict[str, Any]:
+    """The result-set `info` of a dataset that cannot evaluate the query (the networks' error shape)."""
+    return {"error": {"errorCode": NOT_ANSWERED, "errorMessage": reason}}
