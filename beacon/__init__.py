@@ -22,13 +22,16 @@ def create_app(settings: Settings | None = None, **collaborators: Any) -> Flask:
     from flask import Flask
     from flask_cors import CORS
 
-    from beacon.api import context, entries, errors, framework, g_variants
+    from beacon.api import context, entries, errors, framework, g_variants, limits
 
     settings = settings or Settings.from_env()
     app = Flask(__name__)
     app.json.sort_keys = False  # keep the spec's field order readable
+    # `//` in a path is a 404 like any unknown path, not a redirect (routing redirects bypass the envelope).
+    app.url_map.merge_slashes = False
     app.extensions[context.EXTENSION_KEY] = _build_context(settings, collaborators)
     errors.init_app(app)
+    limits.init_app(app, settings.max_body_bytes)
     _init_operations(app)
     CORS(
         app,

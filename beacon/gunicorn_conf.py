@@ -54,9 +54,17 @@ def configured_workers(environ: Mapping[str, str] | None = None, cpus: float | N
 bind = "0.0.0.0:5050"
 workers = configured_workers()
 # Threads let a worker keep answering while one request waits on MongoDB or an OIDC provider, and
-# keep the worker heartbeat going, so `timeout` below only catches a truly stuck worker.
-worker_class = "gthread"
+# keep the worker heartbeat going, so `timeout` below only catches a truly stuck worker. The beacon's
+# worker is gunicorn's gthread worker that receives each request whole (headers and body, within
+# BEACON_CLIENT_TIMEOUT) in its event loop before a thread takes it: slow or idle clients cost a
+# buffer, not a thread (beacon/worker.py; figures in docs/deployment.md).
+worker_class = "beacon.worker.BeaconWorker"
 threads = 4
+# Connections one worker holds at once (slow ones included); past it, the worker stops accepting.
+worker_connections = 500
+# gunicorn's own limit on the request line, at its maximum: the app's BEACON_MAX_URL_LENGTH (at most
+# 8000) answers long URLs first, with its message; what gunicorn refuses gets the JSON envelope too.
+limit_request_line = 8190
 # Every timeout stays below the 5 s network budget of a Beacon request. Requests themselves are
 # bounded by the store (1.5 s of MongoDB reads per request, beacon.store.mongo_budget) and by the
 # token checks (at most 3 s, BEACON_HTTP_TIMEOUT per outgoing call).

@@ -19,6 +19,8 @@ import yaml
 DEFAULT_STORE_URI = "sqlite:///var/beacon.sqlite"
 REGISTERED_REQUIREMENTS = ("bona_fide", "researcher_status", "authenticated")
 FILTERABLE_ENTRY_TYPES = ("datasets", "cohorts", "individuals", "biosamples", "g_variants", "runs", "analyses")
+# gunicorn refuses request lines past 8190 bytes; the beacon's own limit stays below, so it answers first.
+MAX_URL_LENGTH = 8000
 
 
 class SettingsError(ValueError):
@@ -157,6 +159,38 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "and gunicorn's own `--workers N` win over it.",
         parse=_parse_workers,
     ),
+    SettingSpec(
+        "BEACON_MAX_BODY_BYTES",
+        "1048576",
+        "Largest POST body (bytes); a larger one gets a 413 before it is read.",
+        parse=_parse_int,
+    ),
+    SettingSpec(
+        "BEACON_MAX_URL_LENGTH",
+        "8000",
+        "Longest request URL (path and query string, bytes); a longer one gets a 414. At most 8000: "
+        "gunicorn itself refuses request lines past 8190 bytes.",
+        parse=_parse_int,
+    ),
+    SettingSpec(
+        "BEACON_MAX_JSON_DEPTH",
+        "32",
+        "How deep arrays and objects may nest in a POST body; deeper bodies get a 400.",
+        parse=_parse_int,
+    ),
+    SettingSpec(
+        "BEACON_MAX_FILTERS",
+        "100",
+        "Most filters one request may carry; more get a 400.",
+        parse=_parse_int,
+    ),
+    SettingSpec(
+        "BEACON_CLIENT_TIMEOUT",
+        "5.0",
+        "Seconds a client has to send a whole request (headers and body) to the production server "
+        "(`beacon serve`, the Docker image); a client still sending after that gets a 408.",
+        parse=_parse_float,
+    ),
 )
 
 
@@ -180,6 +214,11 @@ class Settings:
     default_limit: int = 10
     filters_required: tuple[str, ...] = ()
     workers: int | None = None
+    max_body_bytes: int = 1_048_576
+    max_url_length: int = 8000
+    max_json_depth: int = 32
+    max_filters: int = 100
+    client_timeout: float = 5.0
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -221,6 +260,7 @@ def _validate(settings: Settings) -> None:
         raise SettingsError("BEACON_WORKERS: must be at least 1")
     if not 1 <= settings.default_limit <= settings.max_limit:
         raise SettingsError("BEACON_DEFAULT_LIMIT: must be between 1 and BEACON_MAX_LIMIT")
+    _validate_request_limits(settings)
     unknown = sorted(set(settings.filters_required) - set(FILTERABLE_ENTRY_TYPES))
     if unknown:
         raise SettingsError(
@@ -234,6 +274,20 @@ def _validate(settings: Settings) -> None:
     for url in (*settings.oidc_issuers, *settings.trusted_jkus):
         if urlparse(url).scheme not in ("http", "https"):
             raise SettingsError(f"BEACON_OIDC_ISSUERS/BEACON_TRUSTED_JKUS: {url!r} is not an http(s) URL")
+
+
+def _validate_request_limits(settings: Settings) -> None:
+    bounds = (
+        ("BEACON_MAX_BODY_BYTES", settings.max_body_bytes, 1024, 1 << 30),
+        ("BEACON_MAX_URL_LENGTH", settings.max_url_length, 256, MAX_URL_LENGTH),
+        ("BEACON_MAX_JSON_DEPTH", settings.max_json_depth, 4, 512),
+        ("BEACON_MAX_FILTERS", settings.max_filters, 1, 500),
+    )
+    for name, value, low, high in bounds:
+        if not low <= value <= high:
+            raise SettingsError(f"{name}: must be between {low} and {high}, got {value}")
+    if not 0.5 <= settings.client_timeout <= 60:
+        raise SettingsError(f"BEACON_CLIENT_TIMEOUT: must be between 0.5 and 60 s, got {settings.client_timeout}")
 
 
 def _validate_store_uri(uri: str) -> None:

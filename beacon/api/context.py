@@ -8,10 +8,11 @@ from typing import Any
 
 from flask import current_app, g, request
 
-from beacon.errors import BadRequest, Unauthorized, UnsupportedMediaType
+from beacon.errors import Unauthorized, UnsupportedMediaType
 from beacon.query.entries import Caller, Policy
 from beacon.query.entry_types import EntryType, EntryTypeRegistry
 from beacon.query.framework import BeaconIdentity
+from beacon.query.limits import RequestLimits, RequestTimeout, check_body_size, parse_json
 from beacon.query.requests import BeaconRequest, Limits, parse_get, parse_post
 from beacon.schemas import SchemaValidator
 from beacon.settings import Settings
@@ -39,6 +40,16 @@ class BeaconContext:
     def limits(self) -> Limits:
         """Page-size bounds from the settings."""
         return Limits(default_limit=self.settings.default_limit, max_limit=self.settings.max_limit)
+
+    @property
+    def request_limits(self) -> RequestLimits:
+        """Bounds on bodies, URLs, JSON nesting and filters from the settings."""
+        return RequestLimits(
+            max_body_bytes=self.settings.max_body_bytes,
+            max_url_length=self.settings.max_url_length,
+            max_json_depth=self.settings.max_json_depth,
+            max_filters=self.settings.max_filters,
+        )
 
 
 def beacon_context() -> BeaconContext:
@@ -83,17 +94,23 @@ def parse_request(
     # HEAD is a GET without the body (Flask routes it to the GET view): monitoring probes use it.
     if request.method in ("GET", "HEAD"):
         return parse_get(request.args.items(multi=True), allowed_parameters=allowed, limits=limits)
-    return parse_post(read_json_body(), validator=ctx.validator, allowed_parameters=allowed, limits=limits)
+    body = read_json_body(ctx.request_limits)
+    return parse_post(body, validator=ctx.validator, allowed_parameters=allowed, limits=limits)
 
 
-def read_json_body() -> Any:
-    """The decoded JSON body of a POST; 415 unless it is declared as JSON, 400 if it is not valid JSON."""
+def read_json_body(limits: RequestLimits) -> Any:
+    """The decoded JSON body of a POST; 415 unless it is declared as JSON, 400 if it is not valid JSON.
+
+    Bodies past the size or nesting limits are refused (413, 400); a client that stops sending its
+    body gets a 408.
+    """
     if not request.is_json:
         raise UnsupportedMediaType("POST requests must have Content-Type: application/json")
-    raw = request.get_data(cache=True)
+    try:
+        raw = request.get_data(cache=True)
+    except OSError:  # the server's socket timeout: the client stopped sending
+        raise RequestTimeout("the request body did not arrive in time") from None
+    check_body_size(len(raw), limits)
     if not raw.strip():
         return {}
-    body = request.get_json(silent=True)
-    if body is None:
-        raise BadRequest("the request body is not valid JSON")
-    return body
+    return parse_json(raw, limits)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 
 from beacon.api.context import BeaconContext, beacon_context, current_caller, parse_request
+from beacon.auth import ANONYMOUS
 from beacon.query import framework, openapi
 from beacon.query.entries import Scope, find_record, is_test_dataset
 from beacon.query.entry_types import EntryType
@@ -65,21 +66,24 @@ def entry_types() -> Response:
 
 @bp.route("/filtering_terms", methods=_METHODS)
 def filtering_terms() -> Response:
-    """Terms, fields and custom filters of the loaded data (one page: `skip`/`limit`), and the loaded ontologies."""
+    """Terms, fields and custom filters of the datasets anonymous callers may see (one page: `skip`/`limit`)."""
     ctx = beacon_context()
     request = parse_request(ctx, limits=framework.TERMS_LIMITS)
-    terms, resources = filtering_terms_of(ctx.store, dataset_ids=_datasets_of_mode(ctx, request.test_mode))
+    terms, resources = filtering_terms_of(ctx.store, dataset_ids=_listed_datasets(ctx, request.test_mode))
     page = framework.page_of(terms, request)
     return jsonify(framework.build_filtering_terms(ctx.identity, page, ctx.registry, resources))
 
 
-def _datasets_of_mode(ctx: BeaconContext, test_mode: bool) -> list[str] | None:
-    """The datasets of the request's mode (test or not) when test datasets are loaded; None: every dataset."""
+def _listed_datasets(ctx: BeaconContext, test_mode: bool) -> list[str]:
+    """The datasets whose terms `/filtering_terms` lists: those of the request's mode (test or not) that
+    anonymous callers may see (the list is the same for every caller: no token is read)."""
     datasets = ctx.store.list_datasets()
     tests = {dataset["id"] for dataset in datasets if is_test_dataset(dataset, ctx.policy)}
-    if not tests and not test_mode:
-        return None
-    return [dataset["id"] for dataset in datasets if (dataset["id"] in tests) == test_mode]
+    return [
+        dataset["id"]
+        for dataset in datasets
+        if (dataset["id"] in tests) == test_mode and ctx.policy.ceiling(ANONYMOUS, dataset["id"]) is not None
+    ]
 
 
 @bp.route("/datasets/<entry_id>/filtering_terms", methods=_METHODS, defaults={"collection": "datasets"})

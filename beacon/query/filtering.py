@@ -18,7 +18,7 @@ Scopes other than the queried entity are applied through the links between recor
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
@@ -134,8 +134,13 @@ def apply_filters(
     ontologies: OntologyCache,
     *,
     custom: Mapping[str, CustomFilterDefinition] = CUSTOM_FILTERS,
+    visible: Callable[[], Sequence[str]] | None = None,
 ) -> AppliedFilters:
-    """Parse and resolve a request's filters for a query on `entity`; raises FilterError (400)."""
+    """Parse and resolve a request's filters for a query on `entity`; raises FilterError (400).
+
+    `visible` gives the datasets the caller may see: only their terms count as known in the warnings,
+    so a term that only a hidden dataset uses is as unknown as a term nobody uses.
+    """
     filters = parse_filters(items, custom=custom)
     if not filters:
         return AppliedFilters(entity)
@@ -143,7 +148,7 @@ def apply_filters(
     index = ontologies.index(store) if ontology_filters else OntologyIndex()
     unexpanded = [item for item in ontology_filters if not index.knows(item.id)]
     # Terms no ontology expands match exactly: the terms of the loaded records sharpen the warnings.
-    known = {term.id: term.scopes for term in store.filtering_terms()} if unexpanded else None
+    known = _known_terms(store, visible) if unexpanded else None
     default_scope = "individuals" if entity == "g_variants" else entity
     conditions, warnings = resolve(filters, index, default_scope, custom=custom, known_terms=known)
     hints = _scope_hints(unexpanded, known or {}, default_scope)
@@ -151,6 +156,13 @@ def apply_filters(
     applied = AppliedFilters(entity, filters, conditions, (*warnings, *hints))
     _check_scopes(applied)
     return applied
+
+
+def _known_terms(store: Store, visible: Callable[[], Sequence[str]] | None) -> dict[str, tuple[str, ...]]:
+    if visible is None:
+        return {term.id: term.scopes for term in store.filtering_terms()}
+    terms = _union(store.filtering_terms(dataset_id=dataset_id) for dataset_id in visible())
+    return {term.id: term.scopes for term in terms}
 
 
 def _scope_hints(

@@ -16,6 +16,7 @@ from typing import Any
 
 from beacon.errors import API_VERSION
 from beacon.query.granularity import Granularity
+from beacon.query.limits import MAX_WHOLE_NUMBER
 
 _INCLUDE = ("ALL", "HIT", "MISS", "NONE")
 _BOOLEAN_TEXT = {"true": True, "1": True, "false": False, "0": False}
@@ -79,7 +80,9 @@ def _mapping(value: Any) -> Mapping[str, Any]:
 
 
 def _digits(text: str | None) -> int | None:
-    return int(text) if text is not None and text.strip().isdigit() else None
+    # Past MAX_WHOLE_NUMBER a number was not understood (and past 4300 digits int() refuses it).
+    number = int(text) if text is not None and text.strip().isdigit() and len(text.strip()) <= 20 else None
+    return number if number is not None and number <= MAX_WHOLE_NUMBER else None
 
 
 def _whole_number(value: Any, default: int) -> int:
@@ -87,7 +90,7 @@ def _whole_number(value: Any, default: int) -> int:
         return default
     if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
         return default
-    return int(value) if value >= 0 else default
+    return int(value) if 0 <= value <= MAX_WHOLE_NUMBER else default
 
 
 def _granularity(value: Any) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 from beacon.errors import API_VERSION, BadRequest
 from beacon.query.granularity import Granularity
+from beacon.query.limits import whole_number
 from beacon.schemas import SchemaValidator, describe_error
 
 INCLUDE_RESULTSET_RESPONSES = ("ALL", "HIT", "MISS", "NONE")
@@ -256,13 +257,7 @@ def _parse_include(value: Any) -> str:
 def _parse_non_negative(name: str, value: Any, default: int) -> int:
     if value is None or value == "":
         return default
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise BadRequest(f"{name} must be a whole number, got {value!r}") from None
-    if number < 0 or (isinstance(value, float) and value != number):
-        raise BadRequest(f"{name} must be a whole number >= 0, got {value!r}")
-    return number
+    return whole_number(name, value)
 
 
 def _parse_limit(value: Any, limits: Limits) -> int:

@@ -13,6 +13,7 @@ from typing import Any
 
 from beacon import genome
 from beacon.errors import BadRequest
+from beacon.query.limits import whole_number
 from beacon.store.base import VariantQuery
 
 G_VARIANT_PARAMETERS = (
@@ -126,9 +127,10 @@ def _gene_query(parameters: Mapping[str, Any], assembly: str | None, common: dic
 
 def _hgvs_query(expression: str, assembly: str | None, common: dict[str, Any]) -> VariantQuery:
     try:
-        hgvs_assembly, chromosome, start, _end, ref, alt = genome.parse_genomic_hgvs(expression)
+        hgvs_assembly, chromosome, start, end, ref, alt = genome.parse_genomic_hgvs(expression)
     except ValueError as error:
         raise BadRequest(f"genomicAlleleShortForm: {error}") from None
+    whole_number("genomicAlleleShortForm position", max(start, end))
     if assembly is not None and chromosome != "MT" and hgvs_assembly != assembly:
         raise BadRequest(f"genomicAlleleShortForm names a {hgvs_assembly} accession but assemblyId is {assembly}")
     return VariantQuery(
@@ -221,17 +223,7 @@ def _int_list(name: str, value: Any) -> list[int]:
 
 
 def _to_int(name: str, item: Any) -> int:
-    if isinstance(item, bool):
-        raise BadRequest(f"{name} must be a whole number, got {item!r}")
-    if isinstance(item, float) and not item.is_integer():
-        raise BadRequest(f"{name} must be a whole number, got {item!r}")
-    try:
-        number = int(str(item).strip()) if not isinstance(item, int | float) else int(item)
-    except ValueError:
-        raise BadRequest(f"{name} must be a whole number, got {item!r}") from None
-    if number < 0:
-        raise BadRequest(f"{name} must be >= 0 (0-based coordinates), got {number}")
-    return number
+    return whole_number(name, item)
 
 
 def _optional_int(name: str, value: Any) -> int | None:

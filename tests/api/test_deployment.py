@@ -28,12 +28,13 @@ import pytest
 import yaml
 from gunicorn.config import Config
 from gunicorn.glogging import Logger
+from gunicorn.workers.gthread import ThreadWorker
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from beacon import gunicorn_conf as production_conf
 from beacon.demo import DEMO_DIR, DEMO_METADATA, DEMO_PANEL, DEMO_VCF
 from beacon.serve import gunicorn_settings, metrics_directory, production_app
-from beacon.settings import Settings, SettingsError
+from beacon.settings import MAX_URL_LENGTH, Settings, SettingsError
 from beacon.store.mongo_budget import READ_BUDGET, remaining_budget
 from tests.conftest import DEMO_ACCESS_POLICY
 from tests.schema_client import SCHEMA_CHECKING_HOOKS
@@ -110,13 +111,16 @@ def test_the_dockerfile_runs_gunicorn_as_a_non_root_user_with_a_health_check():
 
 def test_gunicorn_settings_stay_within_the_network_budget(gunicorn_conf):
     assert gunicorn_conf.timeout < 5 and gunicorn_conf.graceful_timeout < 5 and gunicorn_conf.keepalive < 5
-    assert gunicorn_conf.worker_class == "gthread" and gunicorn_conf.preload_app is False
+    assert gunicorn_conf.worker_class == "beacon.worker.BeaconWorker" and gunicorn_conf.preload_app is False
     assert gunicorn_conf.workers == gunicorn_conf.configured_workers()
     config = Config()
     for name in ("bind", "workers", "worker_class", "threads", "timeout", "graceful_timeout", "keepalive",
-                 "logger_class", "logconfig_dict", "raw_env", "accesslog", "errorlog"):  # fmt: skip
+                 "logger_class", "logconfig_dict", "raw_env", "accesslog", "errorlog", "worker_connections",
+                 "limit_request_line"):  # fmt: skip
         config.set(name, getattr(gunicorn_conf, name))  # gunicorn's own validation
     assert issubclass(config.logger_class, Logger)
+    assert issubclass(config.worker_class, ThreadWorker)  # the beacon's worker is gunicorn's gthread, buffered
+    assert config.limit_request_line == 8190 > MAX_URL_LENGTH + len("OPTIONS  HTTP/1.1")
 
 
 @pytest.mark.parametrize(("cpus", "workers"), [(0.5, 2), (1, 3), (2, 5), (4, 9), (64, 12)])
