@@ -96,7 +96,9 @@ def test_a_missing_store_gets_503s_is_never_created_and_is_served_again_untouche
         assert_unavailable(server, validator, rounds=3)
         kill_a_worker(server)
         assert_unavailable(server, validator, rounds=3)
-        assert server.booted() >= booted + 3  # recycled and killed workers were replaced without a store
+        # Recycled and killed workers are replaced without a store (a recycled worker first ends its connections).
+        wait_for(lambda: server.booted() >= booted + 3, "replacement workers booting", server)
+        assert_unavailable(server, validator, rounds=1)
         assert not store.exists()  # no empty store was created in its place
         if how == "moved":
             aside.rename(store)
