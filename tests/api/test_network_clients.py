@@ -1,6 +1,6 @@
 """Replays of the request bodies real network clients send to /individuals and /biosamples with variants.
 
-The bodies are those of /work/shared/docs/NETWORK-CLIENTS.md: the GDI portal's dataset search (section 1:
+The bodies are those of the team notes `shared/docs/NETWORK-CLIENTS.md`: the GDI portal's dataset search (section 1:
 flat string parameters, no referenceName, JSON nulls, filter scope `individual`) and the EGA template
 UI's searches (section 4: sequence, range, bracket, gene, aminoacid change and HGVS shapes). Each test
 checks the fields that client reads. Expected answers are read off the VCFs with cyvcf2 (a sample
