@@ -32,16 +32,28 @@ class Unauthorized(BeaconError):
     headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
 
 
-class Forbidden(BeaconError):
-    """The caller asked explicitly for something it may not see (403)."""
-
-    status = 403
-
-
 class NotFound(BeaconError):
     """No such endpoint or record (404)."""
 
     status = 404
+
+
+class BodyTooLarge(BeaconError):
+    """A request body larger than the beacon accepts (413)."""
+
+    status = 413
+
+
+class UriTooLong(BeaconError):
+    """A request target longer than the beacon accepts (414)."""
+
+    status = 414
+
+
+class RequestTimeout(BeaconError):
+    """The client did not send its whole request in time (408)."""
+
+    status = 408
 
 
 class MethodNotAllowed(BeaconError):

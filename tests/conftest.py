@@ -153,3 +153,13 @@ def assert_valid(validator: SchemaValidator, document: Mapping[str, Any]) -> Non
     """Fail with the schema errors of a response, if any."""
     problems = response_errors(validator, document)
     assert not problems, problems[:5]
+
+
+def write_bff_files(directory: Path, files: dict[str, list[dict]]) -> list[Path]:
+    """Write each entity's records as `directory/<entity>.json` (BFF arrays), in the order given."""
+    paths = []
+    for entity, records in files.items():
+        path = directory / f"{entity}.json"
+        path.write_text(json.dumps(records), encoding="utf-8")
+        paths.append(path)
+    return paths

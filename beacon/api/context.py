@@ -8,11 +8,11 @@ from typing import Any
 
 from flask import current_app, g, request
 
-from beacon.errors import Unauthorized, UnsupportedMediaType
+from beacon.errors import RequestTimeout, Unauthorized, UnsupportedMediaType
 from beacon.query.entries import Caller, Policy
 from beacon.query.entry_types import EntryType, EntryTypeRegistry
 from beacon.query.framework import BeaconIdentity
-from beacon.query.limits import RequestLimits, RequestTimeout, check_body_size, parse_json
+from beacon.query.limits import RequestLimits, check_body_size, parse_json
 from beacon.query.requests import BeaconRequest, Limits, parse_get, parse_post
 from beacon.schemas import SchemaValidator
 from beacon.settings import Settings

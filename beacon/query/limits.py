@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from beacon.errors import BadRequest, BeaconError
+from beacon.errors import BadRequest, BodyTooLarge, UriTooLong
 
 # Twenty digits already exceed any bound; longer strings are not converted at all.
 _DECIMAL = re.compile(r"^[+-]?[0-9]{1,20}$")
@@ -23,24 +23,6 @@ MAX_WHOLE_NUMBER = 2**31 - 1
 """Largest coordinate, length or page number a request may give: VCF and BCF positions are 32-bit
 signed integers, and the largest human chromosome is about 249 Mb. Bigger numbers cannot name
 anything a beacon holds (and past 2**63 no store can even compare them)."""
-
-
-class BodyTooLarge(BeaconError):
-    """A request body larger than the beacon accepts (413)."""
-
-    status = 413
-
-
-class UriTooLong(BeaconError):
-    """A request target longer than the beacon accepts (414)."""
-
-    status = 414
-
-
-class RequestTimeout(BeaconError):
-    """The client did not send its whole request in time (408)."""
-
-    status = 408
 
 
 @dataclass(frozen=True)

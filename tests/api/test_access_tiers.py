@@ -37,7 +37,7 @@ from loaders.metadata import load_metadata
 from loaders.variant_load import load_vcf_files
 from loaders.vcf import VcfOptions
 from tests.auth.oidc_provider import AUDIENCE, BONA_FIDE_VISAS, OpenIdProvider, grant_visa
-from tests.conftest import DATA_DIR, DEMO_COHORT, DEMO_DATASET, assert_valid
+from tests.conftest import DATA_DIR, DEMO_COHORT, DEMO_DATASET, assert_valid, write_bff_files
 
 pytestmark = pytest.mark.oidc
 
@@ -137,12 +137,7 @@ def write_metadata(directory: Path) -> list[Path]:
             for s in names
         ],
     }
-    paths = []
-    for entity, records in files.items():
-        path = directory / f"{entity}.json"
-        path.write_text(json.dumps(records), encoding="utf-8")
-        paths.append(path)
-    return paths
+    return write_bff_files(directory, files)
 
 
 @pytest.fixture(scope="module")

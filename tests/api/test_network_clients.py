@@ -32,7 +32,7 @@ from beacon.store.sqlite import SqliteStore
 from loaders.metadata import load_metadata
 from loaders.variant_load import load_vcf_files
 from loaders.vcf import VcfOptions
-from tests.conftest import DATA_DIR, DEMO_COHORT, DEMO_DATASET, assert_valid, make_settings
+from tests.conftest import DATA_DIR, DEMO_COHORT, DEMO_DATASET, assert_valid, make_settings, write_bff_files
 
 EGA, TRIO, BARE = "ega-synthetic", "trio-no-case-level", "metadata-only"
 EGA_VCF = DATA_DIR / "vcf" / "synthetic_usecases_4beacon_testingV4.vcf.gz"
@@ -161,12 +161,7 @@ def write_metadata(directory: Path) -> list[Path]:
         ]  # the VCF's samples are the individuals' ids
         + [{"id": s, "individualId": s, "datasetId": TRIO, **sample} for s in trio],
     }
-    paths = []
-    for entity, records in files.items():
-        path = directory / f"{entity}.json"
-        path.write_text(json.dumps(records), encoding="utf-8")
-        paths.append(path)
-    return paths
+    return write_bff_files(directory, files)
 
 
 @pytest.fixture(scope="module")
