@@ -66,7 +66,7 @@ worker_connections = 500
 # 8000) answers long URLs first, with its message; what gunicorn refuses gets the JSON envelope too.
 limit_request_line = 8190
 # Every timeout stays below the 5 s network budget of a Beacon request. Requests themselves are
-# bounded by the store (1.5 s of MongoDB reads per request, beacon.store.mongo_budget) and by the
+# bounded by the store (1.5 s of MongoDB reads per request, beacon.store.mongo.budget) and by the
 # token checks (at most 3 s, BEACON_HTTP_TIMEOUT per outgoing call).
 timeout = 4  # a worker silent this long (also while booting; boot takes ~1 s) is restarted
 graceful_timeout = 4  # on shutdown, in-flight requests get this long to finish

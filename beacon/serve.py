@@ -22,9 +22,9 @@ if TYPE_CHECKING:
 
 
 def production_app() -> Flask:
-    """`create_app()` whose requests each get one budget of MongoDB reads (`beacon.store.mongo_budget`)."""
+    """`create_app()` whose requests each get one budget of MongoDB reads (`beacon.store.mongo.budget`)."""
     from beacon import create_app
-    from beacon.store.mongo_budget import with_read_budget
+    from beacon.store.mongo.budget import with_read_budget
 
     app = create_app()
     app.wsgi_app = with_read_budget(app.wsgi_app)  # type: ignore[method-assign]

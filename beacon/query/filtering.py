@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
+from beacon.ontology import OntologyIndex
 from beacon.query.entry_types import LINK_FIELDS
 from beacon.query.filters import (
     CUSTOM_FILTERS,
@@ -45,7 +46,6 @@ from beacon.store.base import (
     VariantDocument,
     VariantQuery,
 )
-from loaders.ontology import OntologyIndex
 
 COLLECTIONS = frozenset({"datasets", "cohorts"})
 CASES = frozenset({"individuals", "biosamples"})

@@ -322,7 +322,7 @@ def _value_condition(item: AlphanumericFilter, shown: str | None = None) -> Valu
 
 
 class TermHierarchy(Protocol):
-    """What resolving needs from the ontologies (`loaders.ontology.OntologyIndex` provides it)."""
+    """What resolving needs from the ontologies (`beacon.ontology.OntologyIndex` provides it)."""
 
     def knows(self, term_id: str) -> bool: ...
 

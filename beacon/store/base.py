@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 from beacon.genome import parse_variant_id
 
 if TYPE_CHECKING:
-    from loaders.ontology import Ontology
+    from beacon.ontology import Ontology
 
 Access = Literal["create", "write", "read"]
 """How a store is opened: `create` (loaders, `beacon init`), `write` (it must exist), `read` (the server)."""

@@ -35,7 +35,7 @@ from beacon import gunicorn_conf as production_conf
 from beacon.demo import DEMO_DIR, DEMO_METADATA, DEMO_PANEL, DEMO_VCF
 from beacon.serve import gunicorn_settings, metrics_directory, production_app
 from beacon.settings import MAX_URL_LENGTH, Settings, SettingsError
-from beacon.store.mongo_budget import READ_BUDGET, remaining_budget
+from beacon.store.mongo.budget import READ_BUDGET, remaining_budget
 from tests.conftest import DEMO_ACCESS_POLICY
 from tests.schema_client import SCHEMA_CHECKING_HOOKS
 

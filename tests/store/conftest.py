@@ -20,7 +20,7 @@ import pytest
 
 from beacon.store.base import MetadataBatch, Store
 from beacon.store.mongo import MongoStore
-from beacon.store.mongo_state import WriteOptions
+from beacon.store.mongo.state import WriteOptions
 from beacon.store.sqlite import SqliteStore
 
 STORE_BACKENDS = [

@@ -6,7 +6,6 @@ import sqlite3
 
 import pytest
 
-from beacon.store import mongo_state, sqlite_schema
 from beacon.store.base import (
     DuplicateRecordError,
     RecordQuery,
@@ -14,7 +13,9 @@ from beacon.store.base import (
     TermCondition,
     UnknownDatasetError,
 )
+from beacon.store.mongo import state as mongo_state
 from beacon.store.sqlite import SqliteStore
+from beacon.store.sqlite import schema as sqlite_schema
 from tests.store.conftest import metadata_batch as batch
 
 FEMALE = {"id": "NCIT:C16576", "label": "female"}

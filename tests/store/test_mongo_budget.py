@@ -1,4 +1,4 @@
-"""The time budget of MongoDB reads (`beacon.store.mongo_budget`): shared within a request, fresh for each.
+"""The time budget of MongoDB reads (`beacon.store.mongo.budget`): shared within a request, fresh for each.
 
 The stand-in answers in microseconds, so these tests check the bookkeeping; the bound itself is
 checked against a real pymongo client and a port nothing listens on.
@@ -11,10 +11,10 @@ import socket
 import pymongo
 import pytest
 
-from beacon.store import mongo_budget
 from beacon.store.base import RecordQuery, StoreUnavailable, VariantQuery
-from beacon.store.mongo import QUERY_TIMEOUT, MongoStore
-from beacon.store.mongo_budget import READ_BUDGET, remaining_budget, request_budget, with_read_budget
+from beacon.store.mongo import budget as mongo_budget
+from beacon.store.mongo.budget import READ_BUDGET, remaining_budget, request_budget, with_read_budget
+from beacon.store.mongo.store import QUERY_TIMEOUT, MongoStore
 
 READS = [
     lambda store: store.list_datasets(),

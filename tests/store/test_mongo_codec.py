@@ -10,8 +10,8 @@ import bson
 import pytest
 
 from beacon.store.base import MetadataBatch, RecordQuery
-from beacon.store.mongo_codec import decode_record, encode_record, escape_key, index_values, unescape_key
-from beacon.store.mongo_state import RECORDS
+from beacon.store.mongo.codec import decode_record, encode_record, escape_key, index_values, unescape_key
+from beacon.store.mongo.state import RECORDS
 from tests.store.test_record_contract import AWKWARD_RECORD
 
 

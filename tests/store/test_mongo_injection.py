@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from beacon.store.base import MetadataBatch, RecordQuery, TermCondition, ValueCondition, VariantQuery
-from beacon.store.mongo_queries import Visibility, record_filter, wildcard_pattern
-from beacon.store.mongo_variant_queries import VariantSet, bases_match, find_filter
+from beacon.store.mongo.queries import Visibility, record_filter, wildcard_pattern
+from beacon.store.mongo.variant_queries import VariantSet, bases_match, find_filter
 
 HOSTILE = ["$where", "$ne", "a.$ne", '{"$gt": ""}', "this.x == 1 || true", "a.b", "$regex", ".*", "\x00"]
 

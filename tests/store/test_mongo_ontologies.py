@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from beacon.store import mongo_state as state
-from beacon.store.mongo_state import ONTOLOGIES, ONTOLOGY_TERMS, StoreBusy
-from loaders.ontology import Ontology, OntologyResource, OntologyTerm, read_ontology
+from beacon.ontology import Ontology, OntologyResource, OntologyTerm
+from beacon.store.mongo import state
+from beacon.store.mongo.state import ONTOLOGIES, ONTOLOGY_TERMS, StoreBusy
+from loaders.ontology import read_ontology
 from tests.conftest import DATA_DIR
 
 HP_EXCERPT = DATA_DIR / "ontology" / "hp_seizure_excerpt.obo"  # 16 terms

@@ -6,7 +6,7 @@ import pytest
 
 from beacon.store.base import MetadataBatch, StoreError, StoreUnavailable
 from beacon.store.mongo import MongoStore
-from beacon.store.mongo_state import ONTOLOGY_TERMS, RECORDS, SCHEMA_ID, SCHEMA_VERSION, STATE, VARIANTS
+from beacon.store.mongo.state import ONTOLOGY_TERMS, RECORDS, SCHEMA_ID, SCHEMA_VERSION, STATE, VARIANTS
 
 # What the metadata queries need (see mongo_state.RECORD_INDEXES), written out by hand.
 EXPECTED_INDEXES = {

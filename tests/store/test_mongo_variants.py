@@ -13,11 +13,11 @@ import time
 
 import pytest
 
-from beacon.store import mongo_state as state
-from beacon.store import mongo_writes
 from beacon.store.base import MetadataBatch, PopulationFrequency, StoreError, VariantQuery, build_id_query
-from beacon.store.mongo_state import STATE, VARIANTS, LostLock
-from beacon.store.mongo_variant_queries import VariantSet, bucket_numbers, find_filter, variant_filters
+from beacon.store.mongo import state
+from beacon.store.mongo import writes as mongo_writes
+from beacon.store.mongo.state import STATE, VARIANTS, LostLock
+from beacon.store.mongo.variant_queries import VariantSet, bucket_numbers, find_filter, variant_filters
 from tests.store.test_variant_contract import MNP, SNV, variant
 
 D = "D1"

@@ -1,6 +1,6 @@
 """The MongoDB write protocol step by step: what readers see before, at and after each step, and crashes.
 
-Each test drives the protocol functions of `beacon.store.mongo_state` itself where a writer would be
+Each test drives the protocol functions of `beacon.store.mongo.state` itself where a writer would be
 interrupted (a crash is simply a writer that stops calling them), and checks what the store's readers
 see. The documents a writer inserts are written out by hand here.
 """
@@ -12,10 +12,10 @@ import time
 
 import pytest
 
-from beacon.store import mongo_state as state
 from beacon.store.base import RecordQuery
-from beacon.store.mongo_queries import Visibility, record_filter
-from beacon.store.mongo_state import RECORDS, STATE, LostLock, StoreBusy
+from beacon.store.mongo import state
+from beacon.store.mongo.queries import Visibility, record_filter
+from beacon.store.mongo.state import RECORDS, STATE, LostLock, StoreBusy
 from tests.store.conftest import metadata_batch as batch
 
 A_INDIVIDUALS = RecordQuery("individuals", "A")

@@ -1,4 +1,4 @@
-"""How the SQLite store opens its file (`beacon.store.sqlite_files`): a reading store never creates or
+"""How the SQLite store opens its file (`beacon.store.sqlite.files`): a reading store never creates or
 writes it, follows it when it is replaced, stays unavailable while it is damaged, and a writer keeps the
 WAL empty after its work. In-process; `tests/faults/` does the same through real servers and commands.
 """

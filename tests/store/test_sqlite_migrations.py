@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 
 from beacon import create_app
-from beacon.store import sqlite_schema
 from beacon.store.base import (
     FrequencySource,
     RecordQuery,
@@ -29,6 +28,7 @@ from beacon.store.base import (
     build_id_query,
 )
 from beacon.store.sqlite import SqliteStore
+from beacon.store.sqlite import schema as sqlite_schema
 from loaders.variant_load import load_vcf_files
 from loaders.vcf import PopulationFields, PopulationMap, VcfOptions
 from tests.conftest import DATA_DIR, assert_valid, make_settings

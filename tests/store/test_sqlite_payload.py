@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from beacon.store.base import PopulationFrequency, VariantDocument
-from beacon.store.sqlite_variants import _COLUMNS, _PAYLOAD_FIELDS, decode_payload, encode_payload
+from beacon.store.sqlite.variants import _COLUMNS, _PAYLOAD_FIELDS, decode_payload, encode_payload
 
 BASE = VariantDocument(
     "GRCh38-22-100-A-G", "GRCh38", "22", 99, 100, "A", "G", 99, "A", "G", "SNP", 1

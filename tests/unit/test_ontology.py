@@ -6,15 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from loaders.ontology import (
-    Ontology,
-    OntologyError,
-    OntologyIndex,
-    OntologyTerm,
-    children_map,
-    descendants,
-    read_ontology,
-)
+from beacon.ontology import Ontology, OntologyIndex, OntologyTerm, children_map, descendants
+from loaders.ontology import OntologyError, read_ontology
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "ontology"
 OBO = DATA / "hp_seizure_excerpt.obo"

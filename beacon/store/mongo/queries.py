@@ -8,7 +8,7 @@ names and operators come from the constants below (a comparison operator is look
 expression whose every literal character is escaped. Types are checked first: a dict where a string
 is expected raises TypeError rather than reaching the server.
 
-Visibility (see `beacon.store.mongo_state`): a record is visible when its `load` is `live` or a
+Visibility (see `beacon.store.mongo.state`): a record is visible when its `load` is `live` or a
 committed load, it is not `superseded_by` a committed load, and its dataset is not being removed.
 """
 
@@ -20,7 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from beacon.store.base import Condition, LinkCondition, RecordQuery, TermCondition, ValueCondition
-from beacon.store.mongo_codec import is_bson_text
+from beacon.store.mongo.codec import is_bson_text
 
 LIVE = "live"
 """The `load` of records whose load has been folded in (see mongo_state.finish_commit)."""

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import NamedTuple, ParamSpec, TypeVar
 
 from beacon.store.base import Access, StoreError, StoreUnavailable
-from beacon.store.sqlite_schema import SCHEMA_VERSION
+from beacon.store.sqlite.schema import SCHEMA_VERSION
 
 WAL_LIMIT_BYTES = 64 << 20  # the WAL is truncated to this after a checkpoint resets it
 INCREMENTAL = 2  # PRAGMA auto_vacuum

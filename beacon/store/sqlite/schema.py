@@ -111,8 +111,8 @@ _MIGRATIONS: dict[int, tuple[str | Callable[[sqlite3.Connection], None], ...]] =
 
 
 def _upgrade_variant_side_tables(conn: sqlite3.Connection) -> None:
-    from beacon.store.sqlite_loads import annotation_kinds
-    from beacon.store.sqlite_variants import GENE, index_statements, table_name
+    from beacon.store.sqlite.loads import annotation_kinds
+    from beacon.store.sqlite.variants import GENE, index_statements, table_name
 
     for version, state in conn.execute("SELECT version, state FROM variant_sets").fetchall():
         table = table_name(version)
@@ -135,7 +135,7 @@ def _has_table(conn: sqlite3.Connection, name: str) -> bool:
 
 
 def _bin_current_variant_sets(conn: sqlite3.Connection) -> None:
-    from beacon.store.sqlite_variants import build_bins
+    from beacon.store.sqlite.variants import build_bins
 
     for (version,) in conn.execute("SELECT version FROM variant_sets WHERE state = 'current'").fetchall():
         build_bins(conn, version)

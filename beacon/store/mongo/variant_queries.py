@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from beacon.store.base import FrequencySource, VariantQuery
-from beacon.store.mongo_queries import eq, require_text, text_list
+from beacon.store.mongo.queries import eq, require_text, text_list
 
 BUCKET_SIZE = 100_000
 """Positions per shard key bucket: small enough for chunks to split, large enough to keep ranges together."""

@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from pymongo.database import Database
 
-from beacon.store import mongo_state as state
 from beacon.store.base import DuplicateOntologyError
-from beacon.store.mongo_queries import eq, require_text
-from beacon.store.mongo_writes import new_load_id, write_lock
+from beacon.store.mongo import state
+from beacon.store.mongo.queries import eq, require_text
+from beacon.store.mongo.writes import new_load_id, write_lock
 
 if TYPE_CHECKING:
-    from loaders.ontology import Ontology
+    from beacon.ontology import Ontology
 
 
 def put_ontology(db: Database, ontology: Ontology, replace: bool, options: state.WriteOptions) -> int:
@@ -86,7 +86,7 @@ def _clean_up_terms(db: Database, options: state.WriteOptions) -> None:
 
 def read_ontologies(db: Database, with_terms: bool) -> list[Ontology]:
     """The stored ontologies ordered by resource id (terms ordered by id, or none)."""
-    from loaders.ontology import Ontology, OntologyResource, OntologyTerm
+    from beacon.ontology import Ontology, OntologyResource, OntologyTerm
 
     loaded = []
     for document in db[state.ONTOLOGIES].find({}, {"resource": 1, "version": 1}).sort("_id", 1):

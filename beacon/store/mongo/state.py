@@ -9,7 +9,7 @@ relies only on what MongoDB guarantees everywhere: a write to ONE document is at
 `committed` (loads made visible whose clean-up is pending), `removed` (datasets removed whose
 records are still being deleted) and `abandoned` (loads of writers that died holding the lock).
 
-**A write** (`beacon.store.mongo_writes`): take the lock (one conditional update); insert the new
+**A write** (`beacon.store.mongo.writes`): take the lock (one conditional update); insert the new
 records with `load: <new id>` — invisible, since readers only see `live` and committed loads;
 mark the records they replace `superseded_by: <new id>` — no visible change, since only
 committed ids hide a record; then commit with ONE update of the state document that pushes the id
@@ -47,8 +47,8 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from beacon.store.base import StoreError
-from beacon.store.mongo_queries import LIVE, Visibility
-from beacon.store.mongo_variant_queries import LONG_SPAN
+from beacon.store.mongo.queries import LIVE, Visibility
+from beacon.store.mongo.variant_queries import LONG_SPAN
 
 SCHEMA_VERSION = 2  # 2: variants and ontologies
 RECORDS = "records"

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from beacon.query.indexing import extract_terms, extract_values
-from beacon.store import sqlite_schema, sqlite_variants
 from beacon.store.base import (
     DuplicateOntologyError,
     DuplicateRecordError,
@@ -30,7 +29,9 @@ from beacon.store.base import (
     VariantQuery,
     build_id_query,
 )
-from beacon.store.sqlite_files import (
+from beacon.store.sqlite import schema as sqlite_schema
+from beacon.store.sqlite import variants as sqlite_variants
+from beacon.store.sqlite.files import (
     Access,
     Connections,
     check_schema_version,
@@ -40,11 +41,11 @@ from beacon.store.sqlite_files import (
     reclaim,
     translated,
 )
-from beacon.store.sqlite_loads import SqliteVariantLoad
-from beacon.store.sqlite_records import record_where
+from beacon.store.sqlite.loads import SqliteVariantLoad
+from beacon.store.sqlite.records import record_where
 
 if TYPE_CHECKING:
-    from loaders.ontology import Ontology
+    from beacon.ontology import Ontology
 
 SQLITE_PREFIX = "sqlite:///"
 
@@ -243,7 +244,7 @@ class SqliteStore:
     @translated
     def ontologies(self, *, with_terms: bool = True) -> list[Ontology]:
         """The loaded ontologies ordered by resource id (terms ordered by id, or none)."""
-        from loaders.ontology import Ontology, OntologyResource, OntologyTerm
+        from beacon.ontology import Ontology, OntologyResource, OntologyTerm
 
         conn = self._conn()
         loaded = []

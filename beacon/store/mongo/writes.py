@@ -10,10 +10,10 @@ from typing import Any
 
 from pymongo.database import Database
 
-from beacon.store import mongo_state as state
 from beacon.store.base import DuplicateRecordError, MetadataBatch, UnknownDatasetError
-from beacon.store.mongo_codec import encode_record, index_terms, index_values, is_bson_text
-from beacon.store.mongo_queries import Visibility, eq, require_text
+from beacon.store.mongo import state
+from beacon.store.mongo.codec import encode_record, index_terms, index_values, is_bson_text
+from beacon.store.mongo.queries import Visibility, eq, require_text
 
 RecordKey = tuple[str, str]
 

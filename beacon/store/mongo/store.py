@@ -38,7 +38,6 @@ from pymongo import MongoClient
 from pymongo.database import Database
 from pymongo.errors import ConfigurationError, OperationFailure
 
-from beacon.store import mongo_ontologies, mongo_state, mongo_variants, mongo_writes
 from beacon.store.base import (
     FilteringTerm,
     FrequencySource,
@@ -51,16 +50,20 @@ from beacon.store.base import (
     VariantQuery,
     build_id_query,
 )
-from beacon.store.mongo_budget import READ_BUDGET, bounded_read
-from beacon.store.mongo_codec import decode_record
-from beacon.store.mongo_errors import AUTH_ERRORS, ErrorTranslatingLoad, store_errors
-from beacon.store.mongo_queries import eq, page, record_filter, require_text
-from beacon.store.mongo_state import RECORDS, SCHEMA_VERSION, VARIANTS, WriteOptions
-from beacon.store.mongo_variant_queries import VariantSet, find_filter, is_everything, variant_filters
-from beacon.store.mongo_variants import ORDER, MongoVariantLoad
+from beacon.store.mongo import ontologies as mongo_ontologies
+from beacon.store.mongo import state as mongo_state
+from beacon.store.mongo import variants as mongo_variants
+from beacon.store.mongo import writes as mongo_writes
+from beacon.store.mongo.budget import READ_BUDGET, bounded_read
+from beacon.store.mongo.codec import decode_record
+from beacon.store.mongo.errors import AUTH_ERRORS, ErrorTranslatingLoad, store_errors
+from beacon.store.mongo.queries import eq, page, record_filter, require_text
+from beacon.store.mongo.state import RECORDS, SCHEMA_VERSION, VARIANTS, WriteOptions
+from beacon.store.mongo.variant_queries import VariantSet, find_filter, is_everything, variant_filters
+from beacon.store.mongo.variants import ORDER, MongoVariantLoad
 
 if TYPE_CHECKING:
-    from loaders.ontology import Ontology
+    from beacon.ontology import Ontology
 
 DEFAULT_DATABASE = "beacon"
 SERVER_SELECTION_TIMEOUT_MS = 2000

@@ -24,8 +24,8 @@ from pathlib import Path
 
 from beacon.store.base import FrequencySource, UnknownDatasetError, VariantDocument
 from beacon.store.processes import process_alive
-from beacon.store.sqlite_files import reclaim, store_error, translated
-from beacon.store.sqlite_variants import (
+from beacon.store.sqlite.files import reclaim, store_error, translated
+from beacon.store.sqlite.variants import (
     CASE_LEVEL,
     INSERT_COLUMNS,
     VariantLoadError,

@@ -44,7 +44,6 @@ from pymongo import ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from beacon.store import mongo_state as state
 from beacon.store.base import (
     FrequencySource,
     PopulationFrequency,
@@ -53,8 +52,9 @@ from beacon.store.base import (
     VariantDocument,
     VariantQuery,
 )
-from beacon.store.mongo_queries import eq, require_text
-from beacon.store.mongo_variant_queries import BUCKET_SIZE, LONG_SPAN, VariantSet, find_filter
+from beacon.store.mongo import state
+from beacon.store.mongo.queries import eq, require_text
+from beacon.store.mongo.variant_queries import BUCKET_SIZE, LONG_SPAN, VariantSet, find_filter
 from beacon.store.processes import process_alive
 
 log = logging.getLogger(__name__)
