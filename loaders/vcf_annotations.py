@@ -90,9 +90,10 @@ def _summarise_annotations(plan: AnnotationPlan, entries: list[list[str]]) -> An
     changes: dict[str, None] = {}
     proteins: dict[str, None] = {}
     for entry in entries:
-        if entry[plan.symbol] and not _outside_gene(entry, plan.consequence):
-            genes[entry[plan.symbol]] = None
-            gene_ids.update(dict.fromkeys(_gene_ids(plan, entry)))
+        if not _outside_gene(entry, plan.consequence):
+            if entry[plan.symbol]:
+                genes[entry[plan.symbol]] = None
+            gene_ids.update(dict.fromkeys(_gene_ids(plan, entry)))  # genes without a symbol have ids too
         protein = unquote(entry[plan.protein]) if plan.protein >= 0 else ""
         change = short_protein_change(protein)
         if change:

@@ -31,7 +31,7 @@ _METHODS = ("GET", "POST")
 
 
 def _search(ctx: BeaconContext, store: Store | FilteredStore) -> VariantSearch:
-    return VariantSearch(store=store, caller=current_caller(ctx), base_url=ctx.identity.base_url)
+    return VariantSearch(store=store, caller=current_caller(ctx), base_url=ctx.identity.base_url, unfiltered=ctx.store)
 
 
 def _respond(

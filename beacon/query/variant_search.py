@@ -25,6 +25,8 @@ class VariantSearch:
     store: Store
     caller: Caller
     base_url: str
+    unfiltered: Store | None = None
+    """The store without the request's filters (what a dataset holds), when `store` applies them."""
 
     def datasets(self, scope: Scope) -> list[tuple[str, Any]]:
         """The datasets in scope this caller may see, with their ceilings."""
@@ -67,7 +69,8 @@ def search_variants(
         return search.records(dataset_id, search.store.find_variants(query(dataset_id)))
 
     datasets = search.datasets(scope)
-    reasons = {d.dataset_id: cannot_tell(search.store, d.dataset_id, variant_request, needs_carriers) for d in datasets}
+    whole = search.unfiltered or search.store
+    reasons = {d.dataset_id: cannot_tell(whole, d.dataset_id, variant_request, needs_carriers) for d in datasets}
     answered = answer_per_dataset(
         [dataset for dataset in datasets if reasons[dataset.dataset_id] is None],
         request,
@@ -82,7 +85,9 @@ def search_variants(
 def cannot_tell(
     store: Store, dataset_id: str, variant_request: VariantRequest, needs_carriers: bool
 ) -> CannotTell | None:
-    """Why a dataset's variants cannot answer a g_variants query; None when they can (or it has none)."""
+    """Why a dataset's variants cannot answer a g_variants query; None when they can (or it has none).
+
+    `store` must be unfiltered: filters narrow what matches, not what the dataset holds."""
     template = variant_request.template
     needs_annotations = any(
         value is not None
