@@ -234,3 +234,15 @@ def test_a_gene_query_on_the_unannotated_demo_alone_is_no_longer_a_400(client, v
         (result_set,) = document["response"]["resultSets"]
         assert result_set["id"] == DEMO_DATASET and result_set["info"]["cannotTell"] == "noAnnotations"
         assert document["responseSummary"] == {"exists": False, "numTotalResults": 0}
+
+
+def test_carrier_questions_say_which_datasets_cannot_tell_and_why(lookup_client, validator):
+    response = lookup_client.get("/api/individuals", query_string={"geneId": "brca2", "requestedGranularity": "count"})
+    document = response.get_json()
+    assert response.status_code == 200, document
+    assert_valid(validator, document)
+    sets = result_sets(document)
+    # The demo has carriers but no gene annotations; ega-test has the gene but no carriers.
+    assert sets[DEMO_DATASET]["info"]["cannotTell"] == "noAnnotations"
+    assert sets[EGA]["info"]["cannotTell"] == "noCaseLevelData"
+    assert document["responseSummary"]["exists"] is False
