@@ -6,22 +6,17 @@ says where the allele, gene symbol, protein HGVS and consequence sit in each `|`
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote
 
+from beacon.variant_ids import hgnc_id, short_protein_change
+
 Annotations = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
-"""Per ALT: (gene symbols, one-letter amino-acid changes, protein HGVS ids)."""
+"""Per ALT: (gene symbols then gene ids, one-letter amino-acid changes, protein HGVS ids)."""
 
 NO_ANNOTATIONS: Annotations = ((), (), ())
 
-_AMINO_ACIDS = {
-    "Ala": "A", "Arg": "R", "Asn": "N", "Asp": "D", "Cys": "C", "Gln": "Q", "Glu": "E", "Gly": "G",
-    "His": "H", "Ile": "I", "Leu": "L", "Lys": "K", "Met": "M", "Phe": "F", "Pro": "P", "Ser": "S",
-    "Thr": "T", "Trp": "W", "Tyr": "Y", "Val": "V", "Sec": "U", "Pyl": "O", "Ter": "*", "Xaa": "X",
-}  # fmt: skip
-_AMINO_ACID = re.compile("|".join(_AMINO_ACIDS))
 _OUTSIDE_GENE = frozenset(
     {"upstream_gene_variant", "downstream_gene_variant", "intergenic_region", "intergenic_variant"}
 )
@@ -38,6 +33,7 @@ class AnnotationPlan:
     protein: int
     consequence: int
     vep: bool
+    gene_ids: tuple[int, ...] = ()  # VEP `Gene` and `HGNC_ID`, SnpEff `Gene_ID`: ids of the symbol's gene
 
 
 def annotation_plan(descriptions: Mapping[str, str]) -> AnnotationPlan | None:
@@ -52,16 +48,18 @@ def annotation_plan(descriptions: Mapping[str, str]) -> AnnotationPlan | None:
         )
         if "Allele" in names and symbol in names:
             position = {name: index for index, name in enumerate(names)}
+            ids = ("Gene", "HGNC_ID") if vep else ("Gene_ID",)
             return AnnotationPlan(
                 key, position["Allele"], position.get("ALLELE_NUM", -1), position[symbol],
                 position.get(protein, -1), position.get(consequence, -1), vep,
+                tuple(position[name] for name in ids if name in position),
             )  # fmt: skip
     return None
 
 
 def annotations(plan: AnnotationPlan, text: str, ref: str, alts: list[str]) -> list[Annotations]:
-    """Per ALT: (gene symbols, one-letter amino-acid changes, protein HGVS ids)."""
-    width = 1 + max(plan.allele, plan.allele_number, plan.symbol, plan.protein, plan.consequence)
+    """Per ALT: (gene symbols then gene ids, one-letter amino-acid changes, protein HGVS ids)."""
+    width = 1 + max(plan.allele, plan.allele_number, plan.symbol, plan.protein, plan.consequence, *plan.gene_ids)
     entries = [entry for entry in (item.split("|") for item in text.split(",")) if len(entry) >= width]
     names = _vep_alleles(ref, alts) if plan.vep else alts
     result = []
@@ -88,18 +86,26 @@ def _vep_alleles(ref: str, alts: list[str]) -> list[str]:
 
 def _summarise_annotations(plan: AnnotationPlan, entries: list[list[str]]) -> Annotations:
     genes: dict[str, None] = {}
+    gene_ids: dict[str, None] = {}  # after the symbols: records list the symbols first
     changes: dict[str, None] = {}
     proteins: dict[str, None] = {}
     for entry in entries:
-        if entry[plan.symbol] and not _outside_gene(entry, plan.consequence):
-            genes[entry[plan.symbol]] = None
+        if not _outside_gene(entry, plan.consequence):
+            if entry[plan.symbol]:
+                genes[entry[plan.symbol]] = None
+            gene_ids.update(dict.fromkeys(_gene_ids(plan, entry)))  # genes without a symbol have ids too
         protein = unquote(entry[plan.protein]) if plan.protein >= 0 else ""
         change = short_protein_change(protein)
         if change:
             changes[change] = None
             if plan.vep and ":p." in protein:
                 proteins[protein] = None
-    return tuple(genes), tuple(changes), tuple(proteins)
+    return (*genes, *(gene for gene in gene_ids if gene not in genes)), tuple(changes), tuple(proteins)
+
+
+def _gene_ids(plan: AnnotationPlan, entry: list[str]) -> list[str]:
+    # A geneId query finds a variant by its gene's Ensembl or HGNC id as well as by its symbol.
+    return [hgnc_id(entry[at]) for at in plan.gene_ids if entry[at].strip()]
 
 
 def _outside_gene(entry: list[str], consequence_at: int) -> bool:
@@ -107,14 +113,3 @@ def _outside_gene(entry: list[str], consequence_at: int) -> bool:
     if consequence_at < 0 or consequence_at >= len(entry):
         return False
     return set(entry[consequence_at].split("&")) <= _OUTSIDE_GENE
-
-
-def short_protein_change(hgvs_protein: str) -> str | None:
-    """`R534Q` for `ENSP00000356770.3:p.Arg534Gln` or `p.Arg534Gln`; None when there is no change."""
-    change = hgvs_protein.rsplit(":", 1)[-1]
-    if not change.startswith("p."):
-        return None
-    change = change[2:].strip("()")
-    if change in ("", "?", "=", "0"):
-        return None
-    return _AMINO_ACID.sub(lambda match: _AMINO_ACIDS[match.group()], change)

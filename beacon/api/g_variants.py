@@ -13,7 +13,7 @@ from beacon.api.filtering import FilteredRequest, filter_request
 from beacon.query import responses
 from beacon.query.entries import Scope, find_record, unavailable_selected
 from beacon.query.entry_types import BIOSAMPLES, G_VARIANTS, INDIVIDUALS, EntryType
-from beacon.query.filtering import FilteredStore, case_level_warnings, lacks_case_level_data
+from beacon.query.filtering import CASES, FilteredStore
 from beacon.query.granularity import Granularity
 from beacon.query.relations import record_biosamples
 from beacon.query.variant_search import (
@@ -23,7 +23,7 @@ from beacon.query.variant_search import (
     search_variants,
     variant_id_request,
 )
-from beacon.query.variants import parse_variant_request, require_annotations
+from beacon.query.variants import parse_variant_request
 from beacon.store.base import Store
 
 bp = Blueprint("g_variants", __name__)
@@ -31,15 +31,15 @@ _METHODS = ("GET", "POST")
 
 
 def _search(ctx: BeaconContext, store: Store | FilteredStore) -> VariantSearch:
-    return VariantSearch(store=store, caller=current_caller(ctx), base_url=ctx.identity.base_url)
+    return VariantSearch(store=store, caller=current_caller(ctx), base_url=ctx.identity.base_url, unfiltered=ctx.store)
 
 
 def _respond(
     ctx: BeaconContext, filtered: FilteredRequest, entry_type: EntryType, results: list, scope: Scope, *extra: str
 ) -> Response:
-    # Filters on individuals or biosamples select variants through their carriers (case-level data).
-    empty = [result.dataset_id for result in results if not result.exists]
-    warnings = [*unavailable_selected(scope, results), *case_level_warnings(ctx.store, filtered.applied, empty), *extra]
+    # A dataset that cannot tell says why in its result set and, for clients reading only the summary, here.
+    cannot_tell = [str(result.info["error"]["errorMessage"]) for result in results if not result.answered]
+    warnings = [*unavailable_selected(scope, results), *cannot_tell, *extra]
     info = filtered.info(*current_caller(ctx).warnings, *warnings)
     document = responses.build_resultsets_response(ctx.identity.id, filtered.request, entry_type, results, info)
     return jsonify(document)
@@ -63,8 +63,11 @@ def _variants(**narrowing: Any) -> Response:
     request = filtered.request
     scope = Scope.of(request, **narrowing)
     variant_request = parse_variant_request(request.request_parameters, ctx.store.variant_assemblies())
-    require_annotations(variant_request.template, ctx.store.variant_annotations())
-    results = search_variants(_search(ctx, filtered.store), request, variant_request, scope)
+    # Filters on individuals or biosamples select variants through their carriers (case-level data).
+    needs_carriers = filtered.applied.entity == "g_variants" and bool(CASES & set(filtered.applied.conditions))
+    results = search_variants(
+        _search(ctx, filtered.store), request, variant_request, scope, needs_carriers=needs_carriers
+    )
     return _respond(ctx, filtered, G_VARIANTS, results, scope)
 
 
@@ -75,19 +78,14 @@ def record_variants(parent: EntryType, entry_id: str) -> Response:
     record = find_record(ctx.store, current_caller(ctx), parent, entry_id, Scope.of(filtered.request))
     dataset_id = str(record["datasetId"])
     variant_request = parse_variant_request(filtered.request.request_parameters, ctx.store.variant_assemblies())
-    require_annotations(variant_request.template, ctx.store.variant_annotations())
     # The record's dataset, unless the request selects other datasets only (then nothing matches).
     scope = Scope.of(filtered.request, dataset_ids=(dataset_id,))
     carriers = record_biosamples(ctx.store, parent, record)
     variant_request = replace(variant_request, template=replace(variant_request.template, biosample_ids=carriers))
-    results = search_variants(_search(ctx, filtered.store), filtered.request, variant_request, scope)
-    warnings = []
-    if lacks_case_level_data(ctx.store, dataset_id):
-        warnings.append(
-            f"dataset {dataset_id}: no case-level data is loaded (load its VCFs with --case-level), so no "
-            f"variant can be related to {parent.name.lower()} {entry_id}"
-        )
-    return _respond(ctx, filtered, G_VARIANTS, results, scope, *warnings)
+    # Only the carriers relate a variant to the record: without case-level data the dataset cannot tell.
+    search = _search(ctx, filtered.store)
+    results = search_variants(search, filtered.request, variant_request, scope, needs_carriers=True)
+    return _respond(ctx, filtered, G_VARIANTS, results, scope)
 
 
 @bp.route("/g_variants/<variant_id>", methods=_METHODS)

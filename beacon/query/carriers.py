@@ -11,13 +11,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from beacon.query.variants import VariantRequest
+from beacon.query.variants import VariantRequest, missing_annotations
 from beacon.store.base import RecordQuery, Store, VariantQuery
 
 MAX_CARRIER_VARIANTS = 200_000
 """Most variants whose carriers one dataset looks up for one query (a wider query is not answered)."""
 NOT_ANSWERED = 501
 """`errorCode` of a result set whose dataset cannot evaluate the query (the HTTP "not implemented")."""
+
+
+@dataclass(frozen=True)
+class CannotTell:
+    """Why a dataset cannot answer a question: `code` goes to its result set's `info.cannotTell`.
+
+    Codes: `noVariants`, `noCaseLevelData`, `noAnnotations` (genes, protein changes), `noVariantIds`
+    (rsIDs), `tooBroad` (more variants than carriers are looked up for).
+    """
+
+    code: str
+    message: str
 
 
 @dataclass(frozen=True)
@@ -29,26 +41,24 @@ class CarrierQuery:
     variants: VariantRequest
     _found: dict[str, frozenset[str]] = field(default_factory=dict, compare=False, repr=False)
 
-    def unanswerable(self, dataset_id: str) -> str | None:
+    def unanswerable(self, dataset_id: str) -> CannotTell | None:
         """Why the dataset cannot tell which of its records carry a matching variant; None when it can."""
         loaded = self.store.count_variants(VariantQuery(dataset_id, kind="all"))
         if not loaded:
-            return f"dataset {dataset_id}: no genomic variants are loaded, so it cannot tell who carries one"
+            message = f"dataset {dataset_id}: no genomic variants are loaded, so it cannot tell who carries one"
+            return CannotTell("noVariants", message)
         annotations = self.store.variant_annotations(dataset_id)
         if "caseLevelData" not in annotations:
-            return (
-                f"dataset {dataset_id}: its variants were loaded without case-level data (load the VCFs with "
-                f"--case-level), so it cannot tell which {self.entity} carry them"
-            )
-        template = self.variants.template
-        for name, value in (("geneId", template.gene_id), ("aminoacidChange", template.aminoacid_change)):
-            if value is not None and name not in annotations:
-                return f"dataset {dataset_id}: its variants carry no {name} annotation (VEP CSQ or SnpEff ANN)"
+            return no_case_level_data(dataset_id, f"it cannot tell which {self.entity} carry them")
+        lacking = missing_annotations_reason(dataset_id, self.variants.template, annotations)
+        if lacking is not None:
+            return lacking
         matching = self.store.count_variants(self._query(dataset_id))
         if matching > MAX_CARRIER_VARIANTS:
-            return (
+            return CannotTell(
+                "tooBroad",
                 f"dataset {dataset_id}: the query matches {matching} variants, more than the {MAX_CARRIER_VARIANTS} "
-                "whose carriers this beacon looks up; narrow it (a smaller range, a gene, alleles)"
+                "whose carriers this beacon looks up; narrow it (a smaller range, a gene, alleles)",
             )
         return None
 
@@ -75,6 +85,30 @@ def individuals_of(store: Store, dataset_id: str, biosamples: frozenset[str]) ->
     return frozenset(str(r["individualId"]) for r in store.find_records(query) if r.get("individualId"))
 
 
-def not_answered_info(reason: str) -> dict[str, Any]:
-    """The result-set `info` of a dataset that cannot evaluate the query (the networks' error shape)."""
-    return {"error": {"errorCode": NOT_ANSWERED, "errorMessage": reason}}
+def no_case_level_data(dataset_id: str, consequence: str) -> CannotTell:
+    """The dataset's variants were loaded without carriers, so `consequence`."""
+    return CannotTell(
+        "noCaseLevelData",
+        f"dataset {dataset_id}: its variants were loaded without case-level data (load the VCFs with "
+        f"--case-level), so {consequence}",
+    )
+
+
+def missing_annotations_reason(dataset_id: str, query: VariantQuery, available: set[str]) -> CannotTell | None:
+    """Why the dataset's variants (carrying `available`) cannot answer the query's gene, protein or rsID."""
+    missing = missing_annotations(query, available)
+    if not missing:
+        return None
+    if "variantAlternativeId" in missing:
+        message = f"dataset {dataset_id}: its variants were loaded without rsIDs (the VCF's ID column)"
+        return CannotTell("noVariantIds", message)
+    names = " or ".join(missing)
+    return CannotTell(
+        "noAnnotations", f"dataset {dataset_id}: its variants carry no {names} annotation (VEP CSQ or SnpEff ANN)"
+    )
+
+
+def not_answered_info(reason: CannotTell) -> dict[str, Any]:
+    """The result-set `info` of a dataset that cannot evaluate the query: `cannotTell` and the networks'
+    error shape."""
+    return {"cannotTell": reason.code, "error": {"errorCode": NOT_ANSWERED, "errorMessage": reason.message}}

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
 from beacon.errors import NotFound
-from beacon.query.carriers import CarrierQuery, not_answered_info
+from beacon.query.carriers import CannotTell, CarrierQuery, not_answered_info
 from beacon.query.entry_types import EntryType
 from beacon.query.granularity import Granularity, narrowest
 from beacon.query.requests import BeaconRequest
@@ -171,18 +171,19 @@ def query_records(
         count=lambda dataset_id: store.count_records(record_query(dataset_id)),
         find=lambda dataset_id: store.find_records(record_query(dataset_id)),
     )
-    results = sorted([*answered, *_not_answered(datasets, reasons, request, entry_type)], key=lambda r: r.dataset_id)
+    results = sorted([*answered, *not_answered(datasets, reasons, request, entry_type)], key=lambda r: r.dataset_id)
     if require_match and scope.record_id is not None and not any(result.exists for result in results):
         raise NotFound(f"no {entry_type.name.lower()} with id {scope.record_id!r}")
     return results
 
 
-def _not_answered(
+def not_answered(
     datasets: Sequence[VisibleDataset],
-    reasons: Mapping[str, str | None],
+    reasons: Mapping[str, CannotTell | None],
     request: BeaconRequest,
     entry_type: EntryType,
 ) -> list[DatasetResult]:
+    """The result sets of the datasets that cannot tell (`reasons`), at their granted granularity."""
     results = []
     for dataset_id, ceiling, _counts in datasets:
         reason = reasons.get(dataset_id)

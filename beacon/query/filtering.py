@@ -353,21 +353,3 @@ def _worth_filtering(path: str) -> bool:
     # Record ids and links (`id`, `datasetId`, `individualId`...) identify records rather than describe them.
     name = path.rsplit(".", 1)[-1]
     return name not in ("id", "_id") and not name.endswith("Id")
-
-
-def lacks_case_level_data(store: Store, dataset_id: str) -> bool:
-    """Whether a dataset has variants but was loaded without case-level data (carriers)."""
-    has_variants = store.count_variants(VariantQuery(dataset_id, kind="all")) > 0
-    return has_variants and "caseLevelData" not in store.variant_annotations(dataset_id)
-
-
-def case_level_warnings(store: Store, applied: AppliedFilters, empty_datasets: Iterable[str]) -> list[str]:
-    """Warnings for the datasets whose variants cannot be selected by individual or biosample filters."""
-    if applied.entity != "g_variants" or not CASES & set(applied.conditions):
-        return []
-    return [
-        f"dataset {dataset_id}: no case-level data is loaded (load its VCFs with --case-level), so "
-        "filters on individuals or biosamples match none of its variants"
-        for dataset_id in empty_datasets
-        if lacks_case_level_data(store, dataset_id)
-    ]

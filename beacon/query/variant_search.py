@@ -8,8 +8,8 @@ from functools import cache
 from typing import Any
 
 from beacon.errors import NotFound
-from beacon.query.carriers import individuals_of
-from beacon.query.entries import Caller, Scope, answer_per_dataset, visible_datasets
+from beacon.query.carriers import CannotTell, individuals_of, missing_annotations_reason, no_case_level_data
+from beacon.query.entries import Caller, Scope, answer_per_dataset, not_answered, visible_datasets
 from beacon.query.entry_types import G_VARIANTS, EntryType
 from beacon.query.requests import BeaconRequest
 from beacon.query.responses import DatasetResult
@@ -25,6 +25,8 @@ class VariantSearch:
     store: Store
     caller: Caller
     base_url: str
+    unfiltered: Store | None = None
+    """The store without the request's filters (what a dataset holds), when `store` applies them."""
 
     def datasets(self, scope: Scope) -> list[tuple[str, Any]]:
         """The datasets in scope this caller may see, with their ceilings."""
@@ -47,9 +49,18 @@ class VariantSearch:
 
 
 def search_variants(
-    search: VariantSearch, request: BeaconRequest, variant_request: VariantRequest, scope: Scope
+    search: VariantSearch,
+    request: BeaconRequest,
+    variant_request: VariantRequest,
+    scope: Scope,
+    *,
+    needs_carriers: bool = False,
 ) -> list[DatasetResult]:
-    """Per-dataset results of a g_variants query (counts always exact, records only at record level)."""
+    """Per-dataset results of a g_variants query (counts always exact, records only at record level).
+
+    A dataset whose variants cannot answer it (no gene or protein annotations, no rsIDs, or, when the query
+    `needs_carriers`, no case-level data) gets a result set saying so instead (`info.cannotTell`).
+    """
 
     def query(dataset_id: str) -> VariantQuery:
         return variant_request.for_dataset(dataset_id, skip=request.offset, limit=request.limit)
@@ -57,13 +68,39 @@ def search_variants(
     def find(dataset_id: str) -> list[Mapping[str, Any]]:
         return search.records(dataset_id, search.store.find_variants(query(dataset_id)))
 
-    return answer_per_dataset(
-        search.datasets(scope),
+    datasets = search.datasets(scope)
+    whole = search.unfiltered or search.store
+    reasons = {d.dataset_id: cannot_tell(whole, d.dataset_id, variant_request, needs_carriers) for d in datasets}
+    answered = answer_per_dataset(
+        [dataset for dataset in datasets if reasons[dataset.dataset_id] is None],
         request,
         G_VARIANTS,
         count=lambda dataset_id: search.store.count_variants(query(dataset_id)),
         find=find,
     )
+    results = [*answered, *not_answered(datasets, reasons, request, G_VARIANTS)]
+    return sorted(results, key=lambda result: result.dataset_id)
+
+
+def cannot_tell(
+    store: Store, dataset_id: str, variant_request: VariantRequest, needs_carriers: bool
+) -> CannotTell | None:
+    """Why a dataset's variants cannot answer a g_variants query; None when they can (or it has none).
+
+    `store` must be unfiltered: filters narrow what matches, not what the dataset holds."""
+    template = variant_request.template
+    needs_annotations = any(
+        value is not None
+        for value in (template.gene_id, template.aminoacid_change, template.protein_id, template.rs_id)
+    )
+    if not needs_annotations and not needs_carriers:
+        return None  # the common position lookup asks nothing more of the store
+    if not store.count_variants(VariantQuery(dataset_id, kind="all")):
+        return None  # a dataset without variants holds none of them
+    available = store.variant_annotations(dataset_id)
+    if needs_carriers and "caseLevelData" not in available:
+        return no_case_level_data(dataset_id, "it cannot tell which of its variants individuals or biosamples carry")
+    return missing_annotations_reason(dataset_id, template, available)
 
 
 def variant_id_request(variant_id: str) -> VariantRequest:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from beacon import genome
+from beacon import genome, variant_ids
 from beacon.errors import BadRequest
 from beacon.query.limits import whole_number
 from beacon.store.base import VariantQuery
@@ -32,10 +32,12 @@ G_VARIANT_PARAMETERS = (
     "mateName",
     "geneid",
     "allele",
+    "variantAlternativeId",
 )
 """Request parameters the g_variants endpoints accept (GET and POST); `geneid` and `allele` are the
-spellings of geneId and genomicAlleleShortForm in the spec's OpenAPI document. The dataset selection
-(`datasets`) is common to every entry endpoint (`beacon.query.requests`)."""
+spellings of geneId and genomicAlleleShortForm in the spec's OpenAPI document; `variantAlternativeId`
+(an rsID) is this beacon's extension. The dataset selection (`datasets`) is common to every entry
+endpoint (`beacon.query.requests`)."""
 _ALIASES = {"geneid": "geneId", "allele": "genomicAlleleShortForm"}
 # Parameters that may hold several values; any other given as a list must hold exactly one.
 _MULTIPLE = frozenset({"start", "end", "variantType"})
@@ -108,8 +110,9 @@ def _narrowing(parameters: Mapping[str, Any]) -> dict[str, Any]:
         "variant_types": genome.expand_variant_types(types) if types else (),
         "min_length": _optional_int("variantMinLength", parameters.get("variantMinLength")),
         "max_length": _optional_int("variantMaxLength", parameters.get("variantMaxLength")),
-        "gene_id": _optional_text(parameters.get("geneId")),
-        "aminoacid_change": _protein_change(parameters.get("aminoacidChange")),
+        "gene_id": _gene(parameters.get("geneId")),
+        **_protein_change(parameters.get("aminoacidChange")),
+        "rs_id": _rs_id(parameters.get("variantAlternativeId")),
     }
 
 
@@ -242,20 +245,47 @@ def _bases(name: str, value: Any) -> str | None:
     return text
 
 
-def require_annotations(query: VariantQuery, available: set[str]) -> None:
-    """400 when a query needs gene or protein annotations that none of the loaded variants carry."""
-    for name, value in (("geneId", query.gene_id), ("aminoacidChange", query.aminoacid_change)):
-        if value is not None and name not in available:
-            raise BadRequest(
-                f"{name}: the variants of this beacon carry no such annotation "
-                "(load VCFs annotated with VEP CSQ or SnpEff ANN to query by gene or protein change)"
-            )
+def missing_annotations(query: VariantQuery, available: set[str]) -> list[str]:
+    """The annotations (`geneId`, `aminoacidChange`, `variantAlternativeId`) a query needs that a dataset's
+    variants (carrying `available`, `Store.variant_annotations`) lack: the dataset cannot tell."""
+    needed = (
+        ("geneId", query.gene_id),
+        ("aminoacidChange", query.aminoacid_change or query.protein_id),
+        ("variantAlternativeId", query.rs_id),
+    )
+    return [name for name, value in needed if value is not None and name not in available]
 
 
-def _protein_change(value: Any) -> str | None:
-    # Stored as the one-letter form without the `p.` prefix (`V600E`), as the spec's examples write it.
+def _gene(value: Any) -> str | None:
     text = _optional_text(value)
-    return None if text is None else text.removeprefix("p.").strip("()")
+    return None if text is None else variant_ids.gene_key(text)
+
+
+def _protein_change(value: Any) -> dict[str, str | None]:
+    # A change is compared in its one-letter form without `p.` (`V600E`), as the spec's examples write it;
+    # a protein HGVS id (`ENSP00000356770.3:p.Arg534Gln`) names the protein too.
+    text = _optional_text(value)
+    if text is None:
+        return {"aminoacid_change": None, "protein_id": None}
+    if ":" not in text:
+        return {"aminoacid_change": variant_ids.one_letter_change(text), "protein_id": None}
+    key = variant_ids.protein_key(text)
+    if key is None:
+        raise BadRequest(
+            f"aminoacidChange: {text!r} is neither a protein change (R175H, p.Arg175His) nor a "
+            "protein HGVS id (ENSP00000269305.4:p.Arg175His)"
+        )
+    return {"aminoacid_change": variant_ids.short_protein_change(text), "protein_id": key}
+
+
+def _rs_id(value: Any) -> str | None:
+    text = _optional_text(value)
+    if text is None:
+        return None
+    key = variant_ids.rs_key(text)
+    if key is None:
+        raise BadRequest(f"variantAlternativeId: {text!r} is not a dbSNP rsID (rs28934576 or dbSNP:rs28934576)")
+    return key
 
 
 def _optional_text(value: Any) -> str | None:

@@ -206,7 +206,10 @@ class VariantQuery:
     Bases are `[ACGTN]*` where N matches any one base. `alternate_bases`/`reference_bases` narrow range,
     bracket and gene queries (matching the VCF-style or the trimmed allele); `variant_types` (already
     expanded by `beacon.genome.expand_variant_types`), `min_length`/`max_length`, `gene_id`,
-    `aminoacid_change` and `biosample_ids` (carriers) narrow every kind.
+    `aminoacid_change`, `protein_id`, `rs_id` and `biosample_ids` (carriers) narrow every kind.
+    Lookup values are keys (`beacon.variant_ids`): `gene_id` matches a variant having it among its
+    `gene_ids` upper-cased (`gene_key`), `aminoacid_change` one of its `aminoacid_changes` (one-letter),
+    `protein_id` one of its `protein_hgvs_ids` by `protein_key`, `rs_id` one of its `rs_ids`.
     """
 
     dataset_id: str
@@ -227,6 +230,8 @@ class VariantQuery:
     max_length: int | None = None
     gene_id: str | None = None
     aminoacid_change: str | None = None
+    protein_id: str | None = None
+    rs_id: str | None = None
     variant_id: str | None = None
     biosample_ids: frozenset[str] | None = None
     skip: int = 0

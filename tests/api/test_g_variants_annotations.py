@@ -1,6 +1,6 @@
 """geneId, aminoacidChange and genomicAlleleShortForm queries on a VEP-annotated VCF (EGA synthetic set, GRCh38).
 
-Expected answers are read off the VCF lines, quoted below; a dataset without annotations refuses such queries.
+Expected answers are read off the VCF lines, quoted below (datasets without annotations: test_g_variants_lookups).
 """
 
 from __future__ import annotations
@@ -68,11 +68,3 @@ def test_genomic_allele_short_form(annotated_client):
     # 17:43045704 G>A on GRCh38 is NC_000017.11:g.43045704G>A
     assert count(annotated_client, genomicAlleleShortForm="NC_000017.11:g.43045704G>A") == 1
     assert count(annotated_client, genomicAlleleShortForm="NC_000017.11:g.43045704G>C") == 0
-
-
-def test_annotation_queries_on_unannotated_data_are_a_400(client):
-    """The demo VCF keeps only 1000 Genomes INFO fields: no CSQ/ANN, so no genes to query."""
-    for parameters in ({"geneId": "BRCA1"}, {"referenceName": "22", "start": 1, "end": 9, "aminoacidChange": "V600E"}):
-        response = client.get("/api/g_variants", query_string=parameters)
-        assert response.status_code == 400
-        assert "annotation" in response.get_json()["error"]["errorMessage"]

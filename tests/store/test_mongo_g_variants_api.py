@@ -143,3 +143,25 @@ def test_carriers_match_the_reference_tool(client, validator):
         document = get(client, f"/api/g_variants/{variant_id}/biosamples", requestedGranularity="record", limit=1000)
         assert_valid(validator, document)
         assert {r["id"] for s in document["response"]["resultSets"] for r in s["results"]} == expected
+
+
+def test_rs_ids_find_their_variant_and_gene_queries_cannot_tell(client, validator):
+    kept = {(row["pos"], row["ref"], row["alt"]) for row in truth_rows()}
+    with gzip.open(DEMO_VCF, "rt") as handle:
+        records = [line.split("\t", 5)[:5] for line in handle if not line.startswith("#")][:RECORDS]
+    named = [
+        (rs, pos, ref, alt) for _chrom, pos, rs, ref, alt in records if rs.startswith("rs") and (pos, ref, alt) in kept
+    ]
+    assert len(named) > 100
+    for rs, pos, ref, alt in named[::40]:
+        document = get(client, variantAlternativeId=f"dbSNP:{rs.upper()}", requestedGranularity="record")
+        assert_valid(validator, document)
+        (result_set,) = document["response"]["resultSets"]
+        (record,) = result_set["results"]
+        variation = record["variation"]
+        assert (variation["location"]["interval"]["start"]["value"] + 1, variation["referenceBases"]) == (int(pos), ref)
+        assert variation["alternateBases"] == alt
+    document = get(client, geneId="brca2", requestedGranularity="count", includeResultsetResponses="ALL")
+    assert_valid(validator, document)
+    (result_set,) = document["response"]["resultSets"]
+    assert result_set["info"]["cannotTell"] == "noAnnotations"  # the demo VCF has no CSQ/ANN

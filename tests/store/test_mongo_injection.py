@@ -136,7 +136,8 @@ def test_filter_paths_are_data(notes):
 VARIANT_KEYS = {
     "v", "assembly", "chromosome", "bucket", "start", "end", "span", "norm_start", "norm_ref", "norm_alt",
     "reference_bases", "alternate_bases", "variant_id", "variant_type", "length", "gene_ids",
-    "aminoacid_changes", "carriers.b", "$and", "$or", "$eq", "$in", "$gt", "$gte", "$lt", "$lte", "$regex",
+    "gene_keys", "protein_keys", "rs_ids", "aminoacid_changes", "carriers.b",
+    "$and", "$or", "$eq", "$in", "$gt", "$gte", "$lt", "$lte", "$regex",
 }  # fmt: skip
 VARIANT_SET = VariantSet(version=3, assembly="GRCh38", count=9, max_short_span=900, max_span=5000, max_shift=1)
 
@@ -145,6 +146,8 @@ def hostile_variant_queries(text: str) -> list[VariantQuery]:
     narrowing = {
         "gene_id": text,
         "aminoacid_change": text,
+        "protein_id": text,
+        "rs_id": text,
         "variant_types": (text, "SNP"),
         "biosample_ids": frozenset({text, "S1"}),
     }

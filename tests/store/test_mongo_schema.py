@@ -33,12 +33,18 @@ EXPECTED_VARIANT_INDEXES = {
     "by_gene": [("v", 1), ("gene_ids", 1)],
     "by_aminoacid_change": [("v", 1), ("aminoacid_changes", 1)],
     "by_carrier": [("v", 1), ("carriers.b", 1)],
+    "by_rs_id": [("v", 1), ("rs_ids", 1)],
+    "by_gene_key": [("v", 1), ("gene_keys", 1)],
+    "by_protein_key": [("v", 1), ("protein_keys", 1)],
 }  # fmt: skip
 PARTIAL_FILTERS = {
     "by_long_span": {"span": {"$gt": 1000}},
     "by_gene": {"gene_ids": {"$exists": True}},
     "by_aminoacid_change": {"aminoacid_changes": {"$exists": True}},
     "by_carrier": {"carriers.b": {"$exists": True}},
+    "by_rs_id": {"rs_ids": {"$exists": True}},
+    "by_gene_key": {"gene_keys": {"$exists": True}},
+    "by_protein_key": {"protein_keys": {"$exists": True}},
 }
 
 

@@ -180,7 +180,12 @@ def test_wide_brackets_and_queries_without_a_position_name_no_bucket():
     assert variant_filters(narrow, SET)[0]["bucket"] == {"$in": [1, 2]}  # starts 150_000..249_999
     gene = VariantQuery(D, kind="gene", gene_id="TP53")
     assert variant_filters(gene, SET) == [
-        {"v": {"$eq": 7}, "assembly": {"$eq": "GRCh38"}, "$and": [{"gene_ids": {"$eq": "TP53"}}]}
+        {
+            "v": {"$eq": 7},
+            "assembly": {"$eq": "GRCh38"},
+            # the key, or the gene id as stored when it is its own key (`lookups.lookup_keys`)
+            "$and": [{"$or": [{"gene_keys": {"$eq": "TP53"}}, {"gene_ids": {"$eq": "TP53"}}]}],
+        }
     ]
 
 

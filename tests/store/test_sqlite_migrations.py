@@ -9,6 +9,7 @@ read from their files: the upgraded store must give back exactly that.
 
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
 import sqlite3
@@ -21,6 +22,7 @@ import pytest
 from beacon import create_app
 from beacon.store.base import (
     FrequencySource,
+    MetadataBatch,
     RecordQuery,
     TermCondition,
     ValueCondition,
@@ -231,3 +233,31 @@ def test_an_old_store_takes_a_new_load_and_drops_the_old_variants(old, upgraded)
     with sqlite3.connect(path) as conn:
         tables = [name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE name LIKE 'variants_1%'")]
     assert tables == []  # every table of the old version went, whatever its layout
+
+
+def test_a_store_of_schema_8_gets_rs_id_lookups(tmp_path: Path) -> None:
+    """Schema 9 indexes the rsIDs of the stored payloads: a store as version 8 left it has no rsID rows."""
+    vcf = DATA_DIR / "vcf" / "test_1000G.vcf.gz"
+    path = tmp_path / "v8.sqlite"
+    store = SqliteStore(path)
+    store.put_metadata(MetadataBatch({"datasets": [{"id": DATASET}]}))
+    load_vcf_files(store, [vcf], DATASET, VcfOptions(assembly="GRCh37"))
+    store.close()
+    with sqlite3.connect(path) as conn:  # back to what version 8 wrote
+        ((version,),) = conn.execute("SELECT version FROM variant_sets WHERE state = 'current'").fetchall()
+        conn.execute(f"DELETE FROM variants_{version}_annotations WHERE kind = 'rs'")
+        conn.execute("UPDATE variant_sets SET annotations = '' WHERE version = ?", (version,))
+        conn.execute("PRAGMA user_version = 8")
+    with gzip.open(vcf, "rt") as handle:
+        records = [line.split("\t")[:5] for line in handle if not line.startswith("#")]
+    lines = [record for record in records if "," not in record[4] and ";" not in record[2]]  # one ALT, one rsID
+    upgraded = SqliteStore(path)
+    try:
+        assert "variantAlternativeId" in upgraded.variant_annotations(DATASET)
+        for chrom, pos, rs, ref, alt in lines[::100]:
+            found = upgraded.find_variants(VariantQuery(DATASET, kind="all", rs_id=rs, limit=10))
+            assert [(d.chromosome, d.start + 1, d.reference_bases, d.alternate_bases) for d in found] == [
+                (chrom, int(pos), ref, alt)
+            ], rs
+    finally:
+        upgraded.close()

@@ -77,3 +77,40 @@ def test_a_lookup_by_id_searches_an_index_instead_of_scanning_the_variants(store
         plan = query_plan(store._conn(), statement)
         assert not [step for step in plan if step.startswith("SCAN")], (statement, plan)
         assert any("USING" in step and "INDEX variants_" in step for step in plan), (statement, plan)
+
+
+# Every variant has an rsID and a gene, as in a dbSNP-annotated, VEP-annotated VCF.
+NAMED = [
+    variant(1000 + 7 * n, "C", "T", chromosome=chromosome, rs_ids=(f"rs{n}{chromosome}",), gene_ids=(f"G{n // 10}",))
+    for chromosome in ("17", "22")
+    for n in range(500)
+]
+
+
+@pytest.fixture
+def named_store(tmp_path: Path) -> Iterator[SqliteStore]:
+    store = SqliteStore(tmp_path / "named.sqlite")
+    store.put_metadata(MetadataBatch({"datasets": [{"id": D}]}))
+    load = store.begin_variant_load(D)
+    load.add(NAMED)
+    load.commit()
+    yield store
+    store.close()
+
+
+@pytest.mark.parametrize(
+    ("narrowing", "expected"),
+    [({"rs_id": "rs4222"}, [NAMED[542]]), ({"gene_id": "G3"}, [v for v in NAMED if v.gene_ids == ("G3",)])],
+    ids=["rs_id", "gene_id"],
+)
+def test_a_lookup_by_rs_id_or_gene_searches_the_annotations_index(named_store, narrowing, expected):
+    query = VariantQuery(D, kind="all", limit=100, **narrowing)
+    for operation, answer in (
+        (lambda store: store.find_variants(query), expected),
+        (lambda store: store.count_variants(query), len(expected)),
+    ):
+        assert operation(named_store) == answer
+        for statement in issued_statements(named_store, operation):
+            plan = query_plan(named_store._conn(), statement)
+            assert not [step for step in plan if step.startswith("SCAN")], (statement, plan)
+            assert any("INDEX variants_" in step and "_annotations_ix" in step for step in plan), (statement, plan)

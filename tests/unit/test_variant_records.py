@@ -122,8 +122,12 @@ def test_an_indel_record_names_the_trimmed_allele_in_hgvs() -> None:
 
 def test_annotations_become_molecular_attributes_and_protein_ids() -> None:
     found = {d.start + 1: d for d in documents("synthetic_usecases_4beacon_testingV4.vcf.gz")}
-    record = build_record(found[169549811])  # F5 p.Arg534Gln (VEP CSQ)
-    assert record["molecularAttributes"] == {"geneIds": ["F5"], "aminoacidChanges": ["R534Q"]}
+    # VEP CSQ: T|missense_variant|MODERATE|F5|ENSG00000198734|...|ENSP00000356770.3:p.Arg534Gln|...|HGNC:3542|...
+    record = build_record(found[169549811])
+    assert record["molecularAttributes"] == {
+        "geneIds": ["F5", "ENSG00000198734", "HGNC:3542"],  # the symbol, then its ids (the spec's own example)
+        "aminoacidChanges": ["R534Q"],
+    }
     assert "ENSP00000356770.3:p.Arg534Gln" in record["identifiers"]["proteinHGVSIds"]
     assert_valid([record])
 

@@ -110,3 +110,57 @@ def test_gene_and_hgvs_queries():
 def test_bad_requests_name_the_problem(parameters, words):
     with pytest.raises(BadRequest, match=words):
         parse(**parameters)
+
+
+@pytest.mark.parametrize("form", ["BRCA2", "brca2", " Brca2 "])
+def test_gene_symbols_are_compared_in_upper_case(form):
+    assert parse(geneId=form).gene_id == "BRCA2"
+
+
+@pytest.mark.parametrize("form", ["hgnc:1101", "HGNC:1101", "ensg00000139618", "ENSG00000139618"])
+def test_hgnc_and_ensembl_gene_ids_keep_their_spelling_in_upper_case(form):
+    assert parse(geneId=form).gene_id == form.upper()
+
+
+@pytest.mark.parametrize(
+    ("form", "change"),
+    [
+        ("R175H", "R175H"),
+        ("p.R175H", "R175H"),
+        ("Arg175His", "R175H"),
+        ("p.Arg175His", "R175H"),
+        ("p.(Arg175His)", "R175H"),
+        ("p.Gly1983GlufsTer21", "G1983Efs*21"),
+        ("Trp53Ter", "W53*"),
+    ],
+)
+def test_protein_changes_in_one_and_three_letter_forms(form, change):
+    query = parse(aminoacidChange=form)
+    assert (query.aminoacid_change, query.protein_id) == (change, None)
+
+
+def test_a_protein_hgvs_id_names_the_protein_and_the_change():
+    for form in ("ENSP00000356770.3:p.Arg534Gln", "ENSP00000356770.3:p.R534Q", "ENSP00000356770.3:p.(Arg534Gln)"):
+        query = parse(aminoacidChange=form)
+        assert (query.aminoacid_change, query.protein_id) == ("R534Q", "ENSP00000356770.3:p.R534Q"), form
+
+
+@pytest.mark.parametrize("form", ["rs28934576", "RS28934576", "dbSNP:rs28934576", "dbsnp:RS28934576", " rs28934576 "])
+def test_rs_ids_with_or_without_the_dbsnp_prefix(form):
+    query = parse(variantAlternativeId=form)
+    assert (query.rs_id, query.kind) == ("rs28934576", "all")
+
+
+@pytest.mark.parametrize(
+    ("parameters", "words"),
+    [
+        ({"variantAlternativeId": "28934576"}, "not a dbSNP rsID"),
+        ({"variantAlternativeId": "rs"}, "not a dbSNP rsID"),
+        ({"variantAlternativeId": "COSV52661580"}, "not a dbSNP rsID"),
+        ({"aminoacidChange": "ENSP00000356770.3:c.1601G>A"}, "protein HGVS id"),
+        ({"aminoacidChange": "ENSP00000356770.3:p.="}, "protein HGVS id"),
+    ],
+)
+def test_bad_lookups_name_the_problem(parameters, words):
+    with pytest.raises(BadRequest, match=words):
+        parse(**parameters)

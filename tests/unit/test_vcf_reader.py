@@ -222,22 +222,23 @@ def test_plain_text_plain_gzip_bgzip_and_bcf_give_the_same_documents(tmp_path: P
 
 def test_annotations_from_vep_csq() -> None:
     found = by_key(load(EGA)[0])
-    factor_v = found[("1", 169549811, "C", "T")]  # CSQ: F5 missense, ENSP00000356770.3:p.Arg534Gln
-    assert factor_v.gene_ids == ("F5",)
+    # CSQ: T|missense_variant|MODERATE|F5|ENSG00000198734|...|ENSP00000356770.3:p.Arg534Gln|...|HGNC|HGNC:3542|...
+    factor_v = found[("1", 169549811, "C", "T")]
+    assert factor_v.gene_ids == ("F5", "ENSG00000198734", "HGNC:3542")  # the symbol first, then its ids
     assert factor_v.aminoacid_changes == ("R534Q",)
     assert "ENSP00000356770.3:p.Arg534Gln" in factor_v.protein_hgvs_ids
     brca2 = found[("13", 32340301, "GT", "G")]  # CSQ: BRCA2 frameshift p.Gly1983GlufsTer21
-    assert brca2.gene_ids == ("BRCA2",)
+    assert brca2.gene_ids == ("BRCA2", "ENSG00000139618", "HGNC:1101")
     assert brca2.aminoacid_changes == ("G1983Efs*21",)
 
 
 def test_annotations_from_snpeff_ann_are_used_when_there_is_no_csq(tmp_path: Path) -> None:
     lines = [line for line in head_lines(TRIO, 40) if not line.startswith("##INFO=<ID=CSQ,")]
     documents, _ = load(_write(tmp_path / "ann_only.vcf", lines))
-    # 1:7890024 T>G; ANN: G|missense_variant|MODERATE|PER3|...|p.Met1006Arg, ...|p.Met997Arg, and
-    # G|upstream_gene_variant|MODIFIER|RP3-467L1.4|..., a neighbouring gene that is left out.
+    # 1:7890024 T>G; ANN: G|missense_variant|MODERATE|PER3|ENSG00000049246|...|p.Met1006Arg, ...|p.Met997Arg, and
+    # G|upstream_gene_variant|MODIFIER|RP3-467L1.4|ENSG00000236266|..., a neighbouring gene that is left out.
     per3 = by_key(documents)[("1", 7890024, "T", "G")]
-    assert per3.gene_ids == ("PER3",)
+    assert per3.gene_ids == ("PER3", "ENSG00000049246")
     assert per3.aminoacid_changes == ("M1006R", "M997R")
     assert per3.protein_hgvs_ids == ()  # SnpEff's HGVS.p names no protein accession
 

@@ -47,6 +47,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from beacon.store.base import StoreError
+from beacon.store.mongo.lookups import LOOKUP_INDEXES
 from beacon.store.mongo.queries import LIVE, Visibility
 from beacon.store.mongo.variant_queries import LONG_SPAN
 
@@ -161,7 +162,7 @@ def ensure_schema(db: Database) -> None:
     if version is not None and version > SCHEMA_VERSION:
         raise StoreError(f"MongoDB store schema version {version} is newer than this beacon ({SCHEMA_VERSION})")
     db[RECORDS].create_indexes(list(RECORD_INDEXES))
-    db[VARIANTS].create_indexes(list(VARIANT_INDEXES))
+    db[VARIANTS].create_indexes([*VARIANT_INDEXES, *LOOKUP_INDEXES])
     db[ONTOLOGY_TERMS].create_indexes(list(ONTOLOGY_TERM_INDEXES))
     _upsert(db, METADATA_ID, {"$setOnInsert": {"committed": [], "removed": [], "abandoned": []}})
     _upsert(db, SCHEMA_ID, {"$max": {"version": SCHEMA_VERSION}})

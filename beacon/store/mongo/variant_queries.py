@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from beacon.store.base import FrequencySource, VariantQuery
+from beacon.store.mongo.lookups import lookup_clauses
 from beacon.store.mongo.queries import eq, require_text, text_list
 
 BUCKET_SIZE = 100_000
@@ -200,8 +201,7 @@ def _narrowing(query: VariantQuery) -> list[dict[str, Any]]:
         lengths["$lte"] = require_int(query.max_length, "max_length")
     if lengths:
         clauses.append({"length": lengths})
-    if query.gene_id is not None:
-        clauses.append({"gene_ids": eq(require_text(query.gene_id, "gene_id"))})
+    clauses += lookup_clauses(query)
     if query.aminoacid_change is not None:
         clauses.append({"aminoacid_changes": eq(require_text(query.aminoacid_change, "aminoacid_change"))})
     if query.biosample_ids is not None:

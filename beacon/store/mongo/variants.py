@@ -53,6 +53,7 @@ from beacon.store.base import (
     VariantQuery,
 )
 from beacon.store.mongo import state
+from beacon.store.mongo.lookups import KEY_FIELDS, lookup_keys
 from beacon.store.mongo.queries import eq, require_text
 from beacon.store.mongo.variant_queries import BUCKET_SIZE, LONG_SPAN, VariantSet, find_filter
 from beacon.store.processes import process_alive
@@ -64,7 +65,7 @@ INSERT_BATCH = 5000
 ORDER = [("chromosome", 1), ("start", 1), ("variant_id", 1)]
 """The order of `find_variants`, given by the `by_position` index."""
 _LISTS = ("rs_ids", "gene_ids", "aminoacid_changes", "protein_hgvs_ids")
-STORED_FIELDS = {"_id": 0, "v": 0, "bucket": 0, "span": 0}
+STORED_FIELDS = {"_id": 0, "v": 0, "bucket": 0, "span": 0, **dict.fromkeys(KEY_FIELDS, 0)}
 """The projection `find_variants` reads (the store's own fields left out)."""
 
 
@@ -99,6 +100,7 @@ def encode_variant(document: VariantDocument, version: int) -> dict[str, Any]:
             stored[name] = list(values)
     if document.carriers:
         stored["carriers"] = [{"b": biosample, "z": zygosity} for biosample, zygosity in document.carriers]
+    stored.update(lookup_keys(document))
     return stored
 
 
@@ -268,6 +270,7 @@ class _LoadStats:
                 ("geneId", document.gene_ids),
                 ("aminoacidChange", document.aminoacid_changes),
                 ("caseLevelData", document.carriers),
+                ("variantAlternativeId", document.rs_ids),
             ):
                 if present:
                     self.annotations.add(name)

@@ -26,6 +26,7 @@ from beacon.store.base import FrequencySource, UnknownDatasetError, VariantDocum
 from beacon.store.processes import process_alive
 from beacon.store.sqlite.files import reclaim, store_error, translated
 from beacon.store.sqlite.variants import (
+    ANNOTATION_KINDS,
     CASE_LEVEL,
     INSERT_COLUMNS,
     VariantLoadError,
@@ -282,9 +283,15 @@ def _index_version(conn: sqlite3.Connection, version: int) -> None:
 
 
 def annotation_kinds(conn: sqlite3.Connection, version: int) -> list[str]:
-    """What a version's variants carry besides frequencies: `gene`, `aa`, `carriers` (from its side tables)."""
+    """What a version's variants carry besides frequencies: `aa`, `gene`, `protein`, `rs`, `carriers` (from its
+    side tables)."""
     table = table_name(version)
-    kinds = [kind for (kind,) in conn.execute(f"SELECT DISTINCT kind FROM {table}_annotations ORDER BY 1")]
+    # One index probe per kind: the table holds a row per rsID, so reading it all would take long.
+    kinds = [
+        kind
+        for kind in sorted(ANNOTATION_KINDS)
+        if conn.execute(f"SELECT 1 FROM {table}_annotations WHERE kind = ? LIMIT 1", (kind,)).fetchone()
+    ]
     if conn.execute(f"SELECT 1 FROM {table}_carriers LIMIT 1").fetchone():
         kinds.append(CASE_LEVEL)
     return kinds

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from beacon.store.base import StoreError
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 # A migration step is an SQL statement or, for data migrations, a function of the connection.
 _MIGRATIONS: dict[int, tuple[str | Callable[[sqlite3.Connection], None], ...]] = {
@@ -107,7 +107,36 @@ _MIGRATIONS: dict[int, tuple[str | Callable[[sqlite3.Connection], None], ...]] =
         # refused and case-level data went unreported. Both move to the current layout.
         lambda conn: _upgrade_variant_side_tables(conn),
     ),
+    9: (
+        # Lookups by rsID (`variantAlternativeId`), by gene in any case or id, by protein HGVS id: the
+        # annotations table gets rows for rsIDs and protein ids, and gene rows become upper-case keys.
+        lambda conn: _index_variant_lookups(conn),
+    ),
 }
+
+
+def _index_variant_lookups(conn: sqlite3.Connection) -> None:
+    from beacon.store.sqlite.loads import annotation_kinds
+    from beacon.store.sqlite.variants import GENE, RS_ID, decode_payload, lookup_rows, table_name
+
+    for version, state in conn.execute("SELECT version, state FROM variant_sets").fetchall():
+        table = table_name(version)
+        if not _has_table(conn, f"{table}_annotations"):
+            continue
+        conn.execute(f"DELETE FROM {table}_annotations WHERE kind = ?", (GENE,))
+        rows: list[tuple[str, str, int]] = []
+        for rowid, payload in conn.execute(f"SELECT rowid, payload FROM {table}"):
+            fields = decode_payload(payload)
+            rows += [(RS_ID, rs_id, rowid) for rs_id in fields.get("rs_ids", ())]
+            # Amino-acid change rows are kept as they are; gene rows are written again as keys.
+            rows += lookup_rows(rowid, fields.get("gene_ids", ()), (), fields.get("protein_hgvs_ids", ()))
+            if len(rows) >= 50_000:
+                conn.executemany(f"INSERT INTO {table}_annotations (kind, value, rowid_ref) VALUES (?, ?, ?)", rows)
+                rows = []
+        conn.executemany(f"INSERT INTO {table}_annotations (kind, value, rowid_ref) VALUES (?, ?, ?)", rows)
+        if state == "current":
+            kinds = ",".join(annotation_kinds(conn, version))
+            conn.execute("UPDATE variant_sets SET annotations = ? WHERE version = ?", (kinds, version))
 
 
 def _upgrade_variant_side_tables(conn: sqlite3.Connection) -> None:

@@ -312,14 +312,16 @@ class SqliteStore:
 
     @translated
     def variant_annotations(self, dataset_id: str | None = None) -> set[str]:
-        """What the current variants (of one dataset, or all) carry: `geneId`, `aminoacidChange`, `caseLevelData`."""
+        """What the current variants (of one dataset, or all) carry: `geneId`, `aminoacidChange`, `caseLevelData`,
+        `variantAlternativeId` (rsIDs)."""
         names = {
             sqlite_variants.GENE: "geneId",
             sqlite_variants.AMINOACID_CHANGE: "aminoacidChange",
             sqlite_variants.CASE_LEVEL: "caseLevelData",
+            sqlite_variants.RS_ID: "variantAlternativeId",
         }
         rows = self._conn().execute(sqlite_schema.SELECT_ANNOTATIONS, {"dataset_id": dataset_id})
-        return {names[kind] for (kinds,) in rows for kind in kinds.split(",") if kind}
+        return {names[kind] for (kinds,) in rows for kind in kinds.split(",") if kind in names}
 
     @translated
     def variant_frequency_source(self, dataset_id: str) -> FrequencySource | None:

@@ -16,17 +16,23 @@ reads about 100 bin rows instead of ~50,000 index entries.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from beacon.store.base import PopulationFrequency, StoreError, VariantDocument, VariantQuery
+from beacon.variant_ids import gene_key, protein_key
 
 LONG_SPAN = 1000
 BIN = 10_000  # bases per bin of the per-version start-count table (`<table>_bins`)
 GENE = "gene"
 AMINOACID_CHANGE = "aa"
+PROTEIN = "protein"  # protein HGVS ids by `protein_key`
+RS_ID = "rs"
+ANNOTATION_KINDS = frozenset({GENE, AMINOACID_CHANGE, PROTEIN, RS_ID})
+"""The kinds of rows in a version's `_annotations` table (value: the lookup key, `beacon.variant_ids`)."""
 CASE_LEVEL = "carriers"
 _COLUMNS = (
     "variant_id",
@@ -156,12 +162,23 @@ def prepare_batch(documents: list[VariantDocument], first_rowid: int) -> Prepare
         ))  # fmt: skip
         if max_short_span < span <= LONG_SPAN:
             max_short_span = span
+        if d.rs_ids:
+            annotations += [(RS_ID, rs_id, rowid) for rs_id in d.rs_ids]
         if d.gene_ids or d.aminoacid_changes:
-            annotations += [(GENE, gene, rowid) for gene in d.gene_ids]
-            annotations += [(AMINOACID_CHANGE, change, rowid) for change in d.aminoacid_changes]
+            annotations += lookup_rows(rowid, d.gene_ids, d.aminoacid_changes, d.protein_hgvs_ids)
         if d.carriers:
             carriers += [(rowid, biosample, zygosity) for biosample, zygosity in d.carriers]
     return PreparedBatch(variants, annotations, carriers, max_short_span)
+
+
+def lookup_rows(
+    rowid: int, gene_ids: Iterable[str], aminoacid_changes: Iterable[str], protein_hgvs_ids: Iterable[str]
+) -> list[tuple[str, str, int]]:
+    """The annotation rows of a variant's genes (upper-cased keys), amino-acid changes and protein ids."""
+    rows = [(GENE, key, rowid) for key in dict.fromkeys(gene_key(gene) for gene in gene_ids)]
+    rows += [(AMINOACID_CHANGE, change, rowid) for change in aminoacid_changes]
+    proteins = (protein_key(protein) for protein in protein_hgvs_ids)
+    return rows + [(PROTEIN, key, rowid) for key in dict.fromkeys(proteins) if key is not None]
 
 
 def insert_batch(conn: sqlite3.Connection, version: int, batch: PreparedBatch) -> None:
@@ -385,7 +402,13 @@ def _narrowing(query: VariantQuery) -> tuple[list[str], list[Any]]:
     if query.max_length is not None:
         clauses.append("v.length <= ?")
         params.append(query.max_length)
-    for kind, value in ((GENE, query.gene_id), (AMINOACID_CHANGE, query.aminoacid_change)):
+    lookups = (
+        (GENE, query.gene_id),
+        (AMINOACID_CHANGE, query.aminoacid_change),
+        (PROTEIN, query.protein_id),
+        (RS_ID, query.rs_id),
+    )
+    for kind, value in lookups:
         if value is not None:
             clauses.append("v.rowid IN (SELECT a.rowid_ref FROM {annotations} a WHERE a.kind = ? AND a.value = ?)")
             params += [kind, value]
