@@ -207,7 +207,7 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("BEACON_WEB_OIDC_CLIENT_SECRET", "", "The lookup page's client secret (empty for a public client)."),
     SettingSpec(
         "BEACON_WEB_OIDC_SCOPE",
-        "openid email ga4gh_passport_v1",
+        "openid profile email ga4gh_passport_v1",
         "Scopes the lookup page asks for at login.",
     ),
     SettingSpec(
@@ -247,7 +247,7 @@ class Settings:
     web_oidc_issuer: str = ""
     web_oidc_client_id: str = ""
     web_oidc_client_secret: str = ""
-    web_oidc_scope: str = "openid email ga4gh_passport_v1"
+    web_oidc_scope: str = "openid profile email ga4gh_passport_v1"
     web_session_secret: str = ""
 
     def __post_init__(self) -> None:

@@ -64,13 +64,17 @@ def login() -> Response:
 def callback() -> Response:
     """Exchange the code (state and PKCE verifier checked by authlib) and keep the access token."""
     if "error" in request.args:
-        return redirect(url_for("web.index", login_error=request.args.get("error_description") or request.args["error"]))
+        return redirect(
+            url_for("web.index", login_error=request.args.get("error_description") or request.args["error"])
+        )
     try:
         token = _client().authorize_access_token()
     except Exception as error:  # authlib raises its own errors for a bad state, code or id_token
         current_app.logger.info("login failed: %s", error)
         return redirect(url_for("web.index", login_error="the login could not be completed; please try again"))
-    claims = token.get("userinfo") or {}
+    claims = dict(token.get("userinfo") or {})
+    if "name" not in claims:
+        claims.update(_userinfo(token))
     next_url = session.pop("next", "/")
     session.clear()  # a new session at login: nothing from before the login carries over
     session[_TOKEN] = token["access_token"]
@@ -87,6 +91,15 @@ def logout() -> Response:
         abort(400)
     session.clear()
     return redirect(url_for("web.index"))
+
+
+def _userinfo(token: dict[str, Any]) -> dict[str, Any]:
+    # The ID token may carry only `sub`; the name is for the page's header, so a failure costs only that.
+    try:
+        return dict(_client().userinfo(token=token))
+    except Exception as error:
+        current_app.logger.info("userinfo for the page's header failed: %s", error)
+        return {}
 
 
 def current_token() -> str | None:

@@ -27,9 +27,10 @@ def frequency_chart(rows: Sequence[Frequency], title: str) -> Markup:
     for number, row in enumerate(rows):
         parts.append(_bar(number, row, highest))
     axis_y = _ROW * len(rows) + 18
+    top = escape(format_percent(highest))
     parts.append(
         f'<text x="{_LABEL}" y="{axis_y}" class="axis">0</text>'
-        f'<text x="{_LABEL + _BAR}" y="{axis_y}" class="axis" text-anchor="end">{escape(format_percent(highest))}</text>'
+        f'<text x="{_LABEL + _BAR}" y="{axis_y}" class="axis" text-anchor="end">{top}</text>'
     )
     parts.append("</svg>")
     return Markup("".join(parts))

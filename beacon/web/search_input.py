@@ -23,7 +23,7 @@ _VARIANT_FORMS = (
     # 17:g.7577121C>T
     re.compile(rf"^{_CHROMOSOME}:g\.(?P<pos>[0-9]+)(?P<alleles>(?P<ref>[ACGTN]+)>(?P<alt>[ACGTN]+))$", re.I),
 )
-_REGION = re.compile(rf"^{_CHROMOSOME}(?:[:\s]+)(?P<first>{_NUMBER}?)\s*(?:-|–|\.\.)\s*(?P<last>{_NUMBER})$", re.I)
+_REGION = re.compile(rf"^{_CHROMOSOME}(?:[:\s]+)(?P<first>{_NUMBER}?)\s*(?:-|\u2013|\.\.)\s*(?P<last>{_NUMBER})$", re.I)
 _POSITION_ONLY = re.compile(rf"^{_CHROMOSOME}[:\s-]+(?P<pos>{_NUMBER})$", re.I)
 _REFSEQ_HGVS = re.compile(r"^(?P<accession>NC_0\d{5}\.\d+):g\.(?P<pos>\d+)(?P<ref>[ACGTN]+)>(?P<alt>[ACGTN]+)$", re.I)
 _RSID = re.compile(r"^rs(?P<number>[0-9]+)$", re.I)
@@ -32,7 +32,9 @@ _GENE = re.compile(
     r"(?:\s+(?P<change>\S+))?$",
     re.I,
 )
-_PROTEIN_ONE = re.compile(r"^(?P<ref>[ACDEFGHIKLMNPQRSTVWY*])(?P<pos>[0-9]+)(?P<alt>[ACDEFGHIKLMNPQRSTVWY*]|fs|del)$")
+_PROTEIN_ONE = re.compile(
+    r"^(?P<ref>[ACDEFGHIKLMNPQRSTVWY*])(?P<pos>[0-9]+)(?P<alt>[ACDEFGHIKLMNPQRSTVWY*]|fs|del)$", re.I
+)
 _PROTEIN_THREE = re.compile(r"^(?P<ref>[A-Z][a-z]{2})(?P<pos>[0-9]+)(?P<alt>[A-Z][a-z]{2}|=|\*|fs|del)$")
 THREE_LETTER = {
     "Ala": "A", "Arg": "R", "Asn": "N", "Asp": "D", "Cys": "C", "Gln": "Q", "Glu": "E", "Gly": "G",
@@ -141,7 +143,9 @@ def _region(text: str, assembly: str | None) -> Lookup | None:
     if last < first:
         raise InputError(f"the region ends ({last:,}) before it begins ({first:,}): write the smaller position first")
     if last - first + 1 > MAX_REGION:
-        raise InputError(f"the region spans {last - first + 1:,} bases: the page lists regions of at most {MAX_REGION:,}")
+        raise InputError(
+            f"the region spans {last - first + 1:,} bases: the page lists regions of at most {MAX_REGION:,}"
+        )
     parameters = {"referenceName": chromosome, "start": str(first - 1), "end": str(last)}
     explanation = (
         f"Chromosome {chromosome}, positions {first:,} to {last:,} (1-based, both included). "
@@ -181,17 +185,16 @@ def _gene(text: str, _assembly: str | None) -> Lookup | None:
 def protein_change(text: str) -> str:
     """The one-letter form (`R175H`) of a protein change typed as R175H, p.R175H, p.Arg175His or p.(Arg175His)."""
     bare = text.strip().removeprefix("p.").removeprefix("(").removesuffix(")")
-    one = _PROTEIN_ONE.match(bare.upper() if len(bare) < 3 or not bare[1].islower() else bare)
+    one = _PROTEIN_ONE.match(bare)
     if one is not None:
-        return f"{one['ref']}{int(one['pos'])}{one['alt']}"
-    three = _PROTEIN_THREE.match(bare[:1].upper() + bare[1:] if bare else bare)
+        alt = one["alt"].lower() if one["alt"].lower() in ("fs", "del") else one["alt"].upper()
+        return f"{one['ref'].upper()}{int(one['pos'])}{alt}"
+    three = _PROTEIN_THREE.match(bare[:1].upper() + bare[1:])
     if three is not None:
         ref, alt = _amino_acid(three["ref"]), three["alt"]
         alt = ref if alt == "=" else alt if alt in ("*", "fs", "del") else _amino_acid(alt)
         return f"{ref}{int(three['pos'])}{alt}"
-    raise InputError(
-        f"{text!r} is not a protein change: write it like R175H, p.R175H or p.Arg175His"
-    )
+    raise InputError(f"{text!r} is not a protein change: write it like R175H, p.R175H or p.Arg175His")
 
 
 def _amino_acid(code: str) -> str:
@@ -237,7 +240,4 @@ def _unrecognised(text: str) -> str:
             f"{text!r} looks like a position but not one this page reads: write 17-7577121-C-T, "
             "chr17:7577121 C>T, 17:g.7577121C>T, NC_000017.11:g.7577121C>T or a region 17:7,570,000-7,590,000"
         )
-    return (
-        f"{text!r} is not a variant, rsID, gene or region this page reads. Examples: "
-        + ", ".join(EXAMPLES)
-    )
+    return f"{text!r} is not a variant, rsID, gene or region this page reads. Examples: " + ", ".join(EXAMPLES)

@@ -103,7 +103,9 @@ def _search(app: Flask, text: str, assembly: str, page: int) -> Search:
         search.answers = dataset_answers(answer.document, names)
         search.has_next = any((a.count or 0) > page * PAGE_SIZE for a in search.answers)
     elif _lacks_gene_annotations(search.lookup):
-        search.answers = [DatasetAnswer("*", "Every dataset of this node", CANNOT_TELL, "boolean", reason=answer.error_message)]
+        search.answers = [
+            DatasetAnswer("*", "Every dataset of this node", CANNOT_TELL, "boolean", reason=answer.error_message)
+        ]
     else:
         search.error = answer.error_message or f"the API answered {answer.status}"
     return search
