@@ -11,7 +11,14 @@ from beacon import genome
 from beacon.web import populations
 
 YES, NO, CANNOT_TELL = "yes", "no", "cannot tell"
-_CANNOT_TELL_KEYS = ("cannotTell", "cannot_tell", "error")
+_CANNOT_TELL_WHY = {
+    "noAnnotations": "its variants carry no gene or protein annotations",
+    "noVariantIds": "its variants carry no rsIDs",
+    "noCaseLevelData": "it holds no case-level data",
+    "noVariants": "it holds no variants",
+    "tooBroad": "the question matches too many variants to look up",
+}
+"""Why a dataset cannot tell, by the API's `info.cannotTell` code (README: datasets that cannot tell)."""
 
 
 @dataclass(frozen=True)
@@ -73,11 +80,10 @@ def _dataset_answer(result_set: Mapping[str, Any], names: Mapping[str, str], ret
     dataset_id = str(result_set.get("id", ""))
     info = result_set.get("info") or {}
     granularity = str(info.get("returnedGranularity", returned))
-    reason = next((str(info[key]) for key in _CANNOT_TELL_KEYS if info.get(key)), "")
-    if reason and not result_set.get("exists"):
-        verdict = CANNOT_TELL
-    else:
-        verdict = YES if result_set.get("exists") else NO
+    verdict = YES if result_set.get("exists") else NO
+    reason = ""
+    if info.get("cannotTell") or (info.get("error") and not result_set.get("exists")):
+        verdict, reason = CANNOT_TELL, _why(info)
     return DatasetAnswer(
         dataset_id=dataset_id,
         name=names.get(dataset_id, dataset_id),
@@ -87,6 +93,13 @@ def _dataset_answer(result_set: Mapping[str, Any], names: Mapping[str, str], ret
         reason=reason,
         variants=tuple(variant_view(record) for record in result_set.get("results", [])),
     )
+
+
+def _why(info: Mapping[str, Any]) -> str:
+    code = str(info.get("cannotTell", ""))
+    error = info.get("error")
+    message = error.get("errorMessage", "") if isinstance(error, Mapping) else str(error or "")
+    return _CANNOT_TELL_WHY.get(code) or message or code
 
 
 def cannot_tell(dataset_ids: Iterable[str], names: Mapping[str, str], reason: str) -> list[DatasetAnswer]:

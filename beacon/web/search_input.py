@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-RSID_PARAMETER = "rsId"
-"""The API's request parameter for a dbSNP rs identifier (documented by the g_variants endpoint)."""
+RSID_PARAMETER = "variantAlternativeId"
+"""The API's request parameter for a dbSNP rs identifier (this beacon's extension, see README.md)."""
 GENE_PARAMETER = "geneId"
 """The API's request parameter for a gene: an HGNC symbol, an HGNC id or an Ensembl gene id."""
 

@@ -43,7 +43,7 @@ def index() -> Any:
         assembly = next((name for name in _PREFERRED_ASSEMBLIES if name in assemblies), "") or (assemblies or [""])[0]
     text = request.args.get("q", "").strip()
     search = _search(app, text, assembly, _page_number(request.args.get("page"))) if text else None
-    return render_template(
+    page = render_template(
         "index.html",
         node=_node(app),
         user=auth.current_user(),
@@ -56,6 +56,7 @@ def index() -> Any:
         chart=frequency_chart,
         CANNOT_TELL=CANNOT_TELL,
     )
+    return page, 400 if search is not None and search.error else 200
 
 
 def _assemblies() -> list[str]:

@@ -218,6 +218,21 @@ def test_wrong_input_is_explained(page: WebDriver) -> None:
     screenshot(page, "wrong-input")
 
 
+def log_in(driver: WebDriver, op: OpenIdProvider, sub: str) -> None:
+    """Log in through the provider's own pages (its login form, then its consent prompt)."""
+    driver.find_element(By.ID, "login").click()
+    WebDriverWait(driver, 30).until(expected_conditions.presence_of_element_located((By.NAME, "login")))
+    assert driver.current_url.startswith(op.issuer)
+    driver.find_element(By.NAME, "login").send_keys(sub)
+    driver.find_element(By.NAME, "password").send_keys("pw", Keys.ENTER)
+    WebDriverWait(driver, 30).until(
+        lambda d: not d.current_url.startswith(op.issuer) or d.find_elements(By.CSS_SELECTOR, "button[autofocus]")
+    )
+    if driver.current_url.startswith(op.issuer):  # the consent prompt
+        driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    WebDriverWait(driver, 30).until(expected_conditions.presence_of_element_located((By.ID, "logout")))
+
+
 def press(driver: WebDriver, *keys: str) -> str:
     """Press keys where the focus is, as a keyboard does; the id (or text) of what has the focus then."""
     ActionChains(driver).send_keys(*keys).perform()
@@ -250,15 +265,7 @@ def test_login_shows_the_controlled_dataset_only_while_logged_in(page: WebDriver
     search(page, TRIO_VARIANT)
     assert CONTROLLED not in verdicts(page)  # hidden from anonymous callers
     screenshot(page, "login-before")
-    page.find_element(By.ID, "login").click()
-    WebDriverWait(page, 30).until(expected_conditions.presence_of_element_located((By.NAME, "login")))
-    assert page.current_url.startswith(op.issuer)
-    page.find_element(By.NAME, "login").send_keys(sub)
-    page.find_element(By.NAME, "password").send_keys("pw", Keys.ENTER)
-    WebDriverWait(page, 30).until(expected_conditions.element_to_be_clickable((By.CSS_SELECTOR, "button[type=submit]")))
-    if page.current_url.startswith(op.issuer):  # the consent prompt
-        page.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    WebDriverWait(page, 30).until(expected_conditions.presence_of_element_located((By.ID, "logout")))
+    log_in(page, op, sub)
     assert (
         page.current_url.startswith(server.url)
         and "Dr Test Clinician" in page.find_element(By.CSS_SELECTOR, ".user").text
@@ -275,3 +282,24 @@ def test_login_shows_the_controlled_dataset_only_while_logged_in(page: WebDriver
     WebDriverWait(page, 30).until(expected_conditions.presence_of_element_located((By.ID, "login")))
     search(page, TRIO_VARIANT)
     assert CONTROLLED not in verdicts(page)
+
+
+def test_rsids_and_genes_with_protein_changes(page: WebDriver, site: tuple, demo_counts: dict) -> None:
+    """The forms the API's lookups answer (variantAlternativeId, geneId forms, three-letter protein changes)."""
+    op = site[1]
+    search(page, "rs587755077")
+    assert verdicts(page) == {DEMO_DATASET: "Yes"}
+    total = page.find_element(By.CSS_SELECTOR, 'table.frequencies tr[data-population="Total"]')
+    assert number(total.find_element(By.CSS_SELECTOR, ".ac").text) == demo_counts[VARIANT]["Total"].allele_count
+    screenshot(page, "rsid")
+    search(page, "PER3 p.Met1006Arg")  # anonymous: the demo has no annotations, the trio is hidden
+    assert verdicts(page) == {DEMO_DATASET: "Cannot tell"}
+    screenshot(page, "gene-cannot-tell")
+    sub = op.add_account(visas=[*BONA_FIDE_VISAS, grant_visa(CONTROLLED_GRANT)])
+    log_in(page, op, sub)
+    search(page, "per3 p.Met1006Arg")
+    assert verdicts(page) == {DEMO_DATASET: "Cannot tell", CONTROLLED: "Yes"}
+    listed = page.find_element(By.CSS_SELECTOR, "table.variant-list tbody").text
+    assert "NC_000001.10:g.7890024T>G" in listed and "M1006R" in listed.replace("p.", "").replace(
+        "Met1006Arg", "M1006R"
+    )
