@@ -16,6 +16,7 @@ from beacon.web.search_input import EXAMPLES, GENE_PARAMETER, InputError, Lookup
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/static/web")
 PAGE_SIZE = 10
+_NODE_KEY = "beacon_web_node"
 _PREFERRED_ASSEMBLIES = ("GRCh38", "GRCh37")
 
 
@@ -71,6 +72,13 @@ def _page_number(raw: str | None) -> int:
 
 
 def _node(app: Flask) -> dict[str, Any]:
+    # /info is fixed for the life of the process (it comes from the settings): ask it once per app.
+    if _NODE_KEY not in app.extensions:
+        app.extensions[_NODE_KEY] = _node_from_info(app)
+    return app.extensions[_NODE_KEY]
+
+
+def _node_from_info(app: Flask) -> dict[str, Any]:
     info = call_api(app, "/info", {}).document.get("response", {})
     organisation = info.get("organization") or {}
     return {

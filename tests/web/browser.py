@@ -54,26 +54,22 @@ def policy_text(demo_dataset: str) -> str:
     )
 
 
-def add_controlled_dataset(store: Path, trio_vcf: Path, workdir: Path) -> None:
-    """Load the annotated trio VCF into a new dataset of `store` with the real CLI."""
-    datasets = workdir / "datasets.json"
-    datasets.write_text(json.dumps([{"id": CONTROLLED, "name": CONTROLLED_NAME}]), encoding="utf-8")
+def add_dataset(
+    store: Path,
+    vcf: Path,
+    workdir: Path,
+    dataset: str = CONTROLLED,
+    name: str = CONTROLLED_NAME,
+    assembly: str = "GRCh37",
+) -> None:
+    """Load a VCF into a new dataset of `store` with the real CLI (by default the controlled trio)."""
+    datasets = workdir / dataset / "datasets.json"
+    datasets.parent.mkdir(parents=True, exist_ok=True)
+    datasets.write_text(json.dumps([{"id": dataset, "name": name}]), encoding="utf-8")
     uri = f"sqlite:///{store}"
     for arguments in (
         ["load", "metadata", str(datasets), "--store", uri],
-        [
-            "load",
-            "vcf",
-            "--dataset",
-            CONTROLLED,
-            "--assembly",
-            "GRCh37",
-            "--workers",
-            "1",
-            str(trio_vcf),
-            "--store",
-            uri,
-        ],
+        ["load", "vcf", "--dataset", dataset, "--assembly", assembly, "--workers", "1", str(vcf), "--store", uri],
     ):
         done = subprocess.run([_beacon(), *arguments], capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr

@@ -26,7 +26,7 @@ from tests.web.browser import (
     CONTROLLED,
     CONTROLLED_GRANT,
     BeaconServer,
-    add_controlled_dataset,
+    add_dataset,
     chromium,
     policy_text,
     why_no_browser,
@@ -65,7 +65,7 @@ def site(
     workdir = tmp_path_factory.mktemp("browser")
     store = workdir / "beacon.sqlite"
     shutil.copy(demo_store_file, store)
-    add_controlled_dataset(store, DATA_DIR / "vcf" / "test_trio.vcf.gz", workdir)
+    add_dataset(store, DATA_DIR / "vcf" / "test_trio.vcf.gz", workdir)
     policy = workdir / "policy.yaml"
     policy.write_text(policy_text(DEMO_DATASET), encoding="utf-8")
     port = free_port()

@@ -4,6 +4,7 @@ leaves out (scripts, resources from elsewhere), cannot tell, escaping, and the l
 from __future__ import annotations
 
 import re
+import shutil
 from html import escape
 from pathlib import Path
 
@@ -12,7 +13,8 @@ from flask.testing import FlaskClient
 from beacon import create_app
 from beacon.web.answer import format_percent
 from beacon.web.populations import label
-from tests.conftest import DEMO_DATASET, make_settings
+from tests.conftest import DATA_DIR, DEMO_DATASET, make_settings
+from tests.web.browser import add_dataset
 
 
 def page(client: FlaskClient, status: int = 200, **query: str) -> str:
@@ -88,3 +90,20 @@ def test_population_names_and_numbers_as_people_read_them() -> None:
     assert [format_percent(v) for v in (0.006237425, 0.125, 0.0002, 1.0, 0.0)] == [
         "0.624 %", "12.5 %", "0.0200 %", "100 %", "0 %",
     ]  # fmt: skip
+
+
+def test_a_node_with_two_assemblies_asks_which(demo_store_file: Path, tmp_path: Path) -> None:
+    store = tmp_path / "beacon.sqlite"
+    shutil.copy(demo_store_file, store)
+    vcf = DATA_DIR / "vcf" / "synthetic_usecases_4beacon_testingV4.vcf.gz"
+    add_dataset(store, vcf, tmp_path, dataset="grch38-set", name="A GRCh38 set", assembly="GRCh38")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(f"datasets:\n  {DEMO_DATASET}: {{level: PUBLIC}}\n  grch38-set: {{level: PUBLIC}}\n")
+    client = create_app(make_settings(store, access_file=policy)).test_client()
+    assert re.search(r'<select id="assembly" name="assembly">\s*<option value="GRCh37" >GRCh37</option>\s*'
+                     r'<option value="GRCh38" selected>GRCh38</option>', page(client))  # fmt: skip
+    on_38 = page(client, q="1-169549811-C-T", assembly="GRCh38")
+    assert 'data-dataset="grch38-set"' in on_38 and "verdict-yes" in on_38 and "assemblyId=GRCh38" in on_38
+    assert "F5" in on_38  # the gene of its CSQ annotation
+    on_37 = page(client, q="1-169549811-C-T", assembly="GRCh37")
+    assert "verdict-yes" not in on_37 and "assemblyId=GRCh37" in on_37
