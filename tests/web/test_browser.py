@@ -14,6 +14,7 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -110,9 +111,16 @@ def screenshot(driver: WebDriver, name: str) -> Path:
 
 
 def search(driver: WebDriver, text: str) -> None:
+    """Type into the search box and press Enter; returns once the new answer has loaded."""
     box = driver.find_element(By.ID, "q")
     box.clear()
     box.send_keys(text, Keys.ENTER)
+    wait_for_new_page(driver, box)
+
+
+def wait_for_new_page(driver: WebDriver, old: WebElement) -> None:
+    """Wait until the page holding `old` is gone and the next one shows an answer."""
+    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(old))
     WebDriverWait(driver, 30).until(expected_conditions.presence_of_element_located((By.ID, "answer")))
 
 
@@ -204,7 +212,9 @@ def test_a_region_is_a_paged_list(page: WebDriver, demo_counts: dict) -> None:
         ]
     )
     screenshot(page, "region-page-1")
-    page.find_element(By.ID, "next-page").click()
+    next_page = page.find_element(By.ID, "next-page")
+    next_page.click()
+    wait_for_new_page(page, next_page)
     second = [cell.text for cell in page.find_elements(By.CSS_SELECTOR, "table.variant-list tbody th")]
     assert second and not set(second) & set(listed)
     assert parse_qs(urlparse(page.current_url).query)["page"] == ["2"]
@@ -254,8 +264,9 @@ def test_keyboard_only(page: WebDriver) -> None:
             break
     assert page.switch_to.active_element.get_attribute("id") == "share-link"
     screenshot(page, "keyboard-focus-share-link")
+    share = page.switch_to.active_element
     press(page, Keys.ENTER)
-    WebDriverWait(page, 30).until(expected_conditions.presence_of_element_located((By.ID, "answer")))
+    wait_for_new_page(page, share)
     assert verdicts(page) == {DEMO_DATASET: "Yes"}
 
 
