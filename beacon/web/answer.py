@@ -28,6 +28,7 @@ class Frequency:
     code: str
     label: str
     population: str
+    population_code: str
     sex: str | None
     allele_count: int | None
     allele_number: int | None
@@ -162,6 +163,7 @@ def frequencies(sources: Iterable[Mapping[str, Any]]) -> list[Frequency]:
                     code=code,
                     label=populations.label(code),
                     population=populations.population_name(population),
+                    population_code=population,
                     sex=sex,
                     allele_count=item.get("alleleCount"),
                     allele_number=item.get("alleleNumber"),
