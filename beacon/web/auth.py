@@ -57,7 +57,11 @@ def _redirect_uri() -> str:
 def login() -> Response:
     """Send the browser to the provider (authlib adds state, nonce and the PKCE challenge)."""
     session["next"] = _safe_next(request.args.get("next", "/"))
-    return _client().authorize_redirect(_redirect_uri())
+    try:
+        return _client().authorize_redirect(_redirect_uri())
+    except Exception as error:  # the provider's discovery document could not be fetched
+        current_app.logger.warning("login: the OpenID provider is unreachable: %s", error)
+        return redirect(url_for("web.index", login_error="unavailable"))
 
 
 @bp.route("/auth/callback")
@@ -71,7 +75,7 @@ def callback() -> Response:
         token = _client().authorize_access_token()
     except Exception as error:  # authlib raises its own errors for a bad state, code or id_token
         current_app.logger.info("login failed: %s", error)
-        return redirect(url_for("web.index", login_error="the login could not be completed; please try again"))
+        return redirect(url_for("web.index", login_error="failed"))
     claims = dict(token.get("userinfo") or {})
     if "name" not in claims:
         claims.update(_userinfo(token))
@@ -119,6 +123,19 @@ def current_user() -> dict[str, str] | None:
 def end_session() -> None:
     """Log out (the API refused the token: expired or revoked)."""
     session.clear()
+
+
+LOGIN_ERRORS = {
+    "unavailable": "the login service cannot be reached right now; please try again later",
+    "refused": "the login service did not sign you in",
+    "failed": "the login could not be completed; please try again",
+}
+"""What the page says after a failed login, by the code in its URL (never text from the URL itself)."""
+
+
+def login_error_message(code: str) -> str:
+    """The message for a `login_error` code of the page's URL; empty when there is none."""
+    return LOGIN_ERRORS.get(code, LOGIN_ERRORS["failed"]) if code else ""
 
 
 def _safe_next(target: str) -> str:

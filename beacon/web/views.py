@@ -49,7 +49,7 @@ def index() -> Any:
         node=_node(app),
         user=auth.current_user(),
         login_enabled=auth.login_enabled(),
-        login_error=request.args.get("login_error", ""),
+        login_error=auth.login_error_message(request.args.get("login_error", "")),
         assemblies=assemblies,
         assembly=assembly,
         search=search,

@@ -107,3 +107,15 @@ def test_a_node_with_two_assemblies_asks_which(demo_store_file: Path, tmp_path: 
     assert "F5" in on_38  # the gene of its CSQ annotation
     on_37 = page(client, q="1-169549811-C-T", assembly="GRCh37")
     assert "verdict-yes" not in on_37 and "assemblyId=GRCh37" in on_37
+
+
+def test_a_failed_login_says_so_in_the_page_s_words(demo_store_file: Path) -> None:
+    settings = make_settings(
+        demo_store_file, web_oidc_issuer="http://127.0.0.1:9/", web_oidc_client_id="page", web_session_secret="s" * 32
+    )
+    client = create_app(settings).test_client()
+    login = client.get("/login")  # nothing listens on port 9: the provider is unreachable
+    assert login.status_code == 302 and "login_error=unavailable" in login.headers["Location"]
+    assert "cannot be reached right now" in page(client, login_error="unavailable")
+    forged = page(client, login_error="<b>Your account is locked, call +1 555</b>")
+    assert "Your account is locked" not in forged and "could not be completed" in forged
