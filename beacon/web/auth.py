@@ -56,9 +56,10 @@ def _redirect_uri() -> str:
 @bp.route("/login")
 def login() -> Response:
     """Send the browser to the provider (authlib adds state, nonce and the PKCE challenge)."""
+    client = _client()
     session["next"] = _safe_next(request.args.get("next", "/"))
     try:
-        return _client().authorize_redirect(_redirect_uri())
+        return client.authorize_redirect(_redirect_uri())
     except Exception as error:  # the provider's discovery document could not be fetched
         current_app.logger.warning("login: the OpenID provider is unreachable: %s", error)
         return redirect(url_for("web.index", login_error="unavailable"))
