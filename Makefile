@@ -16,6 +16,7 @@ run: $(STAMP)
 		$(BIN)/beacon serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP) tests/oidc/node_modules/.installed
+	@test -x /usr/bin/chromium && test -x /usr/bin/chromedriver || ./scripts/install-debian-packages chromium chromium-driver  # the lookup page's browser tests
 	@command -v curl >/dev/null 2>&1 || ./scripts/install-debian-packages curl  # the README examples' test
 	$(BIN)/ruff check beacon loaders tests benchmarks
 	$(BIN)/pytest -n 2 --dist loadgroup
@@ -49,6 +50,7 @@ benchmark: $(STAMP)
 	@command -v wrk >/dev/null 2>&1 || ./scripts/install-debian-packages wrk
 	$(BIN)/python -m benchmarks.load_benchmark --sites 1000000
 	$(BIN)/python -m benchmarks.query_benchmark --sizes 1000000,10000000
+	$(BIN)/python -m benchmarks.page_benchmark --sizes 10000000
 
 clean:
 	rm -rf $(VENV) var build *.egg-info tests/oidc/node_modules

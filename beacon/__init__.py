@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None, **collaborators: Any) -> Flask:
     app.register_blueprint(framework.bp, url_prefix="/api")
     app.register_blueprint(g_variants.bp, url_prefix="/api")
     app.register_blueprint(entries.create_blueprint(app.extensions[context.EXTENSION_KEY].registry), url_prefix="/api")
+    _init_page(app, settings)
     return app
 
 
@@ -54,6 +55,13 @@ def _init_operations(app: Flask) -> None:
     logs.init_app(app)
     metrics.init_app(app)
     app.register_blueprint(health.bp)
+
+
+def _init_page(app: Flask, settings: Settings) -> None:
+    """The clinician's lookup page at `/` and its login (beacon/web/)."""
+    from beacon import web
+
+    web.init_app(app, settings)
 
 
 def _build_context(settings: Settings, collaborators: dict[str, Any]) -> Any:

@@ -191,6 +191,31 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "(`beacon serve`, the Docker image); a client still sending after that gets a 408.",
         parse=_parse_float,
     ),
+    SettingSpec(
+        "BEACON_WEB_OIDC_ISSUER",
+        "",
+        "The lookup page's login: the OpenID provider's issuer URL (its discovery document is "
+        "`{issuer}/.well-known/openid-configuration`); it should be one of BEACON_OIDC_ISSUERS so the API accepts "
+        "the clinicians' tokens.",
+    ),
+    SettingSpec(
+        "BEACON_WEB_OIDC_CLIENT_ID",
+        "",
+        "The lookup page's client id at the provider (authorization code flow with PKCE; its redirect URI is "
+        "BEACON_BASE_URL without `/api`, plus `/auth/callback`). Unset: the page has no login.",
+    ),
+    SettingSpec("BEACON_WEB_OIDC_CLIENT_SECRET", "", "The lookup page's client secret (empty for a public client)."),
+    SettingSpec(
+        "BEACON_WEB_OIDC_SCOPE",
+        "openid profile email ga4gh_passport_v1",
+        "Scopes the lookup page asks for at login.",
+    ),
+    SettingSpec(
+        "BEACON_WEB_SESSION_SECRET",
+        "",
+        "Key signing the lookup page's session cookie (HttpOnly, SameSite=Lax, Secure when BEACON_BASE_URL is "
+        "https); required with BEACON_WEB_OIDC_CLIENT_ID, the same for every worker.",
+    ),
 )
 
 
@@ -219,6 +244,11 @@ class Settings:
     max_json_depth: int = 32
     max_filters: int = 100
     client_timeout: float = 5.0
+    web_oidc_issuer: str = ""
+    web_oidc_client_id: str = ""
+    web_oidc_client_secret: str = ""
+    web_oidc_scope: str = "openid profile email ga4gh_passport_v1"
+    web_session_secret: str = ""
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -261,6 +291,7 @@ def _validate(settings: Settings) -> None:
     if not 1 <= settings.default_limit <= settings.max_limit:
         raise SettingsError("BEACON_DEFAULT_LIMIT: must be between 1 and BEACON_MAX_LIMIT")
     _validate_request_limits(settings)
+    _validate_web_login(settings)
     unknown = sorted(set(settings.filters_required) - set(FILTERABLE_ENTRY_TYPES))
     if unknown:
         raise SettingsError(
@@ -297,3 +328,14 @@ def _validate_store_uri(uri: str) -> None:
             raise SettingsError(f"BEACON_STORE_URI: expected sqlite:///PATH, got {uri!r}")
     elif scheme not in ("mongodb", "mongodb+srv"):
         raise SettingsError(f"BEACON_STORE_URI: expected sqlite:///PATH or mongodb://..., got {uri!r}")
+
+
+def _validate_web_login(settings: Settings) -> None:
+    if not settings.web_oidc_client_id:
+        return
+    if urlparse(settings.web_oidc_issuer).scheme not in ("http", "https"):
+        raise SettingsError("BEACON_WEB_OIDC_ISSUER: an http(s) issuer URL is required with BEACON_WEB_OIDC_CLIENT_ID")
+    if len(settings.web_session_secret) < 16:
+        raise SettingsError(
+            "BEACON_WEB_SESSION_SECRET: at least 16 characters are required with BEACON_WEB_OIDC_CLIENT_ID"
+        )

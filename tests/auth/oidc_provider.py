@@ -56,7 +56,7 @@ def free_port() -> int:
 class OpenIdProvider:
     """One op.mjs process on a free port with its own accounts file."""
 
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
+    def __init__(self, workdir: Path, port: int | None = None, env: dict[str, str] | None = None) -> None:
         self.port = port or free_port()
         self.issuer = f"http://127.0.0.1:{self.port}"
         self.visa_jku = f"{self.issuer}/ga4gh/jwks"
@@ -64,7 +64,7 @@ class OpenIdProvider:
         self._accounts: dict[str, Any] = {}
         self._write_accounts()
         self._log = (workdir / f"op-{self.port}.log").open("wb")
-        env = {**os.environ, "PORT": str(self.port), "ACCOUNTS_FILE": str(self.accounts_file)}
+        env = {**os.environ, **(env or {}), "PORT": str(self.port), "ACCOUNTS_FILE": str(self.accounts_file)}
         self._process = subprocess.Popen(
             ["node", str(OP_DIR / "op.mjs")], cwd=OP_DIR, env=env, stdout=self._log, stderr=subprocess.STDOUT
         )

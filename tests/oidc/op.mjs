@@ -2,7 +2,7 @@
 // it has a password grant and /test/* control routes and must never be exposed beyond 127.0.0.1.
 //
 // Run by hand: PORT=9400 ACCOUNTS_FILE=accounts.example.json node op.mjs (the tests write their own file).
-// Env: PORT (required), ACCOUNTS_FILE (accounts.json), AUDIENCE (beacon-test),
+// Env: PORT (required), ACCOUNTS_FILE (accounts.json), AUDIENCE (beacon-test), WEB_REDIRECT_URI (below),
 //      CLIENT_ID / CLIENT_SECRET (beacon-test / beacon-secret).
 //
 // accounts.json is re-read on every use, so a test can add accounts between requests:
@@ -77,6 +77,18 @@ async function userinfoClaims(sub) {
   return { sub, ...claims, ga4gh_passport_v1: await passportFor(sub) };
 }
 
+// WEB_REDIRECT_URI: also register the lookup page's client (authorization code flow with PKCE) and the
+// provider's development login form (any password: the tests sign in as an account of ACCOUNTS_FILE).
+const WEB_REDIRECT_URI = process.env.WEB_REDIRECT_URI;
+const webClients = WEB_REDIRECT_URI ? [{
+  client_id: 'beacon-web',
+  client_secret: 'beacon-web-secret',
+  grant_types: ['authorization_code'],
+  redirect_uris: [WEB_REDIRECT_URI],
+  response_types: ['code'],
+  scope: SCOPE,
+}] : [];
+
 const configuration = {
   clients: [{
     client_id: CLIENT_ID,
@@ -85,7 +97,7 @@ const configuration = {
     redirect_uris: [],
     response_types: [],
     scope: SCOPE,
-  }],
+  }, ...webClients],
   jwks: { keys: [opKeys[0].priv] },
   scopes: SCOPE.split(' '),
   claims: {
@@ -99,7 +111,7 @@ const configuration = {
     return { accountId: sub, claims: () => userinfoClaims(sub) };
   },
   features: {
-    devInteractions: { enabled: false },
+    devInteractions: { enabled: Boolean(WEB_REDIRECT_URI) },
     clientCredentials: { enabled: true },
     introspection: { enabled: true },
     revocation: { enabled: true },

@@ -264,6 +264,16 @@ def response_of(answer: httpx.Response) -> dict[str, Any]:
     return answer.json()
 
 
+def check_lookup_page(client: httpx.Client, loaded: Loaded) -> None:
+    """The lookup page and its stylesheet come from the installed package (templates and CSS are package data)."""
+    position, ref, alt = loaded.snv
+    page = client.get("/", params={"q": f"chr1:{position} {ref}>{alt}", "assembly": "GRCh38"})
+    assert page.status_code == 200 and "Installed beacon" in page.text
+    assert f'data-dataset="{SYNTHETIC}"' in page.text and "verdict-yes" in page.text
+    stylesheet = client.get("/static/web/style.css")
+    assert stylesheet.status_code == 200 and "verdict-yes" in stylesheet.text
+
+
 def check_queries(client: httpx.Client, loaded: Loaded) -> None:
     """GET and POST queries, the info file, the policy and readiness, against what the input files say."""
     document = response_of(client.get("/api/info"))
@@ -296,6 +306,7 @@ def check_queries(client: httpx.Client, loaded: Loaded) -> None:
     (result_set,) = women["response"]["resultSets"]
     assert [record["sex"]["id"] for record in result_set["results"]] == [FEMALE] * 3
     assert response_of(client.get("/health/ready")) == {"status": "ready"}
+    check_lookup_page(client, loaded)
     for path in ("/health/ready", "/api/info", "/api/g_variants"):
         head = client.head(path)
         assert (head.status_code, head.content) == (200, b""), path

@@ -13,7 +13,7 @@ from tests.packaging.conftest import ROOT
 pytestmark = pytest.mark.xdist_group("packaging")  # one worker builds the wheel once
 
 # Source folders whose every file the package reads or ships, and where each lands in the wheel.
-DATA_FOLDERS = {"schemas": "beacon_schemas", "beacon/demo": "beacon/demo"}
+DATA_FOLDERS = {"schemas": "beacon_schemas", "beacon/demo": "beacon/demo", "beacon/web": "beacon/web"}
 
 
 @pytest.fixture(scope="module")
