@@ -13,7 +13,7 @@ from pathlib import Path
 
 from beacon.store.base import StoreError
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 # A migration step is an SQL statement or, for data migrations, a function of the connection.
 _MIGRATIONS: dict[int, tuple[str | Callable[[sqlite3.Connection], None], ...]] = {
@@ -107,7 +107,16 @@ _MIGRATIONS: dict[int, tuple[str | Callable[[sqlite3.Connection], None], ...]] =
         # refused and case-level data went unreported. Both move to the current layout.
         lambda conn: _upgrade_variant_side_tables(conn),
     ),
+    9: (
+        # What each load of a dataset was (`beacon datasets show`): files, checksums, counts.
+        lambda conn: _create_load_history(conn),
+    ),
 }
+
+
+def _create_load_history(conn: sqlite3.Connection) -> None:
+    conn.execute("CREATE TABLE load_history (dataset_id TEXT NOT NULL, recorded_at TEXT NOT NULL, entry TEXT NOT NULL)")
+    conn.execute("CREATE INDEX load_history_by_dataset ON load_history (dataset_id)")
 
 
 def _upgrade_variant_side_tables(conn: sqlite3.Connection) -> None:
@@ -224,6 +233,7 @@ SELECT_CURRENT_SET = (
 )
 REMOVE_DATASET = (
     "DELETE FROM variant_sets WHERE dataset_id = :dataset_id",
+    "DELETE FROM load_history WHERE dataset_id = :dataset_id",
     "DELETE FROM record_terms WHERE dataset_id = :dataset_id",
     "DELETE FROM record_values WHERE dataset_id = :dataset_id",
     "DELETE FROM records WHERE dataset_id = :dataset_id",
