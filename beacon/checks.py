@@ -89,9 +89,8 @@ def info_problems(settings: Settings) -> list[Problem]:
     ]
     document = build_info(BeaconIdentity.from_info(settings.info, settings.environment, settings.base_url))
     for error in default_validator().framework_errors("info", document):
-        problems.append(
-            Problem("error", f"BEACON_INFO_FILE: /info would be refused by the Beacon schema: {describe_error(error)}")
-        )
+        problem = describe_error(error).removeprefix("response.")  # the info file's own field names
+        problems.append(Problem("error", f"BEACON_INFO_FILE: /info would be refused by the Beacon schema: {problem}"))
     return problems
 
 

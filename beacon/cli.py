@@ -22,8 +22,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def fail(message: str) -> None:
-    """Print an error to stderr and exit 1."""
-    click.echo(f"error: {message}", err=True)
+    """Print an error to stderr (each line of it an `error:` line) and exit 1."""
+    for line in message.splitlines() or [""]:
+        click.echo(f"error: {line}", err=True)
     sys.exit(1)
 
 
