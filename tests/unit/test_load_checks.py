@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import csv
 import gzip
+import os
+import pty
 import subprocess
 import sys
 from pathlib import Path
@@ -167,3 +169,28 @@ def test_htslib_header_warnings_are_printed_once(demo_store) -> None:
     assert finished.returncode == 0, finished.stderr
     assert 'Invalid tag name: "1000GAF"' in finished.stderr
     assert finished.stderr.count('Invalid tag name: "1000GAF"') == 1
+
+
+def test_the_progress_line_is_ended_before_the_report(demo_store) -> None:
+    terminal, child = pty.openpty()  # progress is shown on a terminal only; the report goes to the same one
+    command = [sys.executable, "-c", "from beacon.cli import main; main()", "load", "vcf", str(B37_VCF), "--replace"]
+    command += ["--dataset", DEMO_DATASET, "--assembly", "GRCh37", "--batch-size", "100", "--workers", "1"]
+    command += ["--store", f"sqlite:///{demo_store.path}"]
+    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=child, stderr=child, cwd=ROOT)
+    os.close(child)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(terminal, 65536)
+        except OSError:  # the process closed its terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+    process.wait(timeout=120)
+    os.close(terminal)
+    text = output.decode()
+    assert process.returncode == 0, text
+    assert " alleles " in text  # the progress line was shown
+    report_at = text.index(f"{B37_VCF}: ")
+    assert text[:report_at].endswith("\n"), text[max(report_at - 80, 0) : report_at + 40]
