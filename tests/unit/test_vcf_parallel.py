@@ -257,9 +257,7 @@ def test_one_load_of_files_cut_and_not_cut_matches_a_one_process_load(order: str
     for name, workers in (("one.sqlite", 1), ("two.sqlite", 2)):
         store = new_store(tmp_path / name)
         try:
-            reports[name] = load_vcf_files(
-                store, files, DATASET, mixed, workers=workers, chunk_bytes=CHUNK_BYTES
-            )
+            reports[name] = load_vcf_files(store, files, DATASET, mixed, workers=workers, chunk_bytes=CHUNK_BYTES)
         finally:
             store.close()
     cut_report, uncut_report = reports["two.sqlite"] if order == "cut file first" else reports["two.sqlite"][::-1]
