@@ -115,8 +115,12 @@ _MIGRATIONS: dict[int, tuple[str | Callable[[sqlite3.Connection], None], ...]] =
 
 
 def _create_load_history(conn: sqlite3.Connection) -> None:
-    conn.execute("CREATE TABLE load_history (dataset_id TEXT NOT NULL, recorded_at TEXT NOT NULL, entry TEXT NOT NULL)")
-    conn.execute("CREATE INDEX load_history_by_dataset ON load_history (dataset_id)")
+    # IF NOT EXISTS: a file whose version was set back (a restored or downgraded copy) may have the table already.
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS load_history"
+        " (dataset_id TEXT NOT NULL, recorded_at TEXT NOT NULL, entry TEXT NOT NULL)"
+    )
+    conn.execute("CREATE INDEX IF NOT EXISTS load_history_by_dataset ON load_history (dataset_id)")
 
 
 def _upgrade_variant_side_tables(conn: sqlite3.Connection) -> None:
