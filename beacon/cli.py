@@ -22,8 +22,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def fail(message: str) -> None:
-    """Print an error to stderr and exit 1."""
-    click.echo(f"error: {message}", err=True)
+    """Print an error to stderr (each line of it an `error:` line) and exit 1."""
+    for line in message.splitlines() or [""]:
+        click.echo(f"error: {line}", err=True)
     sys.exit(1)
 
 
@@ -133,6 +134,16 @@ def load_metadata_command(
 @click.option("--keep-zero-count", is_flag=True, help="Keep alleles no sample carries (skipped by default).")
 @click.option("--skip-unknown-contigs", is_flag=True, help="Skip records on decoy/alt/unplaced contigs.")
 @click.option("--replace", is_flag=True, help="Swap the dataset's existing variants for these in one step.")
+@click.option(
+    "--ignore-header-assembly",
+    is_flag=True,
+    help="Load even when the header's ##reference/##assembly/##contig lines name another assembly (stale header).",
+)
+@click.option(
+    "--allow-unpanelled-samples",
+    is_flag=True,
+    help="Load even when VCF samples are missing from --sample-panel (they count in Total, in no population).",
+)
 @click.option("--batch-size", default=20_000, show_default=True, type=click.IntRange(100, 1_000_000))
 @click.option(
     "--workers",
@@ -142,13 +153,19 @@ def load_metadata_command(
 @store_option
 def load_vcf_command(files: tuple[Path, ...], store_uri: str | None, **options: Any) -> None:
     """Load VCF/BCF files (one variant per ALT allele) into a dataset, all or nothing."""
+    from loaders.load_history import vcf_load_entry
     from loaders.variant_load import load_vcf_files
     from loaders.vcf import VcfError
     from loaders.vcf_parallel import WorkerError
+    from loaders.vcf_preflight import check_inputs, quiet_htslib
 
     with reported_errors(VcfError, WorkerError):
         vcf_options = vcf_options_from_cli(options)
-        with opened_store(store_uri) as store:
+        preflight = check_inputs(list(files), vcf_options)  # before the store is even opened
+        for warning in preflight.warnings:
+            click.echo(f"warning: {warning}", err=True)
+        progress = ProgressLine()
+        with quiet_htslib(), progress, opened_store(store_uri) as store:
             reports = load_vcf_files(
                 store,
                 list(files),
@@ -156,9 +173,12 @@ def load_vcf_command(files: tuple[Path, ...], store_uri: str | None, **options: 
                 vcf_options,
                 replace=options["replace"],
                 batch_size=options["batch_size"],
-                on_progress=progress_printer(),
+                on_progress=progress.show if progress.enabled else None,
                 workers=options["workers"] or len(os.sched_getaffinity(0)),
             )
+            modes = [name for name in ("add", "replace_contigs", "replace") if options.get(name)]
+            entry = vcf_load_entry(list(files), reports, vcf_options, preflight.populations, (modes or ["new"])[0])
+            store.record_load(options["dataset_id"], entry)  # the history `beacon datasets show` prints
         for report in reports:
             for line in report.lines():
                 click.echo(line)
@@ -182,24 +202,36 @@ def vcf_options_from_cli(options: dict[str, Any]) -> Any:
         case_level=options["case_level"],
         keep_zero_count=options["keep_zero_count"],
         skip_unknown_contigs=options["skip_unknown_contigs"],
+        ignore_header_assembly=options["ignore_header_assembly"],
+        allow_unpanelled_samples=options["allow_unpanelled_samples"],
     )
 
 
-def progress_printer() -> Callable[[Any], None] | None:
-    """A progress line on stderr (alleles, rate, ETA) when stderr is a terminal, else nothing."""
-    stream = sys.stderr
-    if not stream.isatty():
-        return None
+class ProgressLine:
+    """A progress line on stderr (alleles, rate, ETA) when stderr is a terminal, ended before anything follows."""
 
-    def show(progress: Any) -> None:
+    def __init__(self) -> None:
+        self.stream = sys.stderr
+        self.enabled = self.stream.isatty()
+        self.shown = False
+
+    def show(self, progress: Any) -> None:
+        """Rewrite the line with the latest counts."""
         line = f"\r{progress.written:,} alleles  {progress.rate:,.0f}/s"
         if progress.total_records and progress.rate:
             remaining = max(progress.total_records - progress.written, 0) / progress.rate
             line += f"  ETA {remaining:,.0f} s"
-        stream.write(line)
-        stream.flush()
+        self.stream.write(line)
+        self.stream.flush()
+        self.shown = True
 
-    return show
+    def __enter__(self) -> ProgressLine:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.shown:  # the report or the error starts on a line of its own
+            self.stream.write("\n")
+            self.stream.flush()
 
 
 @load.command("demo")
@@ -236,7 +268,7 @@ def load_ontology_command(file: Path, replace: bool, store_uri: str | None) -> N
 
 @main.group()
 def datasets() -> None:
-    """List or remove datasets."""
+    """List, show or remove datasets."""
 
 
 @datasets.command("list")
@@ -249,18 +281,71 @@ def datasets_list_command(store_uri: str | None) -> None:
             click.echo(f"{dataset['id']}\t{dataset.get('name', '')}")
 
 
+@datasets.command("show")
+@click.argument("dataset_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "--policy",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Access policy file whose levels to show (default: BEACON_ACCESS_FILE).",
+)
+@store_option
+def datasets_show_command(dataset_id: str, as_json: bool, policy: Path | None, store_uri: str | None) -> None:
+    """Show a dataset: variants per chromosome and type, populations, load history, access per tier."""
+    import json
+
+    from beacon.auth.policy import AccessPolicy, PolicyError
+    from beacon.dataset_report import dataset_report, report_lines
+
+    with reported_errors(PolicyError):
+        access = AccessPolicy.load(policy or load_settings(store_uri).access_file)
+        with opened_store(store_uri, "read") as store:
+            report = dataset_report(store, dataset_id, access)
+        if report is None:
+            fail(f"{store.where}: no dataset {dataset_id!r}")
+        click.echo(json.dumps(report, indent=2) if as_json else "\n".join(report_lines(report)))  # type: ignore[arg-type]
+
+
 @datasets.command("remove")
 @click.argument("dataset_id")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (needed when stdin is not a terminal).")
 @store_option
-def datasets_remove_command(dataset_id: str, store_uri: str | None) -> None:
-    """Remove a dataset and everything loaded into it."""
+def datasets_remove_command(dataset_id: str, yes: bool, store_uri: str | None) -> None:
+    """Remove a dataset and everything loaded into it (asks first on a terminal)."""
 
     with reported_errors():
+        if not yes:
+            confirm_removal(dataset_id)
         with opened_store(store_uri, "write") as store:
             removed = store.remove_dataset(dataset_id)
         if not removed:
             fail(f"{store.where}: no dataset {dataset_id!r}")
         click.echo(f"removed dataset {dataset_id} and everything loaded into it")
+
+
+def confirm_removal(dataset_id: str) -> None:
+    """Ask on a terminal; refuse without asking when nobody can answer."""
+    if not sys.stdin.isatty():
+        fail(f"removing dataset {dataset_id!r} needs confirmation: stdin is not a terminal, so pass --yes")
+    if not click.confirm(f"Remove dataset {dataset_id!r} and everything loaded into it?", default=False):
+        fail("nothing removed")
+
+
+@main.command("check")
+@store_option
+def check_command(store_uri: str | None) -> None:
+    """Check the settings, the access policy against the store's datasets, and the info file."""
+    from beacon.checks import check_configuration
+
+    settings = load_settings(store_uri)
+    with reported_errors(), opened_store(store_uri, "read") as store:
+        problems = check_configuration(settings, store)
+    for problem in problems:
+        click.echo(f"{problem.level}: {problem.message}", err=True)
+    errors = sum(problem.level == "error" for problem in problems)
+    if errors:
+        fail(f"{errors} error(s), {len(problems) - errors} warning(s)")
+    click.echo(f"{settings.store_uri}: configuration checked, {len(problems)} warning(s)")
 
 
 @main.command("init")

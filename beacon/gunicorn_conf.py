@@ -137,8 +137,17 @@ def when_ready(server: Any) -> None:
         return
     try:
         report_store_at_startup(store)
+        _report_configuration(server, store)
     finally:
         store.close()
+
+
+def _report_configuration(server: Any, store: Any) -> None:
+    """Log once what `beacon check` would say (a policy naming no stored dataset...); the server starts anyway."""
+    from beacon.checks import check_configuration, log_problems
+    from beacon.settings import Settings
+
+    log_problems(check_configuration(Settings.from_env(), store), server.log)
 
 
 def child_exit(server: Any, worker: Any) -> None:

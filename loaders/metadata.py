@@ -1,7 +1,8 @@
 """Metadata loader: BFF-style JSON arrays of datasets, cohorts, individuals, biosamples, analyses, runs.
 
 Pure conversion (`to_document`) and validation, plus `load_metadata`, which validates every record of
-every file before it writes anything, then writes them all in one atomic store transaction.
+every file before it writes anything, then writes them all in one atomic store transaction. A load
+with bad records writes nothing and names every one of them (the first MAX_REPORTED, then a count).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ _ALIASES = {
     "analysis": "analyses",
     "run": "runs",
 }
+MAX_REPORTED = 50
+"""Bad records a failed metadata load lists one by one; the others are counted."""
 # Fields a document store added to BFF exports; they are not part of the Beacon model.
 _STORAGE_FIELDS = ("_id",)
 
@@ -90,22 +93,59 @@ def to_document(entity: str, record: Any, dataset_id: str | None = None) -> dict
 def convert_file(
     path: Path, entity: str, validator: SchemaValidator, dataset_id: str | None = None
 ) -> list[dict[str, Any]]:
-    """Read, convert and validate every record of one file; the first bad record raises MetadataError."""
+    """Read, convert and validate every record of one file; MetadataError lists every bad record."""
+    problems = BadRecords()
+    documents = convert_records(path, entity, validator, dataset_id, problems)
+    problems.raise_if_any()
+    return documents
+
+
+def convert_records(
+    path: Path, entity: str, validator: SchemaValidator, dataset_id: str | None, problems: BadRecords
+) -> list[dict[str, Any]]:
+    """The valid documents of one file; each bad record is added to `problems` (`path: record N: field: why`)."""
     documents: list[dict[str, Any]] = []
     seen: set[str] = set()
     for number, record in enumerate(read_records(path), start=1):
         try:
             document = to_document(entity, record, dataset_id)
         except ValueError as error:
-            raise MetadataError(f"{path}: record {number}: {error}") from None
+            problems.add(f"{path}: record {number}: {error}")
+            continue
         problem = validator.first_model_error(_MODEL_OF[entity], document)
         if problem is not None:
-            raise MetadataError(f"{path}: record {number}: {problem}")
-        if document["id"] in seen:
-            raise MetadataError(f"{path}: record {number}: id: {document['id']!r} appears twice in the file")
-        seen.add(document["id"])
-        documents.append(document)
+            problems.add(f"{path}: record {number}: {problem}")
+        elif document["id"] in seen:
+            problems.add(f"{path}: record {number}: id: {document['id']!r} appears twice in the file")
+        else:
+            seen.add(document["id"])
+            documents.append(document)
     return documents
+
+
+class BadRecords:
+    """The bad records of a load, the first MAX_REPORTED of them kept for the message."""
+
+    def __init__(self) -> None:
+        self.shown: list[str] = []
+        self.count = 0
+
+    def add(self, problem: str) -> None:
+        """Count one bad record."""
+        self.count += 1
+        if len(self.shown) < MAX_REPORTED:
+            self.shown.append(problem)
+
+    def raise_if_any(self) -> None:
+        """MetadataError with one line per bad record (and how many more) when there was any."""
+        if not self.count:
+            return
+        lines = list(self.shown)
+        if self.count > len(self.shown):
+            lines.append(f"and {self.count - len(self.shown)} more bad record(s)")
+        if self.count > 1:
+            lines.append(f"{self.count} bad record(s): nothing was loaded")
+        raise MetadataError("\n".join(lines))
 
 
 def load_metadata(
@@ -123,12 +163,14 @@ def load_metadata(
     """
     batch = MetadataBatch()
     origins: dict[tuple[str, str], str] = {}  # (entity, id) -> "FILE: record N"
+    problems = BadRecords()
     for path in _datasets_first(files, entity):
         file_entity = entity_for(path, entity)
-        documents = convert_file(path, file_entity, validator, dataset_id)
+        documents = convert_records(path, file_entity, validator, dataset_id, problems)
         batch.add(file_entity, documents)
         for number, document in enumerate(documents, start=1):
             origins[(file_entity, document["id"])] = f"{path}: record {number}"
+    problems.raise_if_any()  # every file is validated before any is written
     try:
         return LoadReport(store.put_metadata(batch, replace=replace))
     except DuplicateRecordError as error:

@@ -26,6 +26,7 @@ from loaders.vcf_diagnosis import (
     non_numeric_value,
 )
 from loaders.vcf_genotypes import GenotypeCounter, SampleCounts
+from loaders.vcf_header import check_header_assembly, check_panel_coverage
 from loaders.vcf_info import InfoFrequencies
 from loaders.vcf_populations import detect_population_fields, labelled_panel
 from loaders.vcf_types import (
@@ -83,6 +84,28 @@ class VcfReader:
             raise
         return self._iterate(vcf)
 
+    def check_header(self) -> dict[str, int | None]:
+        """Open the file and make the header checks only (they raise VcfError); the populations and their samples.
+
+        Populations counted from genotypes map to their number of samples (`Total`: every sample), those
+        read from INFO fields to None.
+        """
+        vcf = self._open()
+        try:
+            self._plan(vcf)
+        finally:
+            vcf.close()
+            self.raw_lines.close()
+        if not self.counts_genotypes:
+            return dict.fromkeys(self.info_populations)
+        panel = self._panel_groups()[0]
+        counts: dict[str, int | None] = {TOTAL: len(self.samples)}
+        for sample in self.samples:
+            population = panel.populations.get(sample) if panel is not None else None
+            if population is not None:
+                counts[population] = (counts.get(population) or 0) + 1
+        return dict(sorted(counts.items(), key=lambda item: (item[0] != TOTAL, item[0])))
+
     def _iterate(self, vcf: Any) -> Iterator[Any]:
         iterator = iter(vcf)
         report = self.report
@@ -122,16 +145,20 @@ class VcfReader:
 
     def _plan(self, vcf: Any) -> None:
         infos, descriptions = _header_infos(vcf)
+        if not self.options.ignore_header_assembly:
+            check_header_assembly(self.path, vcf.raw_header, self.options.assembly)
         self.samples = list(vcf.samples)
         self._check_samples()
         options = self.options
         self.info: InfoFrequencies | None = None
+        self.info_populations: tuple[str, ...] = ()
         if options.sample_panel is None:
             populations = (
                 options.population_map.populations if options.population_map else detect_population_fields(infos)
             )
             if populations:
                 self.info = InfoFrequencies(self.path, populations, infos, self._check_missing)
+                self.info_populations = tuple(population.population for population in populations)
         self.genotypes: GenotypeCounter | None = None
         if self.samples and (self.info is None or options.case_level):
             panel, split_by_sex, sex_totals = self._panel_groups() if self.info is None else (None, False, False)
@@ -161,6 +188,8 @@ class VcfReader:
             raise VcfError(self.path, f"{needs} needs genotypes but the file has no samples")
         if options.sample_panel and not set(self.samples) & set(options.sample_panel.populations):
             raise VcfError(self.path, "none of the VCF samples is in the sample panel")
+        if options.sample_panel:
+            check_panel_coverage(self.path, self.samples, options.sample_panel, options.allow_unpanelled_samples)
 
     # -- one record ---------------------------------------------------------------------------------
 

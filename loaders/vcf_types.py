@@ -138,6 +138,10 @@ class VcfOptions:
     case_level: bool = False
     keep_zero_count: bool = False
     skip_unknown_contigs: bool = False
+    ignore_header_assembly: bool = False
+    """Load even when the header names another assembly or gives its lengths (`loaders.vcf_header`)."""
+    allow_unpanelled_samples: bool = False
+    """Load even when VCF samples are missing from the sample panel (they count in Total only)."""
     # htslib threads decompressing BGZF (bgzip, BCF) input while Python converts: about 10% faster.
     decompression_threads: int = 1
 

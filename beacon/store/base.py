@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 
-from beacon.genome import parse_variant_id
+from beacon.genome import CHROMOSOMES, parse_variant_id
 
 if TYPE_CHECKING:
     from beacon.ontology import Ontology
@@ -188,6 +188,28 @@ class VariantDocument:
     protein_hgvs_ids: tuple[str, ...] = ()
     # (biosampleId, zygosity label or None when unknown), only when loaded with --case-level.
     carriers: tuple[tuple[str, str | None], ...] = ()
+
+
+@dataclass(frozen=True)
+class VariantStatistics:
+    """What a dataset's current variants are: assembly, how many, per chromosome and per variant type."""
+
+    assembly: str | None
+    count: int
+    by_chromosome: Mapping[str, int]
+    by_type: Mapping[str, int]
+
+    @classmethod
+    def from_counts(cls, assembly: str | None, rows: Iterable[tuple[str, str, int]]) -> VariantStatistics:
+        """The statistics of (chromosome, type, count) rows; chromosomes in karyotype order, types by name."""
+        by_chromosome: dict[str, int] = {}
+        by_type: dict[str, int] = {}
+        for chromosome, variant_type, number in rows:
+            by_chromosome[chromosome] = by_chromosome.get(chromosome, 0) + number
+            by_type[variant_type] = by_type.get(variant_type, 0) + number
+        order = {name: index for index, name in enumerate(CHROMOSOMES)}
+        chromosomes = sorted(by_chromosome.items(), key=lambda item: (order.get(item[0], len(order)), item[0]))
+        return cls(assembly, sum(by_type.values()), dict(chromosomes), dict(sorted(by_type.items())))
 
 
 @dataclass(frozen=True)
@@ -400,3 +422,12 @@ class Store(Protocol):
     def carriers_of_variants(self, query: VariantQuery) -> list[str]:
         """Biosample ids carrying any variant the query matches (case-level data), ordered; skip/limit
         are ignored. Empty when the dataset's variants were loaded without case-level data."""
+
+    def variant_statistics(self, dataset_id: str) -> VariantStatistics | None:
+        """Counts of the dataset's current variants per chromosome and type; None when it has none loaded."""
+
+    def record_load(self, dataset_id: str, entry: Mapping[str, Any]) -> None:
+        """Keep one entry (JSON-able: when, files, counts) of the dataset's load history."""
+
+    def load_history(self, dataset_id: str) -> list[dict[str, Any]]:
+        """The dataset's load history entries, oldest first (empty after its removal)."""

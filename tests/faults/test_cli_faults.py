@@ -86,7 +86,11 @@ def test_a_read_only_store_is_read_and_every_write_is_one_line_naming_it(read_on
     listed = beacon(path, "datasets", "list", **popen)
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.startswith(f"{DEMO_DATASET}\t")
-    for command in (["load", "metadata", "--replace", *DEMO_FILES], ["datasets", "remove", DEMO_DATASET], ["init"]):
+    for command in (
+        ["load", "metadata", "--replace", *DEMO_FILES],
+        ["datasets", "remove", DEMO_DATASET, "--yes"],
+        ["init"],
+    ):
         line = one_error_line(beacon(path, *command, **popen))
         assert f"SQLite store {path} is read-only" in line, (command, line)
     assert sha256(path) == before
@@ -112,12 +116,12 @@ def test_a_dataset_that_does_not_exist_is_named_with_the_store(store, tmp_path):
     vcf = write_lines(tmp_path / "head.vcf", demo_lines(5))
     load = beacon(store, "load", "vcf", str(vcf), "--dataset", "NO_SUCH_DATASET", "--assembly", "GRCh37")
     assert one_error_line(load).startswith(f"error: {store}: dataset 'NO_SUCH_DATASET' does not exist")
-    remove = beacon(store, "datasets", "remove", "NO_SUCH_DATASET")
+    remove = beacon(store, "datasets", "remove", "NO_SUCH_DATASET", "--yes")
     assert one_error_line(remove) == f"error: {store}: no dataset 'NO_SUCH_DATASET'"
 
 
 # -- commands that need a store never create one --------------------------------------------------
-@pytest.mark.parametrize("command", [["datasets", "list"], ["datasets", "remove", "X"], ["store", "compact"]])
+@pytest.mark.parametrize("command", [["datasets", "list"], ["datasets", "remove", "X", "--yes"], ["store", "compact"]])
 def test_commands_that_need_a_store_do_not_create_one(command, tmp_path):
     path = tmp_path / "nowhere" / "beacon.sqlite"
     line = one_error_line(beacon(path, *command))
@@ -207,7 +211,7 @@ def wal_bytes(path: Path) -> int:
 
 def test_removing_a_dataset_gives_its_space_back(store, server_connection):
     before = store.stat().st_size
-    result = beacon(store, "datasets", "remove", DEMO_DATASET)
+    result = beacon(store, "datasets", "remove", DEMO_DATASET, "--yes")
     assert result.returncode == 0, result.stderr
     assert store.stat().st_size < before / 20  # the demo dataset is nearly everything in the file
     assert wal_bytes(store) == 0
@@ -230,7 +234,7 @@ def test_compact_gives_back_the_space_a_store_without_auto_vacuum_kept(store):
     conn.execute("VACUUM")
     conn.close()
     before = store.stat().st_size
-    assert beacon(store, "datasets", "remove", DEMO_DATASET).returncode == 0
+    assert beacon(store, "datasets", "remove", DEMO_DATASET, "--yes").returncode == 0
     assert store.stat().st_size == before  # its free pages stay in the file
     result = beacon(store, "store", "compact")
     assert result.returncode == 0, result.stderr

@@ -119,12 +119,12 @@ def test_cli_bad_input_exits_1_with_the_reason_on_stderr(runner, tmp_path):
 def test_cli_datasets_list_and_remove(runner, demo_store):
     listed = runner.invoke(main, ["datasets", "list"])
     assert listed.exit_code == 0 and listed.output.startswith(DEMO_DATASET)
-    removed = runner.invoke(main, ["datasets", "remove", DEMO_DATASET])
+    removed = runner.invoke(main, ["datasets", "remove", DEMO_DATASET, "--yes"])
     assert removed.exit_code == 0, removed.output
     assert [d["id"] for d in demo_store.list_datasets()] == [TEST_DATASET]  # the demo's other dataset stays
     assert count(demo_store, "individuals") == 0
     assert count(demo_store, "biosamples") == 0
-    again = runner.invoke(main, ["datasets", "remove", DEMO_DATASET])
+    again = runner.invoke(main, ["datasets", "remove", DEMO_DATASET, "--yes"])
     assert again.exit_code == 1 and "no dataset" in again.stderr
 
 

@@ -164,7 +164,7 @@ def test_options_that_need_genotypes_on_a_sites_only_file() -> None:
     with pytest.raises(VcfError, match="--sample-panel needs genotypes"):
         load(exac, VcfOptions(assembly="GRCh37", sample_panel=panel))
     with pytest.raises(VcfError, match="none of the VCF samples"):
-        load(EGA, VcfOptions(assembly="GRCh37", sample_panel=panel))
+        load(EGA, VcfOptions(assembly="GRCh38", sample_panel=panel))
 
 
 def test_bad_sample_panels(tmp_path: Path) -> None:
@@ -189,7 +189,7 @@ def test_header_problems_raise_before_the_first_record_is_asked_for(tmp_path: Pa
         read_documents(tmp_path / "missing.vcf.gz", GRCH37)
     with pytest.raises(VcfError, match="--case-level needs genotypes"):
         read_documents(DATA / "exac.vcf.gz", VcfOptions(assembly="GRCh37", case_level=True))
-    both = VcfOptions(assembly="GRCh37", sample_panel=SamplePanel({"SAMPLE1": "ES"}), population_map=parse_map())
+    both = VcfOptions(assembly="GRCh38", sample_panel=SamplePanel({"SAMPLE1": "ES"}), population_map=parse_map())
     with pytest.raises(VcfError, match="not both"):
         read_documents(EGA, both)
 

@@ -185,7 +185,7 @@ def test_exac_style_per_population_counts() -> None:
 
 def test_info_zygosity_counts_are_taken_as_given() -> None:
     # EGA 1:169549811 C>T: AC=2;AN=40;AC_Het=2;AC_Hom=0;AC_Hemi=0 and X:31121924 T>C: AC=18;AN=40;AC_Het=14;AC_Hom=4
-    documents = load(DATA / "synthetic_usecases_4beacon_testingV4.vcf.gz", VcfOptions(assembly="GRCh37"))
+    documents = load(DATA / "synthetic_usecases_4beacon_testingV4.vcf.gz", VcfOptions(assembly="GRCh38"))
     assert documents[("1", 169549811, "C", "T")].frequencies == (PopulationFrequency(TOTAL, 0.05, 2, 40, 0, 2, 0),)
     assert documents[("X", 31121924, "T", "C")].frequencies == (PopulationFrequency(TOTAL, 18 / 40, 18, 40, 4, 14, 0),)
 

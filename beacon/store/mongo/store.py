@@ -50,6 +50,7 @@ from beacon.store.base import (
     VariantQuery,
     build_id_query,
 )
+from beacon.store.mongo import inspection as mongo_inspection
 from beacon.store.mongo import ontologies as mongo_ontologies
 from beacon.store.mongo import state as mongo_state
 from beacon.store.mongo import variants as mongo_variants
@@ -73,7 +74,7 @@ CHECK_TIMEOUT = 2.0
 _DATABASE_NAME = re.compile(r'^[^/\\. "$\x00]{1,63}$')
 
 
-class MongoStore:
+class MongoStore(mongo_inspection.InspectionMethods):
     """The Store interface on one MongoDB database (standalone, replica set or sharded cluster)."""
 
     def __init__(
@@ -213,6 +214,7 @@ class MongoStore:
         db = self._writable()
         if not mongo_writes.remove_dataset(db, dataset_id, self.write_options):
             return False
+        mongo_inspection.forget_loads(db, dataset_id)
         time.sleep(self.write_options.cleanup_grace)  # readers that saw the dataset finish meanwhile
         if dataset_id in mongo_state.read_visibility(db).removed:  # not already finished by a writer
             mongo_state.drop_variant_sets(db, dataset_id)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from beacon.store.base import StoreError
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 # A migration step is an SQL statement or, for data migrations, a function of the connection.
 _MIGRATIONS: dict[int, tuple[str | Callable[[sqlite3.Connection], None], ...]] = {
@@ -112,6 +112,10 @@ _MIGRATIONS: dict[int, tuple[str | Callable[[sqlite3.Connection], None], ...]] =
         # annotations table gets rows for rsIDs and protein ids, and gene rows become upper-case keys.
         lambda conn: _index_variant_lookups(conn),
     ),
+    10: (
+        # What each load of a dataset was (`beacon datasets show`): files, checksums, counts.
+        lambda conn: _create_load_history(conn),
+    ),
 }
 
 
@@ -137,6 +141,15 @@ def _index_variant_lookups(conn: sqlite3.Connection) -> None:
         if state == "current":
             kinds = ",".join(annotation_kinds(conn, version))
             conn.execute("UPDATE variant_sets SET annotations = ? WHERE version = ?", (kinds, version))
+
+
+def _create_load_history(conn: sqlite3.Connection) -> None:
+    # IF NOT EXISTS: a file whose version was set back (a restored or downgraded copy) may have the table already.
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS load_history"
+        " (dataset_id TEXT NOT NULL, recorded_at TEXT NOT NULL, entry TEXT NOT NULL)"
+    )
+    conn.execute("CREATE INDEX IF NOT EXISTS load_history_by_dataset ON load_history (dataset_id)")
 
 
 def _upgrade_variant_side_tables(conn: sqlite3.Connection) -> None:
@@ -253,6 +266,7 @@ SELECT_CURRENT_SET = (
 )
 REMOVE_DATASET = (
     "DELETE FROM variant_sets WHERE dataset_id = :dataset_id",
+    "DELETE FROM load_history WHERE dataset_id = :dataset_id",
     "DELETE FROM record_terms WHERE dataset_id = :dataset_id",
     "DELETE FROM record_values WHERE dataset_id = :dataset_id",
     "DELETE FROM records WHERE dataset_id = :dataset_id",

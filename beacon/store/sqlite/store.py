@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,8 +27,10 @@ from beacon.store.base import (
     UnknownDatasetError,
     VariantDocument,
     VariantQuery,
+    VariantStatistics,
     build_id_query,
 )
+from beacon.store.sqlite import inspection as sqlite_inspection
 from beacon.store.sqlite import schema as sqlite_schema
 from beacon.store.sqlite import variants as sqlite_variants
 from beacon.store.sqlite.files import (
@@ -349,6 +351,23 @@ class SqliteStore:
         carriers = f"{sqlite_variants.table_name(version)}_carriers"
         sql = f"SELECT DISTINCT biosample_id FROM {carriers} WHERE rowid_ref IN ({variant_rows}) ORDER BY biosample_id"
         return [biosample for (biosample,) in self._conn().execute(sql, params)]
+
+    # -- inspection (`beacon datasets show`, see sqlite_inspection) -----------------------------
+    @translated
+    def variant_statistics(self, dataset_id: str) -> VariantStatistics | None:
+        """Counts of the dataset's current variants per chromosome and type; None when it has none loaded."""
+        return sqlite_inspection.variant_statistics(self._conn(), dataset_id)
+
+    @translated
+    def record_load(self, dataset_id: str, entry: Mapping[str, Any]) -> None:
+        """Keep one entry of the dataset's load history."""
+        with self._write() as conn:
+            sqlite_inspection.record_load(conn, dataset_id, entry)
+
+    @translated
+    def load_history(self, dataset_id: str) -> list[dict[str, Any]]:
+        """The dataset's load history entries, oldest first."""
+        return sqlite_inspection.load_history(self._conn(), dataset_id)
 
 
 def _same_assembly(query: VariantQuery, assembly: str | None) -> bool:
