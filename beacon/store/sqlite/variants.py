@@ -28,6 +28,8 @@ BIN = 10_000  # bases per bin of the per-version start-count table (`<table>_bin
 GENE = "gene"
 AMINOACID_CHANGE = "aa"
 CASE_LEVEL = "carriers"
+CHROMOSOME_KINDS = frozenset({"sequence", "range", "bracket", "id"})
+"""Query kinds whose clause names the chromosome: they read the one table holding it."""
 _COLUMNS = (
     "variant_id",
     "chromosome",
