@@ -133,6 +133,16 @@ def load_metadata_command(
 @click.option("--keep-zero-count", is_flag=True, help="Keep alleles no sample carries (skipped by default).")
 @click.option("--skip-unknown-contigs", is_flag=True, help="Skip records on decoy/alt/unplaced contigs.")
 @click.option("--replace", is_flag=True, help="Swap the dataset's existing variants for these in one step.")
+@click.option(
+    "--add",
+    is_flag=True,
+    help="Add these variants to the dataset's (e.g. one more chromosome); refused if any is loaded already.",
+)
+@click.option(
+    "--replace-contigs",
+    is_flag=True,
+    help="Replace the dataset's variants on the chromosomes of the input only; the others are kept.",
+)
 @click.option("--batch-size", default=20_000, show_default=True, type=click.IntRange(100, 1_000_000))
 @click.option(
     "--workers",
@@ -142,11 +152,12 @@ def load_metadata_command(
 @store_option
 def load_vcf_command(files: tuple[Path, ...], store_uri: str | None, **options: Any) -> None:
     """Load VCF/BCF files (one variant per ALT allele) into a dataset, all or nothing."""
-    from loaders.variant_load import load_vcf_files
+    from loaders.variant_load import LoadRefused, load_vcf_files
     from loaders.vcf import VcfError
     from loaders.vcf_parallel import WorkerError
 
-    with reported_errors(VcfError, WorkerError):
+    with reported_errors(VcfError, WorkerError, LoadRefused):
+        mode = load_mode_from_cli(options)
         vcf_options = vcf_options_from_cli(options)
         with opened_store(store_uri) as store:
             reports = load_vcf_files(
@@ -154,7 +165,7 @@ def load_vcf_command(files: tuple[Path, ...], store_uri: str | None, **options: 
                 list(files),
                 options["dataset_id"],
                 vcf_options,
-                replace=options["replace"],
+                mode=mode,
                 batch_size=options["batch_size"],
                 on_progress=progress_printer(),
                 workers=options["workers"] or len(os.sched_getaffinity(0)),
@@ -162,6 +173,14 @@ def load_vcf_command(files: tuple[Path, ...], store_uri: str | None, **options: 
         for report in reports:
             for line in report.lines():
                 click.echo(line)
+
+
+def load_mode_from_cli(options: dict[str, Any]) -> Any:
+    """The `LoadMode` of `--replace`, `--add` or `--replace-contigs` (at most one), else `new`."""
+    chosen = [flag for flag in ("replace", "add", "replace_contigs") if options.get(flag)]
+    if len(chosen) > 1:
+        raise click.UsageError(f"choose one of {', '.join('--' + f.replace('_', '-') for f in chosen)}")
+    return chosen[0].replace("_", "-") if chosen else "new"
 
 
 def vcf_options_from_cli(options: dict[str, Any]) -> Any:

@@ -49,7 +49,7 @@ class PresentVariants:
         if self.count:
             raise DuplicateVariantsError(
                 f"dataset {dataset_id!r} already has {self.count} of the variants of this load "
-                f"(e.g. {', '.join(self.examples)}); nothing was loaded. Load only new variants with --add, "
+                f"(e.g. {', '.join(self.examples)}); nothing was loaded. Leave them out of the input, "
                 "or use --replace-contigs to replace the chromosomes of the input",
                 self.count,
                 self.examples,

@@ -146,7 +146,7 @@ def _refuse_present(conn: sqlite3.Connection, dataset_id: str, version: int, pre
     if count:
         raise DuplicateVariantsError(
             f"dataset {dataset_id!r} already has {count} of the variants of this load (e.g. {', '.join(examples)}); "
-            "nothing was loaded. Load only new variants with --add, or use --replace-contigs to replace "
+            "nothing was loaded. Leave them out of the input, or use --replace-contigs to replace "
             "the chromosomes of the input",
             count,
             examples,
