@@ -15,7 +15,7 @@ from typing import Any
 
 from pymongo.database import Database
 
-from beacon.store.base import DuplicateVariantsError, VariantDocument
+from beacon.store.base import DuplicateVariantsError, FrequencySource, VariantDocument
 from beacon.store.mongo import state
 
 COPY_BATCH = 5000
@@ -105,3 +105,21 @@ def find_duplicates(db: Database, version: int, chromosomes: Iterable[str]) -> N
         raise DuplicateVariantsError(
             f"this load holds {len(repeated)} variant(s) twice (e.g. {', '.join(examples)})", len(repeated), examples
         )
+
+
+def already_loaded(dataset_id: str, count: int) -> str:
+    """The message refusing a load in mode `new` into a dataset with variants."""
+    return (
+        f"dataset {dataset_id!r} already has {count} variants; use --replace to swap them, --add to add to them "
+        "or --replace-contigs to replace only the chromosomes of the input"
+    )
+
+
+def other_source(dataset_id: str, current: FrequencySource | None, new: FrequencySource | None) -> str:
+    """The message refusing to mix frequency sources in one version."""
+    named = ["no frequency source" if source is None else source.source for source in (current, new)]
+    return (
+        f"dataset {dataset_id!r} holds variants whose frequencies come from {named[0]} and this load's come "
+        f"from {named[1]}; one dataset version keeps one frequency source: load with the same --populations "
+        "map, or use --replace"
+    )

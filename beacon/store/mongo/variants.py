@@ -335,11 +335,11 @@ def _claim(
     replace = mode != "new"
     if document.get("current") and not replace:
         count = document["current"]["count"]
-        raise VariantLoadError(already_loaded(dataset_id, count))
+        raise VariantLoadError(incremental.already_loaded(dataset_id, count))
     if document.get("current") and mode in ("add", "replace-contigs"):
         current = VariantSet.from_document(document["current"]).frequency_source
         if current != frequency_source:
-            raise VariantLoadError(other_source(dataset_id, current, frequency_source))
+            raise VariantLoadError(incremental.other_source(dataset_id, current, frequency_source))
     loading = document.get("loading")
     if loading is not None and not _abandoned(loading):
         raise VariantLoadError(
@@ -366,24 +366,6 @@ def _claim(
     if loading is not None:
         _delete_version(db, set_id, "abandoned", loading["version"])
     return version
-
-
-def already_loaded(dataset_id: str, count: int) -> str:
-    """The message refusing a load in mode `new` into a dataset with variants."""
-    return (
-        f"dataset {dataset_id!r} already has {count} variants; use --replace to swap them, --add to add to them "
-        "or --replace-contigs to replace only the chromosomes of the input"
-    )
-
-
-def other_source(dataset_id: str, current: FrequencySource | None, new: FrequencySource | None) -> str:
-    """The message refusing to mix frequency sources in one version."""
-    named = ["no frequency source" if source is None else source.source for source in (current, new)]
-    return (
-        f"dataset {dataset_id!r} holds variants whose frequencies come from {named[0]} and this load's come "
-        f"from {named[1]}; one dataset version keeps one frequency source: load with the same --populations "
-        "map, or use --replace"
-    )
 
 
 def _update_or_insert(db: Database, condition: Mapping[str, Any], update: Mapping[str, Any]) -> bool:
