@@ -46,8 +46,10 @@ class Contig:
 
 def create_contig_map(conn: sqlite3.Connection) -> None:
     """Schema step (incremental loads): the `variant_contigs` table, filled for the current variant sets."""
+    # IF NOT EXISTS / OR IGNORE: a migration may meet a file that has the table already (one whose
+    # version number was set back by hand, as the fault tests do); it then adds what is missing.
     conn.execute(
-        """CREATE TABLE variant_contigs (
+        """CREATE TABLE IF NOT EXISTS variant_contigs (
             version INTEGER NOT NULL,
             chromosome TEXT NOT NULL,
             table_version INTEGER NOT NULL,
@@ -57,7 +59,8 @@ def create_contig_map(conn: sqlite3.Connection) -> None:
         ) WITHOUT ROWID"""
     )
     for (version,) in conn.execute("SELECT version FROM variant_sets WHERE state = 'current'").fetchall():
-        write_contigs(conn, version, {c: Contig(version, n, s) for c, (n, s) in table_contigs(conn, version).items()})
+        contigs = {c: Contig(version, n, s) for c, (n, s) in table_contigs(conn, version).items()}
+        write_contigs(conn, version, contigs, or_ignore=True)
 
 
 def table_contigs(conn: sqlite3.Connection, table_version: int) -> dict[str, tuple[int, int]]:
@@ -78,11 +81,11 @@ def read_contigs(conn: sqlite3.Connection, version: int) -> dict[str, Contig]:
     return {chromosome: Contig(table, count, span) for chromosome, table, count, span in rows}
 
 
-def write_contigs(conn: sqlite3.Connection, version: int, contigs: dict[str, Contig]) -> None:
-    """Record a version's chromosome map."""
+def write_contigs(conn: sqlite3.Connection, version: int, contigs: dict[str, Contig], or_ignore: bool = False) -> None:
+    """Record a version's chromosome map (`or_ignore`: keep the chromosomes already recorded)."""
     conn.executemany(
-        "INSERT INTO variant_contigs (version, chromosome, table_version, variant_count, max_short_span)"
-        " VALUES (?, ?, ?, ?, ?)",
+        f"INSERT {'OR IGNORE ' if or_ignore else ''}INTO variant_contigs"
+        " (version, chromosome, table_version, variant_count, max_short_span) VALUES (?, ?, ?, ?, ?)",
         [(version, c, x.table_version, x.variant_count, x.max_short_span) for c, x in contigs.items()],
     )
 
