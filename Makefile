@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5050
 STORE  ?= sqlite:///var/beacon.sqlite
 
-.PHONY: run test install lint format clean benchmark
+.PHONY: run test install lint format clean benchmark benchmark-scale
 
 run: $(STAMP)
 	BEACON_STORE_URI=$(STORE) $(BIN)/beacon load demo
@@ -51,6 +51,13 @@ benchmark: $(STAMP)
 	$(BIN)/python -m benchmarks.load_benchmark --sites 1000000
 	$(BIN)/python -m benchmarks.query_benchmark --sizes 1000000,10000000
 	$(BIN)/python -m benchmarks.page_benchmark --sizes 10000000
+
+# National scale (not in CI): 22 per-chromosome VCFs loaded with --add, 100M variants by default
+# (hours; SCALE_VARIANTS=2000000 for a quick run), then queries at the final size.
+SCALE_VARIANTS ?= 100000000
+benchmark-scale: $(STAMP)
+	@command -v wrk >/dev/null 2>&1 || ./scripts/install-debian-packages wrk
+	$(BIN)/python -m benchmarks.scale_benchmark --variants $(SCALE_VARIANTS)
 
 clean:
 	rm -rf $(VENV) var build *.egg-info tests/oidc/node_modules

@@ -144,6 +144,16 @@ def load_metadata_command(
     is_flag=True,
     help="Load even when VCF samples are missing from --sample-panel (they count in Total, in no population).",
 )
+@click.option(
+    "--add",
+    is_flag=True,
+    help="Add these variants to the dataset's (e.g. one more chromosome); refused if any is loaded already.",
+)
+@click.option(
+    "--replace-contigs",
+    is_flag=True,
+    help="Replace the dataset's variants on the chromosomes of the input only; the others are kept.",
+)
 @click.option("--batch-size", default=20_000, show_default=True, type=click.IntRange(100, 1_000_000))
 @click.option(
     "--workers",
@@ -154,12 +164,13 @@ def load_metadata_command(
 def load_vcf_command(files: tuple[Path, ...], store_uri: str | None, **options: Any) -> None:
     """Load VCF/BCF files (one variant per ALT allele) into a dataset, all or nothing."""
     from loaders.load_history import vcf_load_entry
-    from loaders.variant_load import load_vcf_files
+    from loaders.variant_load import LoadRefused, load_vcf_files
     from loaders.vcf import VcfError
     from loaders.vcf_parallel import WorkerError
     from loaders.vcf_preflight import check_inputs, quiet_htslib
 
-    with reported_errors(VcfError, WorkerError):
+    with reported_errors(VcfError, WorkerError, LoadRefused):
+        mode = load_mode_from_cli(options)
         vcf_options = vcf_options_from_cli(options)
         preflight = check_inputs(list(files), vcf_options)  # before the store is even opened
         for warning in preflight.warnings:
@@ -171,17 +182,24 @@ def load_vcf_command(files: tuple[Path, ...], store_uri: str | None, **options: 
                 list(files),
                 options["dataset_id"],
                 vcf_options,
-                replace=options["replace"],
+                mode=mode,
                 batch_size=options["batch_size"],
                 on_progress=progress.show if progress.enabled else None,
                 workers=options["workers"] or len(os.sched_getaffinity(0)),
             )
-            modes = [name for name in ("add", "replace_contigs", "replace") if options.get(name)]
-            entry = vcf_load_entry(list(files), reports, vcf_options, preflight.populations, (modes or ["new"])[0])
+            entry = vcf_load_entry(list(files), reports, vcf_options, preflight.populations, mode)
             store.record_load(options["dataset_id"], entry)  # the history `beacon datasets show` prints
         for report in reports:
             for line in report.lines():
                 click.echo(line)
+
+
+def load_mode_from_cli(options: dict[str, Any]) -> Any:
+    """The `LoadMode` of `--replace`, `--add` or `--replace-contigs` (at most one), else `new`."""
+    chosen = [flag for flag in ("replace", "add", "replace_contigs") if options.get(flag)]
+    if len(chosen) > 1:
+        raise click.UsageError(f"choose one of {', '.join('--' + f.replace('_', '-') for f in chosen)}")
+    return chosen[0].replace("_", "-") if chosen else "new"
 
 
 def vcf_options_from_cli(options: dict[str, Any]) -> Any:

@@ -246,9 +246,16 @@ def sample_any(store_uri: str, sites: int, count: int) -> tuple[list[str], list[
         store.close()
 
 
-def measure(store_uri: str, sites: int, workdir: Path, seconds: int, connections: int) -> dict[str, dict[str, float]]:
-    """Every measurement for one store."""
-    boolean, record, ranges = sample_any(store_uri, sites, 2000)
+def measure(
+    store_uri: str,
+    sites: int,
+    workdir: Path,
+    seconds: int,
+    connections: int,
+    paths: tuple[list[str], list[str], list[str]] | None = None,
+) -> dict[str, dict[str, float]]:
+    """Every measurement for one store; `paths` (boolean, record, range) replaces the sampled queries."""
+    boolean, record, ranges = paths if paths is not None else sample_any(store_uri, sites, 2000)
     port = free_port()
     server = start_server(store_uri, workdir, port)
     try:

@@ -189,6 +189,7 @@ def _add_counts(report: LoadReport, part: LoadReport) -> None:
     report.records += part.records
     report.alleles += part.alleles
     report.loaded += part.loaded
+    report.contigs |= part.contigs
     for reason, count in part.skipped.items():
         report.skip(reason, count)
 

@@ -281,6 +281,8 @@ class VcfReader:
                 raise self._error(str(error), "CHROM") from None
             chromosome = ""
         self.contigs[contig] = chromosome
+        if chromosome:
+            self.report.contigs.add(chromosome)
         return chromosome
 
     def _reference(self, ref: str) -> str:

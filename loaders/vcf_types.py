@@ -64,6 +64,7 @@ class LoadReport:
     skipped: dict[str, int] = field(default_factory=dict)
     parts: int = 0
     rerun_in_one_process: bool = False
+    contigs: set[str] = field(default_factory=set)  # chromosomes with records (known ones), for load checks
 
     def skip(self, reason: str, count: int = 1) -> None:
         """Count `count` alleles (or records) skipped for `reason`."""

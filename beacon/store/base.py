@@ -47,6 +47,20 @@ class DuplicateOntologyError(StoreError):
         self.ontology_id = ontology_id
 
 
+class DuplicateVariantsError(StoreError):
+    """A load would give a dataset two variants with the same internal id; nothing was switched in.
+
+    `examples` are some of the ids; `ordinals` (1-based places in the load's order, when the store can
+    tell) of the two copies of the first example let the loader name the files they came from.
+    """
+
+    def __init__(self, message: str, count: int, examples: Sequence[str], ordinals: tuple[int, int] | None = None):
+        super().__init__(message)
+        self.count = count
+        self.examples = tuple(examples)
+        self.ordinals = ordinals
+
+
 class UnknownDatasetError(StoreError):
     """A write or query names a dataset that has not been loaded (`entity`/`record_id`: the record naming it)."""
 
@@ -292,6 +306,19 @@ class VariantPart(Protocol):
         """A writer for this part (call once, in the worker)."""
 
 
+LoadMode = Literal["new", "replace", "add", "replace-contigs"]
+"""How a variant load meets the dataset's current variants (`begin_variant_load`):
+- `new`: the dataset must have none (StoreError otherwise);
+- `replace`: the new version holds only the load's variants;
+- `add`: the new version holds the current variants and the load's; a load holding a variant already
+  present fails at `commit` with DuplicateVariantsError (nothing switched in);
+- `replace-contigs`: the new version holds the load's variants and the current ones of every
+  chromosome the load holds no variant on.
+In every mode one version holds one assembly and one frequency source, and `commit` is one switch."""
+
+LOAD_MODES: tuple[LoadMode, ...] = ("new", "replace", "add", "replace-contigs")
+
+
 class VariantLoad(Protocol):
     """An open variant load into a new, invisible version of one dataset.
 
@@ -308,8 +335,14 @@ class VariantLoad(Protocol):
     def add_part(self, part: VariantPart) -> int:
         """Merge a written part after those added before it; returns how many variants it held."""
 
+    def duplicates(self, chromosomes: Iterable[str]) -> None:
+        """Raise DuplicateVariantsError if the load so far holds one variant id twice on these chromosomes.
+
+        The loader asks only for chromosomes that several of its files hold (a file repeats no allele).
+        """
+
     def commit(self) -> None:
-        """Make the new version current in one step and drop the old one."""
+        """Make the new version current in one step and drop the old one (see `LoadMode`)."""
 
     def abort(self) -> None:
         """Drop the new version; the previous one keeps answering."""
@@ -385,14 +418,21 @@ class Store(Protocol):
 
     # -- variants -------------------------------------------------------------------------
     def begin_variant_load(
-        self, dataset_id: str, *, replace: bool = False, frequency_source: FrequencySource | None = None
+        self,
+        dataset_id: str,
+        *,
+        replace: bool = False,
+        frequency_source: FrequencySource | None = None,
+        mode: LoadMode = "new",
     ) -> VariantLoad:
         """Start an atomic variant load for an existing dataset.
 
         `frequency_source` is where the new variant set's frequencies come from (a populations map's
-        source), kept with the set from `commit`; None: the set names none. Raises UnknownDatasetError,
-        or StoreError when the dataset already has variants and `replace` is false (or another load of
-        it is running).
+        source), kept with the set from `commit`; None: the set names none. `mode` is how the load meets
+        the current variants (`LoadMode`); `replace=True` is `mode="replace"`. Raises UnknownDatasetError,
+        or StoreError when the dataset already has variants in mode `new` (or another load of it is
+        running), or when an `add`/`replace-contigs` load names another frequency source than the
+        current variants'.
         """
 
     def count_variants(self, query: VariantQuery) -> int:

@@ -15,8 +15,8 @@ def with_dataset(store, dataset_id: str = "D1") -> None:
     store.put_metadata(batch)
 
 
-def load(store, documents, dataset_id: str = "D1", replace: bool = False) -> None:
-    variant_load = store.begin_variant_load(dataset_id, replace=replace)
+def load(store, documents, dataset_id: str = "D1", replace: bool = False, mode: str = "new") -> None:
+    variant_load = store.begin_variant_load(dataset_id, replace=replace, mode=mode)
     variant_load.add(documents)
     variant_load.commit()
 
@@ -38,6 +38,19 @@ def test_statistics_follow_a_replacement(any_store) -> None:
     load(any_store, [OTHER_CHROMOSOME], replace=True)
     statistics = any_store.variant_statistics("D1")
     assert (statistics.count, dict(statistics.by_chromosome), dict(statistics.by_type)) == (1, {"1": 1}, {"SNP": 1})
+
+
+def test_statistics_count_every_chromosome_of_incremental_loads(any_store) -> None:
+    """After `--add` and `--replace-contigs` the version's chromosomes live in several loads' tables."""
+    with_dataset(any_store)
+    load(any_store, [SNV, DELETION])
+    load(any_store, [OTHER_CHROMOSOME], mode="add")
+    statistics = any_store.variant_statistics("D1")
+    assert (statistics.count, list(statistics.by_chromosome.items())) == (3, [("1", 1), ("17", 2)])
+    load(any_store, [INSERTION, MNP, SNV_OTHER_ALT], mode="replace-contigs")  # chromosome 17 only
+    statistics = any_store.variant_statistics("D1")
+    assert (statistics.count, dict(statistics.by_chromosome)) == (4, {"1": 1, "17": 3})
+    assert dict(statistics.by_type) == {"SNP": 2, "INS": 1, "MNP": 1}
 
 
 def test_load_history_keeps_entries_in_order_per_dataset_and_goes_with_the_dataset(any_store) -> None:

@@ -261,3 +261,23 @@ def test_a_store_of_schema_8_gets_rs_id_lookups(tmp_path: Path) -> None:
             ], rs
     finally:
         upgraded.close()
+
+
+@pytest.mark.parametrize("old", WITH_VARIANTS, indirect=True)
+def test_an_old_store_takes_a_chromosome_replaced_in_place(old, upgraded, tmp_path) -> None:
+    stored, _ = old
+    with gzip.open(VCF, "rt") as handle:
+        lines = handle.readlines()
+    chr8 = [line for line in lines if line.startswith("8\t")][:5]
+    fixed = tmp_path / "chr8.vcf"
+    fixed.write_text("".join(line for line in lines if line.startswith("#")) + "".join(chr8))
+    (report,) = load_vcf_files(upgraded, [fixed], DATASET, VcfOptions("GRCh38"), mode="replace-contigs")
+    kept = [variant for variant in stored.variants if variant[1] != "8"]
+    assert 0 < report.loaded <= len(chr8)
+    assert upgraded.count_variants(VariantQuery(DATASET, kind="all")) == len(kept) + report.loaded
+    whole = VariantQuery(DATASET, chromosome="8", kind="range", start=0, end=200_000_000, limit=100)
+    found = upgraded.find_variants(whole)
+    assert {(d.start + 1, d.reference_bases) for d in found} == {(int(c[1]), c[3]) for c in map(str.split, chr8)}
+    for variant_id, _, _ in kept:  # the old table's other chromosomes answer as before
+        query = build_id_query(DATASET, variant_id)
+        assert query is not None and [d.variant_id for d in upgraded.find_variants(query)] == [variant_id]

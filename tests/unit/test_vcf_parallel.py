@@ -359,3 +359,38 @@ def test_vcf_errors_cross_process_boundaries_intact() -> None:
     assert (str(copy), copy.path, copy.problem, copy.where, copy.field_name) == (
         str(error), error.path, error.problem, error.where, error.field_name,
     )  # fmt: skip
+
+
+def test_an_add_merged_from_worker_parts_answers_like_one_load(tmp_path: Path) -> None:
+    # The second half of a chromosome added in parts moves into the table of the first half at the switch.
+    with gzip.open(DATA / "test_1000G.vcf.gz", "rb") as handle:
+        lines = handle.read().splitlines(keepends=True)
+    header = [line for line in lines if line.startswith(b"#")]
+    records = [line for line in lines if not line.startswith(b"#")]
+    halves = [
+        write_bgzf(tmp_path / f"half{i}.vcf.gz", b"".join(header + part), block_size=BLOCK)
+        for i, part in enumerate((records[:500], records[500:]))
+    ]
+    options = VcfOptions(assembly="GRCh37")
+    whole = load(tmp_path / "whole.sqlite", as_bgzf(DATA / "test_1000G.vcf.gz", tmp_path / "all.vcf.gz"), options, 1)
+    load(tmp_path / "added.sqlite", halves[0], options, workers=1)
+    store = SqliteStore(tmp_path / "added.sqlite")
+    try:
+        (second,) = load_vcf_files(store, [halves[1]], DATASET, options, workers=2, chunk_bytes=CHUNK_BYTES, mode="add")
+        assert_merged_from_workers(second, halves[1], CHUNK_BYTES)
+    finally:
+        store.close()
+    answers = []
+    for name in ("whole.sqlite", "added.sqlite"):
+        reader = SqliteStore(tmp_path / name, access="read")
+        try:
+            everything = reader.find_variants(VariantQuery(DATASET, kind="all", limit=5000))
+            windows = [
+                reader.count_variants(VariantQuery(DATASET, chromosome="1", kind="range", start=s, end=s + 5_000_000))
+                for s in range(0, 250_000_000, 5_000_000)
+            ]
+            answers.append((everything, windows))
+        finally:
+            reader.close()
+    assert len(answers[0][0]) == whole.loaded
+    assert answers[0] == answers[1]

@@ -66,6 +66,11 @@ class ErrorTranslatingLoad:
         return self._load.add_part(part)
 
     @store_errors
+    def duplicates(self, chromosomes: Iterable[str]) -> None:
+        """DuplicateVariantsError when the load holds one variant id twice on these chromosomes."""
+        self._load.duplicates(chromosomes)
+
+    @store_errors
     def commit(self) -> None:
         """Make the new version current in one step and drop the old one."""
         self._load.commit()

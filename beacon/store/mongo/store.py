@@ -41,6 +41,7 @@ from pymongo.errors import ConfigurationError, OperationFailure
 from beacon.store.base import (
     FilteringTerm,
     FrequencySource,
+    LoadMode,
     MetadataBatch,
     RecordQuery,
     StoreError,
@@ -314,15 +315,21 @@ class MongoStore(mongo_inspection.InspectionMethods):
     # -- variants (see mongo_variants) --------------------------------------------------------------
     @store_errors
     def begin_variant_load(
-        self, dataset_id: str, *, replace: bool = False, frequency_source: FrequencySource | None = None
+        self,
+        dataset_id: str,
+        *,
+        replace: bool = False,
+        frequency_source: FrequencySource | None = None,
+        mode: LoadMode = "new",
     ) -> VariantLoad:
-        """Start an atomic variant load into a new version of an existing dataset."""
+        """Start an atomic variant load into a new version of an existing dataset (see `LoadMode`)."""
         load = MongoVariantLoad(
             self._writable(),
             dataset_id,
             replace=replace,
             options=self.write_options,
             frequency_source=frequency_source,
+            mode=mode,
         )
         return ErrorTranslatingLoad(load, self.where)
 

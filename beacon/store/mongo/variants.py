@@ -46,13 +46,14 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from beacon.store.base import (
     FrequencySource,
+    LoadMode,
     PopulationFrequency,
     StoreError,
     UnknownDatasetError,
     VariantDocument,
     VariantQuery,
 )
-from beacon.store.mongo import state
+from beacon.store.mongo import incremental, state
 from beacon.store.mongo.lookups import KEY_FIELDS, lookup_keys
 from beacon.store.mongo.queries import eq, require_text
 from beacon.store.mongo.variant_queries import BUCKET_SIZE, LONG_SPAN, VariantSet, find_filter
@@ -164,6 +165,7 @@ class MongoVariantLoad:
         replace: bool,
         options: state.WriteOptions,
         frequency_source: FrequencySource | None = None,
+        mode: LoadMode = "new",
     ) -> None:
         self._db = db
         self.dataset_id = require_text(dataset_id, "dataset_id")
@@ -172,14 +174,20 @@ class MongoVariantLoad:
         self._frequency_source = frequency_source
         self._stats = _LoadStats()
         self._finished = False
+        self._mode: LoadMode = "replace" if replace else mode
+        self._chromosomes: set[str] = set()
+        self._present = incremental.PresentVariants()
         _require_dataset(db, self.dataset_id)
         clean_up_variant_sets(db, options)
-        self.version = _claim(db, self.dataset_id, replace, options)
+        self.version = _claim(db, self.dataset_id, self._mode, options, frequency_source)
 
     def add(self, documents: Iterable[VariantDocument]) -> int:
         """Insert one batch (unordered, in chunks of INSERT_BATCH); returns how many it held."""
         batch = list(documents)
         self._stats.add(batch)
+        self._chromosomes.update(document.chromosome for document in batch)
+        if self._mode == "add" and (previous := self._previous_version()) is not None:
+            self._present.check(self._db, previous, batch)
         collection = self._db[state.VARIANTS]
         for first in range(0, len(batch), INSERT_BATCH):
             chunk = batch[first : first + INSERT_BATCH]
@@ -209,12 +217,31 @@ class MongoVariantLoad:
             "load took over, or the dataset was removed); nothing was committed"
         )
 
+    def _previous_version(self) -> int | None:
+        document = self._db[state.STATE].find_one({"_id": self._set_id}, {"current.version": 1}) or {}
+        return (document.get("current") or {}).get("version")
+
+    def duplicates(self, chromosomes: Iterable[str]) -> None:
+        """DuplicateVariantsError when the load holds one variant id twice on these chromosomes."""
+        incremental.find_duplicates(self._db, self.version, chromosomes)
+
     def commit(self) -> None:
-        """Make this version current in one update, then delete the previous one after the grace period."""
+        """Make this version current in one update, then delete the previous one after the grace period.
+
+        An `add`/`replace-contigs` load first copies the current variants it keeps (`mongo_incremental`).
+        """
         document = self._db[state.STATE].find_one({"_id": self._set_id}) or {}
         if (document.get("loading") or {}).get("version") != self.version:
             self._lost()
         previous = document.get("current")
+        if previous and self._mode in ("add", "replace-contigs"):
+            self._present.refuse(self.dataset_id)
+            replaced = self._chromosomes if self._mode == "replace-contigs" else ()
+            incremental.carry_over(
+                self._db, previous["version"], self.version, replaced,
+                lambda stored: encode_variant(decode_variant(stored), self.version),
+                lambda batch: self._stats.add([decode_variant(stored) for stored in batch]),
+            )  # fmt: skip
         condition: dict[str, Any] = {"_id": self._set_id, "loading.version": self.version}
         condition["current.version" if previous else "current"] = (
             previous["version"] if previous else {"$exists": False}
@@ -298,13 +325,24 @@ def _require_dataset(db: Database, dataset_id: str) -> None:
         raise UnknownDatasetError(dataset_id)
 
 
-def _claim(db: Database, dataset_id: str, replace: bool, options: state.WriteOptions) -> int:
+def _claim(
+    db: Database,
+    dataset_id: str,
+    mode: LoadMode,
+    options: state.WriteOptions,
+    frequency_source: FrequencySource | None = None,
+) -> int:
     """Take the dataset's `loading` claim for a new version number; VariantLoadError if it is held."""
     set_id = state.variant_set_id(dataset_id)
     document = db[state.STATE].find_one({"_id": set_id}) or {}
+    replace = mode != "new"
     if document.get("current") and not replace:
         count = document["current"]["count"]
-        raise VariantLoadError(f"dataset {dataset_id!r} already has {count} variants; use --replace to swap them")
+        raise VariantLoadError(incremental.already_loaded(dataset_id, count))
+    if document.get("current") and mode in ("add", "replace-contigs"):
+        current = VariantSet.from_document(document["current"]).frequency_source
+        if current != frequency_source:
+            raise VariantLoadError(incremental.other_source(dataset_id, current, frequency_source))
     loading = document.get("loading")
     if loading is not None and not _abandoned(loading):
         raise VariantLoadError(

@@ -1,7 +1,8 @@
 """What `beacon datasets show` reads from a SQLite store: variant counts per chromosome and type, load history.
 
-The history is a small table (`load_history`, schema version 9) of one JSON entry per load, written by
-the loader after its switch; the counts are grouped from the current version's variants table.
+The history is a small table (`load_history`, schema version 10) of one JSON entry per load, written by
+the loader after its switch; the counts are grouped from the tables holding the current version's
+chromosomes (`variant_contigs`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from beacon.store.base import VariantStatistics
+from beacon.store.sqlite.contigs import read_contigs
 from beacon.store.sqlite.variants import table_name
 
 _CURRENT = "SELECT version, assembly FROM variant_sets WHERE dataset_id = ? AND state = 'current'"
@@ -24,9 +26,18 @@ def variant_statistics(conn: sqlite3.Connection, dataset_id: str) -> VariantStat
     if current is None:
         return None
     version, assembly = current
-    rows = conn.execute(
-        f"SELECT chromosome, variant_type, count(*) FROM {table_name(version)} GROUP BY chromosome, variant_type"
-    ).fetchall()
+    tables: dict[int, list[str]] = {}
+    for chromosome, contig in read_contigs(conn, version).items():
+        tables.setdefault(contig.table_version, []).append(chromosome)
+    rows: list[tuple[str, str, int]] = []
+    for table_version, chromosomes in sorted(tables.items()):
+        # A version's chromosomes may live in several tables (incremental loads); each counts its own.
+        marks = ",".join("?" * len(chromosomes))
+        rows += conn.execute(
+            f"SELECT chromosome, variant_type, count(*) FROM {table_name(table_version)}"
+            f" WHERE chromosome IN ({marks}) GROUP BY chromosome, variant_type",
+            chromosomes,
+        ).fetchall()
     return VariantStatistics.from_counts(assembly, rows)
 
 

@@ -22,8 +22,9 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
-from beacon.store.base import FrequencySource, UnknownDatasetError, VariantDocument
+from beacon.store.base import FrequencySource, LoadMode, UnknownDatasetError, VariantDocument
 from beacon.store.processes import process_alive
+from beacon.store.sqlite import contigs as sqlite_contigs
 from beacon.store.sqlite.files import reclaim, store_error, translated
 from beacon.store.sqlite.variants import (
     ANNOTATION_KINDS,
@@ -62,7 +63,7 @@ class SqliteVariantLoad:
         store_path: Path,
         dataset_id: str,
         *,
-        replace: bool,
+        mode: LoadMode,
         frequency_source: FrequencySource | None = None,
     ) -> None:
         self._connection = connection
@@ -70,6 +71,7 @@ class SqliteVariantLoad:
         self._store_error = store_error
         self._store_path = store_path
         self.dataset_id = dataset_id
+        self.mode = mode
         self._frequency_source = None if frequency_source is None else json.dumps(frequency_source.to_json())
         self._next_rowid = 1
         self._assembly: str | None = None
@@ -77,7 +79,7 @@ class SqliteVariantLoad:
         self._batches_added = False  # bins are then counted at commit
         self._parts_added = False  # indexes and bins are then kept up to date merge by merge
         with write() as conn:
-            _check_can_load(conn, dataset_id, replace)
+            _check_can_load(conn, dataset_id, mode, self._frequency_source)
             _drop_abandoned_loads(conn, dataset_id, store_path)
             self.version = conn.execute(
                 "INSERT INTO variant_sets (dataset_id, state, loader_pid) VALUES (?, 'loading', ?)",
@@ -132,27 +134,56 @@ class SqliteVariantLoad:
         return count
 
     @translated
+    def duplicates(self, chromosomes: Iterable[str]) -> None:
+        """DuplicateVariantsError when the load holds one variant id twice on these chromosomes."""
+        with self._write() as conn:  # a write transaction: the automatic index it may build is scratch
+            sqlite_contigs.find_duplicates(conn, self.version, chromosomes)
+
+    @translated
     def commit(self) -> None:
-        """Build the indexes, then make this version current and drop the previous one, atomically."""
+        """Build the indexes, then make this version current (`sqlite_contigs.switch`) in one transaction.
+
+        A failure (duplicates in mode `add`, another assembly) rolls the switch back and aborts the load.
+        """
+        try:
+            with self._write() as conn:
+                self._switch(conn)
+        except BaseException:
+            self.abort()
+            raise
         self.open = False
-        with self._write() as conn:
-            _index_version(conn, self.version)
-            if self._batches_added:  # merged parts counted their own bins
-                build_bins(conn, self.version)
-            # Statistics let the planner pick the allele index over the position index; sampled, so cheap.
-            conn.execute("PRAGMA analysis_limit = 2000")
-            conn.execute(f"ANALYZE {table_name(self.version)}")
-            _drop_current(conn, self.dataset_id)
-            conn.execute(
-                "UPDATE variant_sets SET state = 'current', assembly = ?, variant_count = ?, max_short_span = ?,"
-                " annotations = ?, frequency_source = ?, loader_pid = NULL WHERE version = ?",
-                (
-                    self._assembly, self._next_rowid - 1, self._max_short_span,
-                    ",".join(annotation_kinds(conn, self.version)), self._frequency_source, self.version,
-                ),
-            )  # fmt: skip
         remove_parts(self._store_path, self.version)
         reclaim(self._connection())  # the previous version's space
+
+    def _switch(self, conn: sqlite3.Connection) -> None:
+        _index_version(conn, self.version)
+        if self._batches_added:  # merged parts counted their own bins
+            build_bins(conn, self.version)
+        # Statistics let the planner pick the allele index over the position index; sampled, so cheap.
+        conn.execute("PRAGMA analysis_limit = 2000")
+        conn.execute(f"ANALYZE {table_name(self.version)}")
+        previous = conn.execute(
+            "SELECT version, assembly FROM variant_sets WHERE dataset_id = ? AND state = 'current'", (self.dataset_id,)
+        ).fetchone()
+        if previous is not None and self.mode in ("add", "replace-contigs"):
+            _same_as_current(self.dataset_id, previous[1], self._assembly)
+            self._assembly = self._assembly or previous[1]
+        contigs = sqlite_contigs.switch(
+            conn, self.dataset_id, self.version, self.mode, None if previous is None else previous[0]
+        )
+        if previous is not None:
+            sqlite_contigs.forget_version(conn, previous[0])
+            conn.execute("DELETE FROM variant_sets WHERE version = ?", (previous[0],))
+        conn.execute(
+            "UPDATE variant_sets SET state = 'current', assembly = ?, variant_count = ?, max_short_span = ?,"
+            " annotations = ?, frequency_source = ?, loader_pid = NULL WHERE version = ?",
+            (
+                self._assembly, sum(c.variant_count for c in contigs.values()),
+                max((c.max_short_span for c in contigs.values()), default=0),
+                ",".join(sqlite_contigs.annotation_kinds(conn, (c.table_version for c in contigs.values()))),
+                self._frequency_source, self.version,
+            ),
+        )  # fmt: skip
 
     @translated
     def abort(self) -> None:
@@ -161,6 +192,7 @@ class SqliteVariantLoad:
             return
         self.open = False
         with self._write() as conn:
+            sqlite_contigs.forget_version(conn, self.version)
             drop_version(conn, self.version)
             conn.execute("DELETE FROM variant_sets WHERE version = ? AND state = 'loading'", (self.version,))
         remove_parts(self._store_path, self.version)
@@ -297,23 +329,46 @@ def annotation_kinds(conn: sqlite3.Connection, version: int) -> list[str]:
     return kinds
 
 
-def _drop_current(conn: sqlite3.Connection, dataset_id: str) -> None:
-    previous = conn.execute(
-        "SELECT version FROM variant_sets WHERE dataset_id = ? AND state = 'current'", (dataset_id,)
-    ).fetchall()
-    for (version,) in previous:
-        drop_version(conn, version)
-    conn.execute("DELETE FROM variant_sets WHERE dataset_id = ? AND state = 'current'", (dataset_id,))
+def _same_as_current(dataset_id: str, current: str | None, assembly: str | None) -> None:
+    if current is not None and assembly is not None and current != assembly:
+        raise VariantLoadError(
+            f"dataset {dataset_id!r} holds {current} variants and this load is {assembly}; "
+            "one dataset version holds one assembly (use --replace to swap them)"
+        )
 
 
-def _check_can_load(conn: sqlite3.Connection, dataset_id: str, replace: bool) -> None:
+def _check_can_load(conn: sqlite3.Connection, dataset_id: str, mode: LoadMode, frequency_source: str | None) -> None:
     if not conn.execute("SELECT 1 FROM records WHERE entity = 'datasets' AND id = ?", (dataset_id,)).fetchone():
         raise UnknownDatasetError(dataset_id)
     current = conn.execute(
-        "SELECT variant_count FROM variant_sets WHERE dataset_id = ? AND state = 'current'", (dataset_id,)
+        "SELECT variant_count, frequency_source FROM variant_sets WHERE dataset_id = ? AND state = 'current'",
+        (dataset_id,),
     ).fetchone()
-    if current and not replace:
-        raise VariantLoadError(f"dataset {dataset_id!r} already has {current[0]} variants; use --replace to swap them")
+    if current and mode == "new":
+        raise VariantLoadError(already_loaded(dataset_id, current[0]))
+    if current and mode in ("add", "replace-contigs") and current[1] != frequency_source:
+        raise VariantLoadError(other_source(dataset_id, current[1], frequency_source))
+
+
+def already_loaded(dataset_id: str, count: int) -> str:
+    """The message refusing a load in mode `new` into a dataset with variants."""
+    return (
+        f"dataset {dataset_id!r} already has {count} variants; use --replace to swap them, --add to add to them "
+        "or --replace-contigs to replace only the chromosomes of the input"
+    )
+
+
+def other_source(dataset_id: str, current: str | None, new: str | None) -> str:
+    """The message refusing to mix frequency sources (stored `FrequencySource.to_json` texts) in one version."""
+
+    def named(stored: str | None) -> str:
+        return "no frequency source" if stored is None else json.loads(stored)["source"]
+
+    return (
+        f"dataset {dataset_id!r} holds variants whose frequencies come from {named(current)} and this load's "
+        f"come from {named(new)}; one dataset version keeps one frequency source: load with the same "
+        "--populations map, or use --replace"
+    )
 
 
 def _drop_abandoned_loads(conn: sqlite3.Connection, dataset_id: str, store_path: Path) -> None:
@@ -324,5 +379,6 @@ def _drop_abandoned_loads(conn: sqlite3.Connection, dataset_id: str, store_path:
         if pid is not None and pid != os.getpid() and process_alive(pid):
             raise VariantLoadError(f"another load of dataset {dataset_id!r} is running (process {pid})")
         drop_version(conn, version)
+        sqlite_contigs.forget_version(conn, version)
         conn.execute("DELETE FROM variant_sets WHERE version = ?", (version,))
         remove_parts(store_path, version)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from beacon.store.base import StoreError
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 # A migration step is an SQL statement or, for data migrations, a function of the connection.
 _MIGRATIONS: dict[int, tuple[str | Callable[[sqlite3.Connection], None], ...]] = {
@@ -116,6 +116,11 @@ _MIGRATIONS: dict[int, tuple[str | Callable[[sqlite3.Connection], None], ...]] =
         # What each load of a dataset was (`beacon datasets show`): files, checksums, counts.
         lambda conn: _create_load_history(conn),
     ),
+    11: (
+        # Incremental loads (`load vcf --add`, `--replace-contigs`): a version maps each chromosome to
+        # the table holding it (`sqlite_contigs`); a current set's table holds all its chromosomes.
+        lambda conn: _incremental_loads(conn),
+    ),
 }
 
 
@@ -150,6 +155,12 @@ def _create_load_history(conn: sqlite3.Connection) -> None:
         " (dataset_id TEXT NOT NULL, recorded_at TEXT NOT NULL, entry TEXT NOT NULL)"
     )
     conn.execute("CREATE INDEX IF NOT EXISTS load_history_by_dataset ON load_history (dataset_id)")
+
+
+def _incremental_loads(conn: sqlite3.Connection) -> None:
+    from beacon.store.sqlite.contigs import create_contig_map
+
+    create_contig_map(conn)
 
 
 def _upgrade_variant_side_tables(conn: sqlite3.Connection) -> None:
@@ -254,17 +265,21 @@ INSERT_ONTOLOGY_TERM = (
 SELECT_ONTOLOGIES = "SELECT id, resource FROM ontologies ORDER BY id"
 SELECT_ONTOLOGY_TERMS = "SELECT term_id, label, parents FROM ontology_terms WHERE ontology_id = ? ORDER BY term_id"
 SELECT_ONTOLOGY_STAMP = "SELECT count(*), coalesce(max(stamp), 0) FROM ontologies"
-SELECT_VARIANT_SETS_OF = "SELECT version FROM variant_sets WHERE dataset_id = ?"
-SELECT_VARIANT_COUNT = "SELECT variant_count FROM variant_sets WHERE version = ?"
 SELECT_ANNOTATIONS = (
     "SELECT DISTINCT annotations FROM variant_sets WHERE state = 'current'"
     " AND (:dataset_id IS NULL OR dataset_id = :dataset_id)"
 )
 SELECT_FREQUENCY_SOURCE = "SELECT frequency_source FROM variant_sets WHERE dataset_id = ? AND state = 'current'"
-SELECT_CURRENT_SET = (
-    "SELECT version, assembly, max_short_span FROM variant_sets WHERE dataset_id = ? AND state = 'current'"
-)
+SELECT_CURRENT_COUNT = "SELECT variant_count FROM variant_sets WHERE dataset_id = ? AND state = 'current'"
+# The tables of the current version (of one chromosome, or all): a row with a NULL table when it has none.
+SELECT_CURRENT_TABLES = """
+    SELECT s.assembly, c.table_version, max(c.max_short_span) FROM variant_sets s
+    LEFT JOIN variant_contigs c ON c.version = s.version AND (:chromosome IS NULL OR c.chromosome = :chromosome)
+    WHERE s.dataset_id = :dataset_id AND s.state = 'current'
+    GROUP BY c.table_version ORDER BY c.table_version
+"""
 REMOVE_DATASET = (
+    "DELETE FROM variant_contigs WHERE version IN (SELECT version FROM variant_sets WHERE dataset_id = :dataset_id)",
     "DELETE FROM variant_sets WHERE dataset_id = :dataset_id",
     "DELETE FROM load_history WHERE dataset_id = :dataset_id",
     "DELETE FROM record_terms WHERE dataset_id = :dataset_id",

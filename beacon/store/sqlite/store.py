@@ -21,6 +21,7 @@ from beacon.store.base import (
     DuplicateRecordError,
     FilteringTerm,
     FrequencySource,
+    LoadMode,
     MetadataBatch,
     RecordQuery,
     StoreError,
@@ -30,6 +31,7 @@ from beacon.store.base import (
     VariantStatistics,
     build_id_query,
 )
+from beacon.store.sqlite import contigs as sqlite_contigs
 from beacon.store.sqlite import inspection as sqlite_inspection
 from beacon.store.sqlite import schema as sqlite_schema
 from beacon.store.sqlite import variants as sqlite_variants
@@ -185,7 +187,7 @@ class SqliteStore:
         """Remove a dataset, its records, its terms and its variants in one transaction."""
         with self._write() as conn:
             found = conn.execute(sqlite_schema.SELECT_RECORD_EXISTS, ("datasets", dataset_id)).fetchone()
-            for (version,) in conn.execute(sqlite_schema.SELECT_VARIANT_SETS_OF, (dataset_id,)).fetchall():
+            for version in sqlite_contigs.dataset_tables(conn, dataset_id):
                 sqlite_variants.drop_version(conn, version)
             for statement in sqlite_schema.REMOVE_DATASET:
                 conn.execute(statement, {"dataset_id": dataset_id})
@@ -264,45 +266,69 @@ class SqliteStore:
         key = self._connections.current_key()  # another file (a restored one) may count the same
         return f"{count}:{latest}" if key is None else f"{key.device}:{key.inode}:{count}:{latest}"
 
-    # -- variants (see sqlite_variants) -----------------------------------------------------
+    # -- variants (see sqlite_variants, sqlite_contigs) -------------------------------------
     @translated
     def begin_variant_load(
-        self, dataset_id: str, *, replace: bool = False, frequency_source: FrequencySource | None = None
+        self,
+        dataset_id: str,
+        *,
+        replace: bool = False,
+        frequency_source: FrequencySource | None = None,
+        mode: LoadMode = "new",
     ) -> SqliteVariantLoad:
-        """Start an atomic variant load into a new version of an existing dataset."""
+        """Start an atomic variant load into a new version of an existing dataset (see `LoadMode`)."""
         return SqliteVariantLoad(
             self._conn, self._write, self._store_error, self.path, dataset_id,
-            replace=replace, frequency_source=frequency_source,
+            mode="replace" if replace else mode, frequency_source=frequency_source,
         )  # fmt: skip
 
-    def _current_set(self, dataset_id: str) -> tuple[int, str, int] | None:
-        return self._conn().execute(sqlite_schema.SELECT_CURRENT_SET, (dataset_id,)).fetchone()
+    def _current_tables(self, query: VariantQuery) -> tuple[str | None, list[tuple[int, int]]] | None:
+        """The current version's assembly and the (table, longest short span) pairs the query reads.
+
+        None when the dataset has no current variants or they are of another assembly.
+        """
+        chromosome = query.chromosome if query.kind in sqlite_variants.CHROMOSOME_KINDS else None
+        rows = (
+            self._conn()
+            .execute(sqlite_schema.SELECT_CURRENT_TABLES, {"dataset_id": query.dataset_id, "chromosome": chromosome})
+            .fetchall()
+        )
+        if not rows or not _same_assembly(query, rows[0][0]):
+            return None
+        return rows[0][0], [(table, span) for _, table, span in rows if table is not None]
 
     @translated
     def count_variants(self, query: VariantQuery) -> int:
         """How many variants match; answered from the indexes, no record is decoded."""
-        current = self._current_set(query.dataset_id)
-        if current is None or not _same_assembly(query, current[1]):
+        current = self._current_tables(query)
+        if current is None:
             return 0
-        version, _assembly, max_span = current
-        if sqlite_variants.is_everything(query):
-            return self._conn().execute(sqlite_schema.SELECT_VARIANT_COUNT, (version,)).fetchone()[0]
         conn = self._conn()
+        if sqlite_variants.is_everything(query):
+            return conn.execute(sqlite_schema.SELECT_CURRENT_COUNT, (query.dataset_id,)).fetchone()[0]
         return sum(
             conn.execute(sql, params).fetchone()[0]
-            for sql, params in sqlite_variants.count_statements(version, query, max_span)
+            for table, max_span in current[1]
+            for sql, params in sqlite_variants.count_statements(table, query, max_span)
         )
 
     @translated
     def find_variants(self, query: VariantQuery) -> list[VariantDocument]:
         """The matching variants ordered by position, with skip/limit applied."""
-        current = self._current_set(query.dataset_id)
-        if current is None or not _same_assembly(query, current[1]):
+        current = self._current_tables(query)
+        if current is None or not current[1]:
             return []
-        version, assembly, max_span = current
-        where, params = sqlite_variants.where_clause(query, max_span)
-        sql = sqlite_variants.select_sql(version, where, sqlite_variants.select_columns())
-        sql += " ORDER BY v.chromosome, v.start, v.variant_id LIMIT ? OFFSET ?"
+        assembly, tables = current
+        selects, params = [], []
+        for table, max_span in tables:
+            where, where_params = sqlite_variants.where_clause(query, max_span)
+            selects.append(sqlite_variants.select_sql(table, where, sqlite_variants.select_columns()))
+            params += where_params
+        if len(selects) == 1:
+            sql = selects[0] + " ORDER BY v.chromosome, v.start, v.variant_id LIMIT ? OFFSET ?"
+        else:  # a query without a chromosome (gene, all) reads every table of the version
+            union = " UNION ALL ".join(selects)
+            sql = f"SELECT * FROM ({union}) ORDER BY chromosome, start, variant_id LIMIT ? OFFSET ?"
         rows = self._conn().execute(sql, [*params, query.limit, query.skip])
         return [sqlite_variants.decode_document(assembly, row) for row in rows]
 
@@ -342,14 +368,17 @@ class SqliteStore:
 
     def carriers_of_variants(self, query: VariantQuery) -> list[str]:
         """Biosample ids carrying any variant the query matches (case-level data), ordered."""
-        current = self._current_set(query.dataset_id)
-        if current is None or not _same_assembly(query, current[1]):
+        current = self._current_tables(query)
+        if current is None or not current[1]:
             return []
-        version, _assembly, max_span = current
-        where, params = sqlite_variants.where_clause(query, max_span)
-        variant_rows = sqlite_variants.select_sql(version, where, "v.rowid")
-        carriers = f"{sqlite_variants.table_name(version)}_carriers"
-        sql = f"SELECT DISTINCT biosample_id FROM {carriers} WHERE rowid_ref IN ({variant_rows}) ORDER BY biosample_id"
+        selects, params = [], []
+        for table, max_span in current[1]:
+            where, where_params = sqlite_variants.where_clause(query, max_span)
+            variant_rows = sqlite_variants.select_sql(table, where, "v.rowid")
+            carriers = f"{sqlite_variants.table_name(table)}_carriers"
+            selects.append(f"SELECT biosample_id FROM {carriers} WHERE rowid_ref IN ({variant_rows})")
+            params += where_params
+        sql = f"SELECT DISTINCT biosample_id FROM ({' UNION ALL '.join(selects)}) ORDER BY biosample_id"
         return [biosample for (biosample,) in self._conn().execute(sql, params)]
 
     # -- inspection (`beacon datasets show`, see sqlite_inspection) -----------------------------

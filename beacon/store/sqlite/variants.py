@@ -34,6 +34,8 @@ RS_ID = "rs"
 ANNOTATION_KINDS = frozenset({GENE, AMINOACID_CHANGE, PROTEIN, RS_ID})
 """The kinds of rows in a version's `_annotations` table (value: the lookup key, `beacon.variant_ids`)."""
 CASE_LEVEL = "carriers"
+CHROMOSOME_KINDS = frozenset({"sequence", "range", "bracket", "id"})
+"""Query kinds whose clause names the chromosome: they read the one table holding it."""
 _COLUMNS = (
     "variant_id",
     "chromosome",
