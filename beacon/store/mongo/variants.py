@@ -54,6 +54,7 @@ from beacon.store.base import (
 )
 from beacon.store.mongo import state
 from beacon.store.mongo.queries import eq, require_text
+from beacon.store.mongo.structural import decode_structure, encode_structure
 from beacon.store.mongo.variant_queries import BUCKET_SIZE, LONG_SPAN, VariantSet, find_filter
 from beacon.store.processes import process_alive
 
@@ -99,6 +100,7 @@ def encode_variant(document: VariantDocument, version: int) -> dict[str, Any]:
             stored[name] = list(values)
     if document.carriers:
         stored["carriers"] = [{"b": biosample, "z": zygosity} for biosample, zygosity in document.carriers]
+    stored.update(encode_structure(document))
     return stored
 
 
@@ -120,6 +122,7 @@ def decode_variant(stored: Mapping[str, Any]) -> VariantDocument:
         frequencies=tuple(PopulationFrequency(*map(_plain, item)) for item in stored.get("frequencies", ())),
         carriers=tuple((carrier["b"], carrier.get("z")) for carrier in stored.get("carriers", ())),
         **{name: tuple(stored.get(name, ())) for name in _LISTS},
+        **decode_structure(stored),
     )
 
 

@@ -25,9 +25,11 @@ from pathlib import Path
 from beacon.store.base import FrequencySource, UnknownDatasetError, VariantDocument
 from beacon.store.processes import process_alive
 from beacon.store.sqlite.files import reclaim, store_error, translated
+from beacon.store.sqlite.structural import merge_mates, structural_index_statements
 from beacon.store.sqlite.variants import (
     CASE_LEVEL,
     INSERT_COLUMNS,
+    LONG_SPAN,
     VariantLoadError,
     bins_select,
     build_bins,
@@ -268,6 +270,7 @@ def _merge_part(conn: sqlite3.Connection, version: int, offset: int) -> None:
         f"SELECT rowid_ref + ?, biosample_id, zygosity FROM {part}_carriers",
         (offset,),
     )
+    merge_mates(conn, table, part, offset)
     # Neighbouring parts can share a bin (a chunk ends mid-bin): counts add up.
     conn.execute(
         f"INSERT INTO {table}_bins (chromosome, bin, n) SELECT chromosome, bin, n FROM {part}_bins WHERE true "
@@ -277,6 +280,8 @@ def _merge_part(conn: sqlite3.Connection, version: int, offset: int) -> None:
 
 def _index_version(conn: sqlite3.Connection, version: int) -> None:
     for statement in index_statements(version):
+        conn.execute(statement)
+    for statement in structural_index_statements(table_name(version), LONG_SPAN):
         conn.execute(statement)
     create_bins_table(conn, version)
 

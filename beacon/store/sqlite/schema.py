@@ -13,7 +13,7 @@ from pathlib import Path
 
 from beacon.store.base import StoreError
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 # A migration step is an SQL statement or, for data migrations, a function of the connection.
 _MIGRATIONS: dict[int, tuple[str | Callable[[sqlite3.Connection], None], ...]] = {
@@ -107,7 +107,18 @@ _MIGRATIONS: dict[int, tuple[str | Callable[[sqlite3.Connection], None], ...]] =
         # refused and case-level data went unreported. Both move to the current layout.
         lambda conn: _upgrade_variant_side_tables(conn),
     ),
+    9: (
+        # Structural variants: a breakend mates table per variant set, and a covering index of long
+        # variants so range queries over many megabase SVs read no rows (sqlite/structural.py).
+        lambda conn: _add_structural_variant_tables(conn),
+    ),
 }
+
+
+def _add_structural_variant_tables(conn: sqlite3.Connection) -> None:
+    from beacon.store.sqlite.structural import add_structural_variant_tables
+
+    add_structural_variant_tables(conn)
 
 
 def _upgrade_variant_side_tables(conn: sqlite3.Connection) -> None:

@@ -16,12 +16,13 @@ reads about 100 bin rows instead of ~50,000 index entries.
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from beacon.store.base import PopulationFrequency, StoreError, VariantDocument, VariantQuery
+from beacon.store.sqlite.structural import MATES, create_mates_table, insert_mates, mate_clause, mate_row
 
 LONG_SPAN = 1000
 BIN = 10_000  # bases per bin of the per-version start-count table (`<table>_bins`)
@@ -42,7 +43,8 @@ _COLUMNS = (
     "length",
 )
 # The payload's array positions (`encode_payload`): stored data depends on this order, never reorder it.
-_PAYLOAD_FIELDS = ("frequencies", "rs_ids", "gene_ids", "aminoacid_changes", "protein_hgvs_ids", "carriers")
+_PAYLOAD_FIELDS = ("frequencies", "rs_ids", "gene_ids", "aminoacid_changes", "protein_hgvs_ids", "carriers", "sv")
+_SV_FIELDS = ("cipos", "ciend", "mate_chromosome", "mate_start", "copy_number")
 INSERT_COLUMNS = (*_COLUMNS, "span", "payload")
 
 
@@ -93,12 +95,24 @@ def encode_payload(document: VariantDocument) -> bytes:
         else tuple(f)  # orjson does not serialise NamedTuples; plain tuples become the same arrays
         for f in document.frequencies
     ]
+    sv = _sv_payload(document)
+    if sv is not None:
+        return orjson.dumps((
+            frequencies, document.rs_ids, document.gene_ids, document.aminoacid_changes,
+            document.protein_hgvs_ids, document.carriers, sv,
+        ))  # fmt: skip
     if document.gene_ids or document.aminoacid_changes or document.protein_hgvs_ids or document.carriers:
         return orjson.dumps((
             frequencies, document.rs_ids, document.gene_ids, document.aminoacid_changes,
             document.protein_hgvs_ids, document.carriers,
         ))  # fmt: skip
     return orjson.dumps((frequencies, document.rs_ids) if document.rs_ids else (frequencies,))
+
+
+def _sv_payload(document: VariantDocument) -> tuple[Any, ...] | None:
+    """The structural fields (`_SV_FIELDS`) when any is set: the payload's seventh array."""
+    values = (document.cipos, document.ciend, document.mate_chromosome, document.mate_start, document.copy_number)
+    return None if values == (None, None, None, None, None) else values
 
 
 def decode_payload(payload: bytes) -> dict[str, Any]:
@@ -113,8 +127,13 @@ def decode_payload(payload: bytes) -> dict[str, Any]:
     decoded: dict[str, Any] = {
         name: tuple(tuple(item) if isinstance(item, list) else item for item in value)
         for name, value in fields_of.items()
-        if name != "frequencies"
+        if name not in ("frequencies", "sv")
     }
+    sv = fields_of.get("sv")
+    if sv:
+        decoded.update(
+            zip(_SV_FIELDS, (tuple(value) if isinstance(value, list) else value for value in sv), strict=True)
+        )
     decoded["frequencies"] = tuple(_decode_frequency(item) for item in frequencies)
     return decoded
 
@@ -140,6 +159,7 @@ class PreparedBatch:
     annotations: list[tuple[str, str, int]]
     carriers: list[tuple[int, str, str | None]]
     max_short_span: int
+    mates: list[tuple[str, int, str, int, int]] = field(default_factory=list)
 
 
 def prepare_batch(documents: list[VariantDocument], first_rowid: int) -> PreparedBatch:
@@ -148,6 +168,7 @@ def prepare_batch(documents: list[VariantDocument], first_rowid: int) -> Prepare
     annotations: list[tuple[str, str, int]] = []
     carriers: list[tuple[int, str, str | None]] = []
     max_short_span = 0
+    mates = []
     for rowid, d in enumerate(documents, first_rowid):  # one pass: this runs for every variant loaded
         span = d.end - d.start
         variants.append((
@@ -161,7 +182,9 @@ def prepare_batch(documents: list[VariantDocument], first_rowid: int) -> Prepare
             annotations += [(AMINOACID_CHANGE, change, rowid) for change in d.aminoacid_changes]
         if d.carriers:
             carriers += [(rowid, biosample, zygosity) for biosample, zygosity in d.carriers]
-    return PreparedBatch(variants, annotations, carriers, max_short_span)
+        if d.mate_chromosome is not None and (mate := mate_row(d, rowid)) is not None:
+            mates.append(mate)
+    return PreparedBatch(variants, annotations, carriers, max_short_span, mates)
 
 
 def insert_batch(conn: sqlite3.Connection, version: int, batch: PreparedBatch) -> None:
@@ -179,6 +202,7 @@ def insert_batch(conn: sqlite3.Connection, version: int, batch: PreparedBatch) -
         conn.executemany(
             f"INSERT INTO {table}_carriers (rowid_ref, biosample_id, zygosity) VALUES (?, ?, ?)", batch.carriers
         )
+    insert_mates(conn, table, batch.mates)
 
 
 def create_side_tables(conn: sqlite3.Connection, version: int) -> None:
@@ -190,12 +214,13 @@ def create_side_tables(conn: sqlite3.Connection, version: int) -> None:
     conn.execute(
         f"CREATE TABLE {table}_carriers (rowid_ref INTEGER NOT NULL, biosample_id TEXT NOT NULL, zygosity TEXT)"
     )
+    create_mates_table(conn, table)
 
 
 def drop_version(conn: sqlite3.Connection, version: int) -> None:
     """Drop a version's tables (its indexes go with them)."""
     table = table_name(version)
-    for suffix in ("", "_annotations", "_carriers", "_bins"):
+    for suffix in ("", "_annotations", "_carriers", "_bins", MATES):
         conn.execute(f"DROP TABLE IF EXISTS {table}{suffix}")
 
 
@@ -359,6 +384,7 @@ _KIND_CLAUSES = {
     "gene": _gene_clause,
     "id": _id_clause,
     "all": _all_clause,
+    "mate": mate_clause,
 }
 
 
@@ -404,6 +430,7 @@ def select_sql(version: int, where: str, what: str) -> str:
     """A SELECT over one version table with its side tables named in the clause."""
     table = table_name(version)
     where = where.replace("{annotations}", f"{table}_annotations").replace("{carriers}", f"{table}_carriers")
+    where = where.replace("{mates}", f"{table}{MATES}")
     return f"SELECT {what} FROM {table} v WHERE {where}"
 
 
