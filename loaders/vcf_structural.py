@@ -25,7 +25,7 @@ from beacon.genome import normalise_chromosome
 SKIP_REFERENCE_COPIES = "copy-number state equal to the reference ploidy"
 SKIP_SEX_CHROMOSOME_COPIES = "copy number on X/Y without a known ploidy (FORMAT CN segment)"
 SKIP_OTHER_COPY_DIRECTION = "ALT not the direction of the sample's copy number (FORMAT CN segment)"
-SKIP_UNKNOWN_SYMBOL = "symbolic ALT of unknown meaning"
+SKIP_UNKNOWN_SYMBOL = "symbolic ALT"  # of unknown meaning; counted per symbol: `symbolic ALT <UNK>`
 SKIP_NO_SPAN = "structural ALT with neither END, SVLEN nor a REF span"
 _AUTOSOME_PLOIDY = 2
 

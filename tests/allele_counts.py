@@ -18,6 +18,21 @@ import numpy as np
 SEXES = {"male": "M", "female": "F"}
 
 
+def info_ends(path: Path) -> dict[int, int]:
+    """POS -> INFO END of the records of a bgzipped VCF that have one, read from the raw text."""
+    import gzip
+    import re
+
+    ends = {}
+    with gzip.open(path, "rt") as handle:
+        for line in handle:
+            if not line.startswith("#"):
+                columns = line.split("\t", 8)
+                if match := re.search(r"(?:^|;)END=(\d+)", columns[7]):
+                    ends[int(columns[1])] = int(match[1])
+    return ends
+
+
 class Counts(NamedTuple):
     """One group's counts for one ALT allele."""
 
