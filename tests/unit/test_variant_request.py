@@ -103,7 +103,8 @@ def test_gene_and_hgvs_queries():
         ({"referenceName": "1", "start": "5,1", "end": "9,10"}, "increasing"),
         ({"referenceName": "1", "start": "5", "alternateBases": "A", "assemblyId": "mm10"}, "unknown assembly"),
         ({"genomicAlleleShortForm": "BRCA1:c.68_69del"}, "genomicAlleleShortForm"),
-        ({"mateName": "2", "referenceName": "1", "start": "5"}, "mateName"),
+        ({"mateName": "2", "start": "5"}, "mateName needs referenceName"),
+        ({"mateName": "2", "referenceName": "1", "start": "9,5"}, "increasing"),
         ({"referenceName": "1", "start": "0", "end": "200000000"}, "at most"),
     ],
 )
