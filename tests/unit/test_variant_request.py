@@ -72,7 +72,8 @@ def test_openapi_spellings_are_accepted():
 
 def test_no_position_lists_every_variant():
     assert parse().kind == "all"
-    assert parse(variantType="DEL").variant_types == ("DEL",)
+    assert parse(variantType="INV").variant_types == ("INV",)
+    assert "EFO:0030069" in parse(variantType="DEL").variant_types  # a complete deletion is a deletion
 
 
 def test_gene_and_hgvs_queries():
