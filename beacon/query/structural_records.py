@@ -15,7 +15,7 @@ from typing import Any
 
 from beacon.genome import refseq_accession
 from beacon.store.base import VariantDocument
-from beacon.structural import POINT_TYPES, is_copy_number_type
+from beacon.structural import is_copy_number_type
 
 
 def is_structural_document(document: VariantDocument) -> bool:

@@ -43,8 +43,10 @@ _COLUMNS = (
     "length",
 )
 # The payload's array positions (`encode_payload`): stored data depends on this order, never reorder it.
-_PAYLOAD_FIELDS = ("frequencies", "rs_ids", "gene_ids", "aminoacid_changes", "protein_hgvs_ids", "carriers", "sv")
+_LIST_FIELDS = ("frequencies", "rs_ids", "gene_ids", "aminoacid_changes", "protein_hgvs_ids", "carriers")
+# Structural fields, stored together as the payload's seventh array (only when one is set).
 _SV_FIELDS = ("cipos", "ciend", "mate_chromosome", "mate_start", "copy_number")
+_PAYLOAD_FIELDS = (*_LIST_FIELDS, *_SV_FIELDS)
 INSERT_COLUMNS = (*_COLUMNS, "span", "payload")
 
 
@@ -122,18 +124,17 @@ def decode_payload(payload: bytes) -> dict[str, Any]:
         fields_of = stored
         frequencies = stored.get("frequencies") or ()
     else:
-        fields_of = dict(zip(_PAYLOAD_FIELDS[1:], stored[1:], strict=False))
+        fields_of = dict(zip(_LIST_FIELDS[1:], stored[1:6], strict=False))
         frequencies = stored[0] if stored else ()
+        if len(stored) > 6:
+            fields_of["sv"] = stored[6]
     decoded: dict[str, Any] = {
         name: tuple(tuple(item) if isinstance(item, list) else item for item in value)
         for name, value in fields_of.items()
         if name not in ("frequencies", "sv")
     }
-    sv = fields_of.get("sv")
-    if sv:
-        decoded.update(
-            zip(_SV_FIELDS, (tuple(value) if isinstance(value, list) else value for value in sv), strict=True)
-        )
+    sv = fields_of.get("sv") or (None,) * len(_SV_FIELDS)
+    decoded.update(zip(_SV_FIELDS, (tuple(value) if isinstance(value, list) else value for value in sv), strict=True))
     decoded["frequencies"] = tuple(_decode_frequency(item) for item in frequencies)
     return decoded
 
