@@ -3,7 +3,7 @@
 A breakend's mate is looked up through `<table>_mates (chromosome, start, mate_chromosome,
 mate_start, rowid_ref)`, indexed by `(chromosome, mate_chromosome, start, mate_start)`, so a
 `mateName` query reads only breakends. Range queries find variants longer than LONG_SPAN through a
-covering partial index on `(chromosome, start, end)`: its entries answer `end > q.start` without
+covering partial index on `(chromosome, start, end, span)`: its entries answer `end > q.start` without
 reading rows, which keeps many megabase SVs cheap among millions of small variants.
 """
 
@@ -30,7 +30,8 @@ def structural_index_statements(table: str, long_span: int) -> list[str]:
     return [
         f"CREATE INDEX IF NOT EXISTS {table}_mates_ix ON {table}{MATES}"
         " (chromosome, mate_chromosome, start, mate_start, rowid_ref)",
-        f"CREATE INDEX IF NOT EXISTS {table}_long_end_ix ON {table} (chromosome, start, end) WHERE span > {long_span}",
+        f"CREATE INDEX IF NOT EXISTS {table}_long_end_ix ON {table} (chromosome, start, end, span)"
+        f" WHERE span > {long_span}",
     ]
 
 
