@@ -5,7 +5,9 @@
 does both in one pass (through `to_document`, which `to_documents` uses too). Problems with the
 input raise `VcfError`, whose message names the file, the record (number, line, CHROM:POS) and the
 field; alleles that cannot be variants are skipped and counted in the `LoadReport` by reason
-(symbolic ALTs, `*`, zero total allele count, duplicates, unsplit Number=A values, ...).
+(unknown symbolic ALTs, `*`, zero total allele count, duplicates, unsplit Number=A values, ...).
+Structural alleles (symbolic, breakend, copy number) get their type, span, imprecise interval, mate
+and copy number from `vcf_structural` (docs/structural-variants.md).
 
 Frequencies (`frequencyInPopulations`, GoE shape) come from one of three sources:
 

@@ -179,8 +179,10 @@ class VariantDocument:
     norm_start: int
     norm_ref: str
     norm_alt: str
-    variant_type: str  # SNP, MNP, INS, DEL or DELINS (beacon.genome.classify_variant)
-    length: int  # bases the trimmed allele deletes, inserts or replaces (beacon.genome.variant_length)
+    # SNP, MNP, INS, DEL or DELINS (beacon.genome.classify_variant), or a structural type (beacon.structural)
+    variant_type: str
+    # bases the trimmed allele deletes, inserts or replaces (beacon.genome.variant_length); an SV's length
+    length: int
     frequencies: tuple[PopulationFrequency, ...] = ()
     rs_ids: tuple[str, ...] = ()
     gene_ids: tuple[str, ...] = ()

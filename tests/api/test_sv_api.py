@@ -140,3 +140,10 @@ def test_mate_name_without_reference_name_is_a_400(client: FlaskClient):
     response = client.get("/api/g_variants", query_string={"mateName": "8", "start": "5"})
     assert response.status_code == 400
     assert "referenceName" in response.get_json()["error"]["errorMessage"]
+
+
+def test_a_structural_variant_is_found_by_its_id(client: FlaskClient):
+    (record,) = results(client, referenceName="8", mateName="11", start="107653517", end="94975748")
+    response = client.get(f"/api/g_variants/{record['id']}", query_string={"requestedGranularity": "record"})
+    (found,) = [r for s in response.get_json()["response"]["resultSets"] for r in s["results"]]
+    assert found["variation"] == record["variation"]

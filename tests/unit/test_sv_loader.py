@@ -5,6 +5,7 @@ collection's SOURCES.md tables and `sv_truth.tsv` (bcftools)."""
 from __future__ import annotations
 
 import csv
+import gzip
 import re
 from collections import Counter
 from pathlib import Path
@@ -168,3 +169,21 @@ def test_breakend_mates_are_the_alt_positions_and_mateids_pair_up(name: str) -> 
             assert mate.chrom == match[1] and abs(mate.pos - int(match[2])) <= 10
             paired += 1
     assert paired >= 6
+
+
+def test_case_level_carriers_of_gatk_sv_records_are_the_samples_with_an_alt_genotype() -> None:
+    path = SV_DATA / "gatksv_1kgp_small.chr11.vcf.gz"
+    documents, _ = load(path, case_level=True)
+    with gzip.open(path, "rt") as handle:
+        lines = [line.rstrip("\n").split("\t") for line in handle if not line.startswith("##")]
+    samples, rows = lines[0][9:], lines[1:]
+    by_position = {(d.start + 1, d.alternate_bases): d for d in documents}
+    checked = 0
+    for row in rows:
+        document = by_position.get((int(row[1]), row[4]))
+        if document is None:  # AC=0 sites are skipped
+            continue
+        carriers = {s for s, value in zip(samples, row[9:], strict=True) if "1" in value.split(":")[0]}
+        assert {biosample for biosample, _ in document.carriers} == carriers
+        checked += 1
+    assert checked == len(documents) > 0
