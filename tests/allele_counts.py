@@ -65,7 +65,7 @@ def count_groups(vcf: Path, groups: Mapping[str, Iterable[str]], limit: int | No
     for number, variant in enumerate(reader):
         if limit is not None and number >= limit:
             break
-        if len(variant.ALT) != 1:  # symbolic alleles count like any other biallelic record
+        if len(variant.ALT) != 1 or variant.ALT[0].startswith("<"):  # sequence alleles: SVs are tested apart
             continue
         alleles = np.array([genotype[:2] for genotype in variant.genotypes])  # -1 = missing
         found[(variant.POS, variant.REF, variant.ALT[0])] = {

@@ -68,7 +68,9 @@ def label_map(labels: dict[str, str], **extra: Any) -> Any:
 def load(vcf: Path, **options: Any) -> Found:
     documents = read_documents(vcf, VcfOptions(assembly="GRCh37", keep_zero_count=True, **options), LoadReport())
     return {
-        (d.start + 1, d.reference_bases, d.alternate_bases): {f.population: f for f in d.frequencies} for d in documents
+        (d.start + 1, d.reference_bases, d.alternate_bases): {f.population: f for f in d.frequencies}
+        for d in documents
+        if not d.alternate_bases.startswith("<")  # the oracle counts sequence alleles
     }
 
 
