@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from beacon.structural import QUERY_HIERARCHY
+
 CHROMOSOMES = (*(str(number) for number in range(1, 23)), "X", "Y", "MT")
 """Canonical chromosome names, in karyotype order."""
 
@@ -210,15 +212,17 @@ def variant_length(norm_ref: str, norm_alt: str) -> int:
 
 
 def expand_variant_types(requested: Iterable[str]) -> tuple[str, ...]:
-    """Stored types a query's `variantType` values cover (SNV -> SNP; INDEL -> INS, DEL, DELINS).
+    """Stored types a query's `variantType` values cover (SNV -> SNP; INDEL -> INS, DEL, DELINS;
+    structural and EFO copy-number types per `beacon.structural.QUERY_HIERARCHY`).
 
-    Matching is case-insensitive; types outside the hierarchy (structural ones such as `DUP`
-    or `CNV`) are passed through upper-cased, so they simply match no sequence variant.
+    Matching is case-insensitive (`efo:0030067` is EFO:0030067); unknown types are passed through
+    upper-cased, so they simply match nothing.
     """
     expanded: dict[str, None] = {}
     for name in requested:
         key = name.strip().upper()
-        for stored in _TYPE_HIERARCHY.get(key, (key,)):
+        small, structural = _TYPE_HIERARCHY.get(key, ()), QUERY_HIERARCHY.get(key, ())
+        for stored in (*small, *structural) or (key,):
             expanded[stored] = None
     return tuple(expanded)
 

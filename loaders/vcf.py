@@ -5,7 +5,9 @@
 does both in one pass (through `to_document`, which `to_documents` uses too). Problems with the
 input raise `VcfError`, whose message names the file, the record (number, line, CHROM:POS) and the
 field; alleles that cannot be variants are skipped and counted in the `LoadReport` by reason
-(symbolic ALTs, `*`, zero total allele count, duplicates, unsplit Number=A values, ...).
+(unknown symbolic ALTs, `*`, zero total allele count, duplicates, unsplit Number=A values, ...).
+Structural alleles (symbolic, breakend, copy number) get their type, span, imprecise interval, mate
+and copy number from `vcf_structural` (docs/structural-variants.md).
 
 Frequencies (`frequencyInPopulations`, GoE shape) come from one of three sources:
 
@@ -87,6 +89,7 @@ from loaders.vcf_populations import (
     read_sample_panel,
 )
 from loaders.vcf_reader import VcfReader
+from loaders.vcf_structural import SvShape
 from loaders.vcf_types import (
     SKIP_BAD_BASES,
     SKIP_BREAKEND,
@@ -170,7 +173,7 @@ def to_documents(alleles: Iterable[VcfAllele], assembly: str) -> Iterator[Varian
         yield to_document(
             assembly, allele.chromosome, allele.position, allele.reference_bases, allele.alternate_bases,
             allele.rs_ids, allele.frequencies, allele.carriers, allele.gene_ids, allele.aminoacid_changes,
-            allele.protein_hgvs_ids,
+            allele.protein_hgvs_ids, allele.structure,
         )  # fmt: skip
 
 
@@ -186,9 +189,15 @@ def to_document(
     gene_ids: tuple[str, ...] = (),
     aminoacid_changes: tuple[str, ...] = (),
     protein_hgvs_ids: tuple[str, ...] = (),
+    structure: SvShape | None = None,
 ) -> VariantDocument:
     """The document of one ALT allele (`VcfAllele` fields in order, after a canonical assembly)."""
     start = position - 1
+    if structure is not None:
+        return _structural_document(
+            assembly, chromosome, position, ref, alt, structure, rs_ids, frequencies, carriers, gene_ids,
+            aminoacid_changes, protein_hgvs_ids,
+        )  # fmt: skip
     if len(ref) == 1 and len(alt) == 1:  # SNPs are most variants and need no trimming
         norm_start, norm_ref, norm_alt, variant_type, length = start, ref, alt, "SNP", 1
     else:
@@ -203,6 +212,38 @@ def to_document(
         identifier, assembly, chromosome, start, start + len(ref), ref, alt, norm_start, norm_ref, norm_alt,
         variant_type, length, frequencies, rs_ids, gene_ids, aminoacid_changes, protein_hgvs_ids, carriers,
     )  # fmt: skip
+
+
+def _structural_document(
+    assembly: str,
+    chromosome: str,
+    position: int,
+    ref: str,
+    alt: str,
+    shape: SvShape,
+    *rest: Any,
+) -> VariantDocument:
+    """A symbolic or breakend allele: its ALT kept as written, its span and type from the shape."""
+    rs_ids, frequencies, carriers, gene_ids, aminoacid_changes, protein_hgvs_ids = rest
+    start = position - 1
+    return VariantDocument(
+        structural_variant_id(assembly, chromosome, position, ref, alt, _extent(shape)), assembly, chromosome, start,
+        shape.end, ref, alt, start, ref, alt, shape.variant_type, shape.length, frequencies, rs_ids, gene_ids,
+        aminoacid_changes, protein_hgvs_ids, carriers, shape.cipos, shape.ciend, shape.mate_chromosome,
+        shape.mate_start, shape.copy_number,
+    )  # fmt: skip
+
+
+def _extent(shape: SvShape) -> str:
+    mate = f">{shape.mate_chromosome}:{shape.mate_start}" if shape.mate_chromosome is not None else ""
+    return f"{shape.end}{mate}"
+
+
+def structural_variant_id(assembly: str, chromosome: str, position: int, ref: str, alt: str, extent: str) -> str:
+    """The id of a structural allele: always the digest form, over REF, ALT and its extent (end and
+    mate: two `<DEL>`s at one POS differ by their END, two `<BND>`s by their mates)."""
+    digest = hashlib.sha256(f"{ref}>{alt}>{extent}".encode()).hexdigest()[:20]
+    return f"{assembly}-{chromosome}-{position}-{len(ref)}-{len(alt)}-{digest}"
 
 
 def variant_id(assembly: str, chromosome: str, position: int, ref: str, alt: str) -> str:

@@ -29,6 +29,7 @@ from loaders.vcf_genotypes import GenotypeCounter, SampleCounts
 from loaders.vcf_header import check_header_assembly, check_panel_coverage
 from loaders.vcf_info import InfoFrequencies
 from loaders.vcf_populations import detect_population_fields, labelled_panel
+from loaders.vcf_structural import SvShape, is_structural, raw_sample_value, sv_shape
 from loaders.vcf_types import (
     SKIP_BAD_BASES,
     SKIP_BREAKEND,
@@ -160,7 +161,10 @@ class VcfReader:
                 self.info = InfoFrequencies(self.path, populations, infos, self._check_missing)
                 self.info_populations = tuple(population.population for population in populations)
         self.genotypes: GenotypeCounter | None = None
-        if self.samples and (self.info is None or options.case_level):
+        if options.case_level and not _readable_genotypes(vcf):
+            raise VcfError(self.path, "--case-level needs a FORMAT GT of Type=String", field_name="FORMAT/GT")
+        # Without a readable GT (Manta's PR/SR only, gCNV's Integer-typed GT) there is nothing to count.
+        if self.samples and (self.info is None or options.case_level) and _readable_genotypes(vcf):
             panel, split_by_sex, sex_totals = self._panel_groups() if self.info is None else (None, False, False)
             self.genotypes = GenotypeCounter(self.samples, panel, split_by_sex, self.assembly, sex_totals)
         self.counts_genotypes = self.info is None and self.genotypes is not None
@@ -239,21 +243,52 @@ class VcfReader:
         result = []
         for index, alt in enumerate(alts):
             frequencies_of = frequencies[index]
+            structure = None
             if (
                 not (_BASES.issuperset(alt) and alt != ref)
                 or (ref, alt) in seen
                 or (check_count and _no_carrier(frequencies_of, self.counts_genotypes))
             ):
-                alt = self._skipped(alt, ref, frequencies_of)
-                if alt is None:
-                    continue
-            seen.add((ref, alt))
+                if alt and not _BASES.issuperset(alt) and is_structural(alt):
+                    structure = self._structure(variant, index, alt, ref, chromosome, frequencies_of)
+                    if structure is None:
+                        continue
+                else:
+                    alt = self._skipped(alt, ref, frequencies_of)
+                    if alt is None:
+                        continue
+                    seen.add((ref, alt))
+            else:
+                seen.add((ref, alt))
             genes, changes, proteins = annotated[index] if annotated else NO_ANNOTATIONS
             carriers = self.genotypes.carriers(genotypes, index) if self.case_level else ()  # type: ignore[union-attr,arg-type]
             result.append(make(
-                assembly, chromosome, position, ref, alt, rs_ids, frequencies_of, carriers, genes, changes, proteins
+                assembly, chromosome, position, ref, alt, rs_ids, frequencies_of, carriers, genes, changes, proteins,
+                structure,
             ))  # fmt: skip
         return result
+
+    def _structure(
+        self, variant: Any, index: int, alt: str, ref: str, chromosome: str, frequencies: Frequencies
+    ) -> SvShape | None:
+        """The shape of a symbolic or breakend allele, or None after counting why it is skipped."""
+        shape = sv_shape(variant, index, alt, ref, chromosome, self.assembly, self._sample_copies)
+        if isinstance(shape, str):
+            self.report.skip(shape)
+            return None
+        key = (ref, f"{alt}>{shape.end}>{shape.mate_chromosome}:{shape.mate_start}")
+        reason = None
+        # Raw caller output has no genotype calls (`./.`): that says nothing of carriers, so it loads.
+        called = not self.counts_genotypes or bool(frequencies and frequencies[0][3])
+        if called and not self.keep_zero_count and _no_carrier(frequencies, self.counts_genotypes):
+            reason = SKIP_ZERO_COUNT
+        elif key in self.seen:
+            reason = SKIP_DUPLICATE
+        if reason is not None:
+            self.report.skip(reason)
+            return None
+        self.seen.add(key)
+        return shape
 
     def _skipped(self, alt: str, ref: str, frequencies: Frequencies) -> str | None:
         """The ALT upper-cased if it is loadable after all, else None after counting why not."""
@@ -271,6 +306,11 @@ class VcfReader:
             return alt
         self.report.skip(reason)
         return None
+
+    def _sample_copies(self) -> int | None:
+        if len(self.samples) != 1:
+            return None
+        return raw_sample_value(self.raw_lines.line(self.record_number), "CN")
 
     def _new_contig(self, contig: str) -> str:
         """The canonical chromosome of a contig seen first; "" when unknown contigs are skipped."""
@@ -339,6 +379,15 @@ def _header_infos(vcf: Any) -> tuple[dict[str, tuple[str, str]], dict[str, str]]
             infos[info["ID"]] = (info.get("Number", ""), info.get("Type", ""))
             descriptions[info["ID"]] = info.get("Description", "")
     return infos, descriptions
+
+
+def _readable_genotypes(vcf: Any) -> bool:
+    """True when the header declares FORMAT GT as htslib reads genotypes: Type=String."""
+    for line in vcf.header_iter():
+        info = line.info()
+        if info.get("HeaderType") == "FORMAT" and info.get("ID") == "GT":
+            return info.get("Type") == "String"
+    return False
 
 
 def _rs_ids(ids: str | None) -> tuple[str, ...]:

@@ -165,3 +165,4 @@ class VcfAllele:
     gene_ids: tuple[str, ...] = ()
     aminoacid_changes: tuple[str, ...] = ()
     protein_hgvs_ids: tuple[str, ...] = ()
+    structure: Any = None  # a `loaders.vcf_structural.SvShape` for structural alleles

@@ -18,6 +18,21 @@ import numpy as np
 SEXES = {"male": "M", "female": "F"}
 
 
+def info_ends(path: Path) -> dict[int, int]:
+    """POS -> INFO END of the records of a bgzipped VCF that have one, read from the raw text."""
+    import gzip
+    import re
+
+    ends = {}
+    with gzip.open(path, "rt") as handle:
+        for line in handle:
+            if not line.startswith("#"):
+                columns = line.split("\t", 8)
+                if match := re.search(r"(?:^|;)END=(\d+)", columns[7]):
+                    ends[int(columns[1])] = int(match[1])
+    return ends
+
+
 class Counts(NamedTuple):
     """One group's counts for one ALT allele."""
 
@@ -50,7 +65,7 @@ def count_groups(vcf: Path, groups: Mapping[str, Iterable[str]], limit: int | No
     for number, variant in enumerate(reader):
         if limit is not None and number >= limit:
             break
-        if len(variant.ALT) != 1 or variant.ALT[0].startswith("<"):
+        if len(variant.ALT) != 1 or variant.ALT[0].startswith("<"):  # sequence alleles: SVs are tested apart
             continue
         alleles = np.array([genotype[:2] for genotype in variant.genotypes])  # -1 = missing
         found[(variant.POS, variant.REF, variant.ALT[0])] = {

@@ -13,7 +13,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from beacon.genome import genomic_hgvs, refseq_accession
+from beacon.query.structural_records import is_structural_document, structural_variation
 from beacon.store.base import FrequencySource, PopulationFrequency, VariantDocument
+from beacon.structural import structural_hgvs
 
 ZYGOSITY_TERMS = {
     "heterozygous": {"id": "GENO:0000135", "label": "heterozygous"},
@@ -74,6 +76,8 @@ def build_record(
 
 
 def _variation(document: VariantDocument, accession: str) -> dict[str, Any]:
+    if is_structural_document(document):
+        return structural_variation(document, accession)
     return {
         "variantType": document.variant_type,
         "referenceBases": document.reference_bases,
@@ -91,9 +95,13 @@ def _variation(document: VariantDocument, accession: str) -> dict[str, Any]:
 
 
 def _identifiers(document: VariantDocument, accession: str) -> dict[str, Any]:
-    identifiers: dict[str, Any] = {
-        "genomicHGVSId": genomic_hgvs(accession, document.norm_start, document.norm_ref, document.norm_alt)
-    }
+    identifiers: dict[str, Any] = {}
+    if not is_structural_document(document):
+        identifiers["genomicHGVSId"] = genomic_hgvs(
+            accession, document.norm_start, document.norm_ref, document.norm_alt
+        )
+    elif hgvs := structural_hgvs(accession, document.variant_type, document.start, document.end):
+        identifiers["genomicHGVSId"] = hgvs
     if document.rs_ids:
         identifiers["variantAlternativeIds"] = [
             {"id": f"dbSNP:{rs_id}", "reference": f"https://www.ncbi.nlm.nih.gov/snp/{rs_id}", "notes": "dbSNP id"}

@@ -61,14 +61,14 @@ class VariantRequest:
 def parse_variant_request(parameters: Mapping[str, Any], assemblies: set[str]) -> VariantRequest:
     """Validate and type the g_variants parameters; `assemblies` are those of the loaded variants."""
     parameters = {_ALIASES.get(key, key): _scalar(key, value) for key, value in parameters.items()}
-    if parameters.get("mateName") not in (None, ""):
-        raise BadRequest("mateName (fusion queries) is not supported by this beacon")
     positional = parameters.get("referenceName") not in (None, "")
     assembly = _assembly(parameters.get("assemblyId"), assemblies, positional)
     common = _narrowing(parameters)
     hgvs = parameters.get("genomicAlleleShortForm")
     if hgvs not in (None, ""):
         template = _hgvs_query(str(hgvs), assembly, common)
+    elif parameters.get("mateName") not in (None, ""):
+        template = _mate_query(parameters, assembly, common)
     elif parameters.get("referenceName") in (None, ""):
         template = _gene_query(parameters, assembly, common)
     else:
@@ -198,6 +198,42 @@ def _bracket(base: VariantQuery, starts: list[int], ends: list[int]) -> VariantQ
     if s1 < s0 or e1 < e0:
         raise BadRequest("bracket bounds must be given in increasing order")
     return replace(base, kind="bracket", start=s0, start_max=s1, end_min=e0, end=e1)
+
+
+def _mate_query(parameters: Mapping[str, Any], assembly: str | None, common: dict[str, Any]) -> VariantQuery:
+    """Breakends joining referenceName to mateName (fusions, translocations).
+
+    `start` places the breakend on referenceName and `end` its mate on mateName: two values are a
+    bracket `[s0, s1)`, one value an exact position, none the whole chromosome.
+    """
+    if parameters.get("referenceName") in (None, ""):
+        raise BadRequest("mateName needs referenceName: the chromosome of the other breakend")
+    chromosome = _chromosome(parameters["referenceName"], assembly)
+    mate = _chromosome(parameters["mateName"], assembly)
+    start, start_max = _position_bracket("start", _int_list("start", parameters.get("start")))
+    mate_start, mate_start_max = _position_bracket("end", _int_list("end", parameters.get("end")))
+    return VariantQuery(
+        dataset_id="",
+        assembly=assembly,
+        chromosome=chromosome,
+        kind="mate",
+        start=start,
+        start_max=start_max,
+        mate_chromosome=mate,
+        mate_start=mate_start,
+        mate_start_max=mate_start_max,
+        **common,
+    )
+
+
+def _position_bracket(name: str, values: list[int]) -> tuple[int, int]:
+    if not values:
+        return 0, genome.MAX_POSITION + 1
+    if len(values) == 1:
+        return values[0], values[0] + 1
+    if values[1] < values[0]:
+        raise BadRequest(f"{name}: bracket bounds must be given in increasing order")
+    return values[0], values[1]
 
 
 def _chromosome(value: Any, assembly: str | None) -> str:

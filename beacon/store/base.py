@@ -193,8 +193,10 @@ class VariantDocument:
     norm_start: int
     norm_ref: str
     norm_alt: str
-    variant_type: str  # SNP, MNP, INS, DEL or DELINS (beacon.genome.classify_variant)
-    length: int  # bases the trimmed allele deletes, inserts or replaces (beacon.genome.variant_length)
+    # SNP, MNP, INS, DEL or DELINS (beacon.genome.classify_variant), or a structural type (beacon.structural)
+    variant_type: str
+    # bases the trimmed allele deletes, inserts or replaces (beacon.genome.variant_length); an SV's length
+    length: int
     frequencies: tuple[PopulationFrequency, ...] = ()
     rs_ids: tuple[str, ...] = ()
     gene_ids: tuple[str, ...] = ()
@@ -202,6 +204,13 @@ class VariantDocument:
     protein_hgvs_ids: tuple[str, ...] = ()
     # (biosampleId, zygosity label or None when unknown), only when loaded with --case-level.
     carriers: tuple[tuple[str, str | None], ...] = ()
+    # Structural variants (`beacon.structural`): VCF CIPOS/CIEND offsets (the imprecise interval),
+    # a breakend's mate (canonical chromosome, 0-based position) and a stated copy number.
+    cipos: tuple[int, int] | None = None
+    ciend: tuple[int, int] | None = None
+    mate_chromosome: str | None = None
+    mate_start: int | None = None
+    copy_number: int | None = None
 
 
 @dataclass(frozen=True)
@@ -237,6 +246,8 @@ class VariantQuery:
     - `range`: overlap, `v.start < end and v.end > start`.
     - `bracket`: `start <= v.start < start_max and end_min <= v.end < end`.
     - `gene`: every variant annotated with `gene_id`; `all`: everything.
+    - `mate`: breakends on `chromosome` with `start <= v.start < start_max` whose mate lies on
+      `mate_chromosome` with `mate_start <= v.mate_start < mate_start_max` (fusions, translocations).
     - `id`: the variant `variant_id`, which must lie at `chromosome` and `start` (the stores look it up
       there, through their position indexes); `build_id_query` fills them in from the id.
     Bases are `[ACGTN]*` where N matches any one base. `alternate_bases`/`reference_bases` narrow range,
@@ -270,6 +281,9 @@ class VariantQuery:
     rs_id: str | None = None
     variant_id: str | None = None
     biosample_ids: frozenset[str] | None = None
+    mate_chromosome: str | None = None
+    mate_start: int | None = None
+    mate_start_max: int | None = None
     skip: int = 0
     limit: int = 10
 

@@ -30,12 +30,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from beacon import create_app
+from beacon.demo import DEMO_VCF
 from beacon.schemas import SchemaValidator, default_validator
 from beacon.settings import Settings
 from beacon.store.sqlite import SqliteStore
 from loaders.metadata import load_metadata
 from loaders.variant_load import load_vcf_files
 from loaders.vcf import VcfOptions
+from tests.allele_counts import info_ends
 from tests.auth.oidc_provider import AUDIENCE, BONA_FIDE_VISAS, OpenIdProvider, grant_visa
 from tests.conftest import DATA_DIR, DEMO_COHORT, DEMO_DATASET, assert_valid, write_bff_files
 
@@ -92,10 +94,16 @@ Headers = dict[str, str]
 
 
 def demo_in_range(start: int, end: int) -> int:
-    """Demo alleles overlapping [start, end) per the truth table (carried by someone, not symbolic)."""
+    """Demo alleles overlapping [start, end) per the truth table (carried by someone); symbolic ones span
+    to their INFO END, read from the VCF text."""
     with TRUTH.open(newline="") as handle:
-        rows = [r for r in csv.DictReader(handle, delimiter="\t") if int(r["gt_AC"]) > 0 and r["alt"][0] != "<"]
-    return sum(1 for r in rows if int(r["start0"]) < end and int(r["start0"]) + len(r["ref"]) > start)
+        rows = [r for r in csv.DictReader(handle, delimiter="\t") if int(r["gt_AC"]) > 0]
+    ends = info_ends(DEMO_VCF)
+    return sum(1 for r in rows if int(r["start0"]) < end and _end(r, ends) > start)
+
+
+def _end(row: dict[str, str], ends: dict[int, int]) -> int:
+    return ends[int(row["pos"])] if row["alt"][0] == "<" else int(row["start0"]) + len(row["ref"])
 
 
 def demo_variant_and_carriers() -> tuple[str, set[str]]:

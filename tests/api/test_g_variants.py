@@ -8,6 +8,7 @@ Expected answers come from tables computed independently of this code (bcftools-
 from __future__ import annotations
 
 import csv
+import functools
 import gzip
 import json
 import random
@@ -15,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from beacon.demo import DEMO_VCF
+from tests.allele_counts import info_ends
 from tests.conftest import DATA_DIR, DEMO_DATASET, assert_valid, response_errors
 
 TRUTH = DATA_DIR / "vcf" / "cineca_uk1_chr22_population_allele_counts.tsv"
@@ -28,8 +31,25 @@ def truth_rows() -> list[dict[str, str]]:
 
 
 def loaded_rows() -> list[dict[str, str]]:
-    """Rows the loader keeps: real alleles carried by at least one genotyped sample."""
-    return [r for r in truth_rows() if int(r["gt_AC"]) > 0 and not r["alt"].startswith(SYMBOLIC)]
+    """Rows the loader keeps: alleles carried by at least one genotyped sample (symbolic <CNn> too)."""
+    return [r for r in truth_rows() if int(r["gt_AC"]) > 0]
+
+
+def sequence_rows() -> list[dict[str, str]]:
+    """Loaded rows whose alleles are bases (a sequence query can name them)."""
+    return [r for r in loaded_rows() if not r["alt"].startswith(SYMBOLIC)]
+
+
+@functools.cache
+def demo_ends() -> dict[int, int]:
+    return info_ends(DEMO_VCF)
+
+
+def end_of(row: dict[str, str]) -> int:
+    """A row's 0-based end: REF's end, or a symbolic allele's INFO END read from the VCF text."""
+    if row["alt"].startswith(SYMBOLIC):
+        return demo_ends()[int(row["pos"])]
+    return int(row["start0"]) + len(row["ref"])
 
 
 def get(client: Any, path: str = "/api/g_variants", **parameters: Any) -> dict[str, Any]:
@@ -45,7 +65,7 @@ def frequencies(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {item["population"]: item for item in block["frequencies"]}
 
 
-SAMPLE = random.Random(22).sample(loaded_rows(), 25)
+SAMPLE = random.Random(22).sample(sequence_rows(), 25)
 
 
 @pytest.mark.parametrize("row", SAMPLE, ids=lambda r: f"{r['pos']}{r['ref']}>{r['alt']}")
@@ -84,7 +104,7 @@ def test_an_allele_nobody_carries_is_not_a_hit(client):
 
 
 def test_start_given_as_vcf_pos_is_an_off_by_one_miss(client):
-    rows = loaded_rows()
+    rows = sequence_rows()
     starts = {int(r["start0"]) for r in rows}
     row = next(r for r in rows if int(r["pos"]) not in starts)
     document = get(client, referenceName="22", start=row["pos"], referenceBases=row["ref"], alternateBases=row["alt"])
@@ -108,7 +128,7 @@ def test_other_assembly_finds_nothing_and_mismatched_accession_is_a_400(client):
 
 
 def overlap_count(start: int, end: int) -> int:
-    return sum(1 for r in loaded_rows() if int(r["start0"]) < end and int(r["start0"]) + len(r["ref"]) > start)
+    return sum(1 for r in loaded_rows() if int(r["start0"]) < end and end_of(r) > start)
 
 
 @pytest.mark.parametrize(("start", "end"), [(16050000, 16100000), (16_200_000, 16_300_000), (17_000_000, 17_600_000)])
@@ -118,7 +138,7 @@ def test_range_counts_match_the_truth_table(client, start, end):
 
 
 def test_range_includes_a_deletion_starting_before_the_range(client):
-    deletions = [r for r in loaded_rows() if len(r["ref"]) > 2 and len(r["alt"]) == 1]
+    deletions = [r for r in sequence_rows() if len(r["ref"]) > 2 and len(r["alt"]) == 1]
     row = deletions[0]
     inside = int(row["start0"]) + 2  # starts after the deletion's start, before its end
     document = get(client, referenceName="22", start=inside, end=inside + 1, requestedGranularity="record")
@@ -129,9 +149,7 @@ def test_range_includes_a_deletion_starting_before_the_range(client):
 
 def test_bracket_query_counts(client):
     s0, s1, e0, e1 = 16_100_000, 16_200_000, 16_100_000, 16_150_000
-    expected = sum(
-        1 for r in loaded_rows() if s0 <= int(r["start0"]) < s1 and e0 <= int(r["start0"]) + len(r["ref"]) < e1
-    )
+    expected = sum(1 for r in loaded_rows() if s0 <= int(r["start0"]) < s1 and e0 <= end_of(r) < e1)
     document = get(client, referenceName="22", start=f"{s0},{s1}", end=f"{e0},{e1}", requestedGranularity="count")
     assert document["responseSummary"]["numTotalResults"] == expected > 0
 
@@ -148,7 +166,7 @@ def test_repeated_start_and_end_form_a_bracket(client):
 
 
 def test_variant_type_narrows_a_range(client):
-    indels = sum(1 for r in loaded_rows() if len(r["ref"]) != len(r["alt"]))
+    indels = sum(1 for r in sequence_rows() if len(r["ref"]) != len(r["alt"]))
     document = get(
         client, referenceName="22", start=0, end=20_000_000, variantType="INDEL", requestedGranularity="count"
     )

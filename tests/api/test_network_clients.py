@@ -53,6 +53,7 @@ class Allele:
     alt: str
     csq: tuple[dict[str, str], ...]
     carriers: frozenset[str]
+    info_end: int | None = None  # INFO END of a symbolic allele: its span ends there
 
     @property
     def start(self) -> int:
@@ -60,11 +61,11 @@ class Allele:
 
     @property
     def end(self) -> int:
-        return self.pos - 1 + len(self.ref)
+        return self.info_end if self.info_end is not None else self.pos - 1 + len(self.ref)
 
 
 def read_alleles(path: Path) -> list[Allele]:
-    """Every non-symbolic ALT allele of a VCF with its carriers (the loader does not load symbolic ALTs)."""
+    """Every ALT allele of a VCF but `*` with its carriers; symbolic ones span to their INFO END."""
     vcf = cyvcf2.VCF(str(path))
     samples = vcf.samples
     fields = _csq_fields(vcf)
@@ -72,10 +73,10 @@ def read_alleles(path: Path) -> list[Allele]:
     for record in vcf:
         csq = tuple(dict(zip(fields, entry.split("|"), strict=False)) for entry in _csq_entries(record))
         for index, alt in enumerate(record.ALT, start=1):
-            if not (alt.startswith("<") or alt == "*"):
-                alleles.append(
-                    Allele(record.CHROM, record.POS, record.REF, alt, csq, _carriers(record, index, samples))
-                )
+            if alt != "*":
+                end = record.INFO.get("END") if alt.startswith("<") else None
+                carriers = _carriers(record, index, samples)
+                alleles.append(Allele(record.CHROM, record.POS, record.REF, alt, csq, carriers, end))
     return alleles
 
 

@@ -47,6 +47,11 @@ def test_every_payload_field_round_trips() -> None:
         aminoacid_changes=("R175H",),
         protein_hgvs_ids=("NP_000537.3:p.Arg175His",),
         carriers=(("HG00096", "heterozygous"), ("HG00097", None)),
+        cipos=(-10, 20),
+        ciend=(0, 5),
+        mate_chromosome="8",
+        mate_start=107653517,
+        copy_number=3,
     )
     decoded = decode_payload(encode_payload(document))
     assert {name: getattr(document, name) for name in _PAYLOAD_FIELDS} == decoded
@@ -89,5 +94,5 @@ def test_payload_fields_are_the_documents_non_column_fields() -> None:
     assert set(_PAYLOAD_FIELDS) == document_fields
 
 
-def _defaults() -> dict[str, tuple[()]]:
-    return {name: () for name in _PAYLOAD_FIELDS}
+def _defaults() -> dict[str, object]:
+    return {f.name: f.default for f in fields(VariantDocument) if f.name in _PAYLOAD_FIELDS}

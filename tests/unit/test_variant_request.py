@@ -72,7 +72,8 @@ def test_openapi_spellings_are_accepted():
 
 def test_no_position_lists_every_variant():
     assert parse().kind == "all"
-    assert parse(variantType="DEL").variant_types == ("DEL",)
+    assert parse(variantType="INV").variant_types == ("INV",)
+    assert "EFO:0030069" in parse(variantType="DEL").variant_types  # a complete deletion is a deletion
 
 
 def test_gene_and_hgvs_queries():
@@ -103,7 +104,8 @@ def test_gene_and_hgvs_queries():
         ({"referenceName": "1", "start": "5,1", "end": "9,10"}, "increasing"),
         ({"referenceName": "1", "start": "5", "alternateBases": "A", "assemblyId": "mm10"}, "unknown assembly"),
         ({"genomicAlleleShortForm": "BRCA1:c.68_69del"}, "genomicAlleleShortForm"),
-        ({"mateName": "2", "referenceName": "1", "start": "5"}, "mateName"),
+        ({"mateName": "2", "start": "5"}, "mateName needs referenceName"),
+        ({"mateName": "2", "referenceName": "1", "start": "9,5"}, "increasing"),
         ({"referenceName": "1", "start": "0", "end": "200000000"}, "at most"),
     ],
 )

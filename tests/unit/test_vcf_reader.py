@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import re
 import shutil
 from pathlib import Path
 
@@ -75,29 +76,38 @@ def test_every_allele_of_the_cineca_file_is_read_with_vcf_coordinates(cineca) ->
     rows = truth_rows("cineca_uk1_chr22_population_allele_counts.tsv")
     assert report.records == 5002
     assert report.alleles == 5002
-    # The 4 symbolic copy-number alleles are the only ones the truth table has that we skip.
+    # The 4 symbolic copy-number alleles load too: they span POS..END (END read from the VCF text).
     symbolic = [row for row in rows if row["alt"].startswith("<")]
     assert len(symbolic) == 4
-    assert report.loaded == len(documents) == 5002 - 4
+    assert report.loaded == len(documents) == 5002
     found = by_key(documents)
+    ends = _info_ends(CINECA)
     for row in rows:
-        if row["alt"].startswith("<"):
-            continue
         document = found[(row["chrom"], int(row["pos"]), row["ref"], row["alt"])]
         assert document.start == int(row["start0"])  # 0-based: POS - 1
-        assert document.end == int(row["start0"]) + len(row["ref"])
+        if row["alt"].startswith("<"):
+            assert document.end == ends[int(row["pos"])] > document.start + 1
+        else:
+            assert document.end == int(row["start0"]) + len(row["ref"])
 
 
-def test_symbolic_alleles_are_skipped_and_counted_by_symbol(cineca) -> None:
-    _, report = cineca
-    symbolic = {reason: count for reason, count in report.skipped.items() if reason.startswith(SKIP_SYMBOLIC)}
-    assert symbolic == {
-        "symbolic ALT <CN0>": 1,
-        "symbolic ALT <CN2>": 1,
-        "symbolic ALT <CN3>": 1,
-        "symbolic ALT <CN4>": 1,
-    }
-    assert sum(report.skipped.values()) == 4
+def _info_ends(path: Path) -> dict[int, int]:
+    """POS -> INFO END of the records that have one, from the raw text."""
+    ends = {}
+    with gzip.open(path, "rt") as handle:
+        for line in handle:
+            if not line.startswith("#") and (match := re.search(r"(?:^|;)END=(\d+)", line.split("\t")[7])):
+                ends[int(line.split("\t")[1])] = int(match[1])
+    return ends
+
+
+def test_symbolic_copy_number_alleles_load_as_copy_number_classes(cineca) -> None:
+    documents, report = cineca
+    # 1000 Genomes `<CNn>` counts copies on one haplotype: 0 is a loss, 2 one copy more, 3+ more.
+    expected = {"<CN0>": "EFO:0030067", "<CN2>": "EFO:0030071", "<CN3>": "EFO:0030072", "<CN4>": "EFO:0030072"}
+    found = {d.alternate_bases: (d.variant_type, d.copy_number) for d in documents if d.alternate_bases[0] == "<"}
+    assert found == {alt: (kind, int(alt[3])) for alt, kind in expected.items()}
+    assert not any(reason.startswith(SKIP_SYMBOLIC) for reason in report.skipped)
 
 
 def test_zero_count_alleles_are_skipped_by_default() -> None:
@@ -106,7 +116,7 @@ def test_zero_count_alleles_are_skipped_by_default() -> None:
     documents, report = load(CINECA)
     assert report.skipped[SKIP_ZERO_COUNT] == len(zero) == 25
     assert not zero & set(by_key(documents))
-    assert report.loaded == 5002 - 4 - 25
+    assert report.loaded == 5002 - 25
 
 
 def test_multi_allelic_records_are_split_per_alt() -> None:

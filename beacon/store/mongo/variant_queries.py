@@ -30,6 +30,7 @@ from typing import Any
 from beacon.store.base import FrequencySource, VariantQuery
 from beacon.store.mongo.lookups import lookup_clauses
 from beacon.store.mongo.queries import eq, require_text, text_list
+from beacon.store.mongo.structural import mate_filter
 
 BUCKET_SIZE = 100_000
 """Positions per shard key bucket: small enough for chunks to split, large enough to keep ranges together."""
@@ -181,6 +182,7 @@ _KINDS: dict[str, Callable[[VariantQuery, VariantSet], list[dict[str, Any]]]] = 
     "gene": _everything,
     "id": _by_id,
     "all": _everything,
+    "mate": lambda query, _variant_set: mate_filter(query),
 }
 
 

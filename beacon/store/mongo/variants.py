@@ -56,6 +56,7 @@ from beacon.store.base import (
 from beacon.store.mongo import incremental, state
 from beacon.store.mongo.lookups import KEY_FIELDS, lookup_keys
 from beacon.store.mongo.queries import eq, require_text
+from beacon.store.mongo.structural import decode_structure, encode_structure
 from beacon.store.mongo.variant_queries import BUCKET_SIZE, LONG_SPAN, VariantSet, find_filter
 from beacon.store.processes import process_alive
 
@@ -102,6 +103,7 @@ def encode_variant(document: VariantDocument, version: int) -> dict[str, Any]:
     if document.carriers:
         stored["carriers"] = [{"b": biosample, "z": zygosity} for biosample, zygosity in document.carriers]
     stored.update(lookup_keys(document))
+    stored.update(encode_structure(document))
     return stored
 
 
@@ -123,6 +125,7 @@ def decode_variant(stored: Mapping[str, Any]) -> VariantDocument:
         frequencies=tuple(PopulationFrequency(*map(_plain, item)) for item in stored.get("frequencies", ())),
         carriers=tuple((carrier["b"], carrier.get("z")) for carrier in stored.get("carriers", ())),
         **{name: tuple(stored.get(name, ())) for name in _LISTS},
+        **decode_structure(stored),
     )
 
 

@@ -22,10 +22,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from beacon.store.base import DuplicateVariantsError, LoadMode
+from beacon.store.sqlite.structural import MATES
 from beacon.store.sqlite.variants import (
-    AMINOACID_CHANGE,
+    ANNOTATION_KINDS,
     CASE_LEVEL,
-    GENE,
     INSERT_COLUMNS,
     LONG_SPAN,
     drop_version,
@@ -200,6 +200,11 @@ def move_chromosome(conn: sqlite3.Connection, source: int, target: int, chromoso
         (offset, chromosome),
     )
     conn.execute(
+        f"INSERT INTO {dst}{MATES} (chromosome, start, mate_chromosome, mate_start, rowid_ref) SELECT chromosome, "
+        f"start, mate_chromosome, mate_start, rowid_ref + ? FROM {src}{MATES} WHERE rowid_ref IN {rows}",
+        (offset, chromosome),
+    )
+    conn.execute(
         f"INSERT INTO {dst}_bins (chromosome, bin, n) SELECT chromosome, bin, n FROM {src}_bins "
         "WHERE chromosome = ? ON CONFLICT (chromosome, bin) DO UPDATE SET n = n + excluded.n",
         (chromosome,),
@@ -213,20 +218,24 @@ def delete_chromosome(conn: sqlite3.Connection, table_version: int, chromosome: 
     rows = f"(SELECT rowid FROM {table} WHERE chromosome = ?)"
     conn.execute(f"DELETE FROM {table}_annotations WHERE rowid_ref IN {rows}", (chromosome,))
     conn.execute(f"DELETE FROM {table}_carriers WHERE rowid_ref IN {rows}", (chromosome,))
+    conn.execute(f"DELETE FROM {table}{MATES} WHERE rowid_ref IN {rows}", (chromosome,))
     conn.execute(f"DELETE FROM {table}_bins WHERE chromosome = ?", (chromosome,))
     conn.execute(f"DELETE FROM {table} WHERE chromosome = ?", (chromosome,))
 
 
 def annotation_kinds(conn: sqlite3.Connection, table_versions: Iterable[int]) -> list[str]:
-    """What the tables' variants carry besides frequencies: `gene`, `aa`, `carriers` (index probes)."""
-    kinds: set[str] = set()
-    for table in map(table_name, set(table_versions)):
-        for kind in (GENE, AMINOACID_CHANGE):
-            if conn.execute(f"SELECT 1 FROM {table}_annotations WHERE kind = ? LIMIT 1", (kind,)).fetchone():
-                kinds.add(kind)
-        if conn.execute(f"SELECT 1 FROM {table}_carriers LIMIT 1").fetchone():
-            kinds.add(CASE_LEVEL)
-    return sorted(kinds, key=(GENE, AMINOACID_CHANGE, CASE_LEVEL).index)
+    """What the tables' variants carry besides frequencies: `aa`, `gene`, `protein`, `rs`, `carriers`."""
+    tables = [table_name(version) for version in sorted(set(table_versions))]
+    # One index probe per kind and table: a table holds a row per rsID, so reading it all would take long.
+    probe = "SELECT 1 FROM {}_annotations WHERE kind = ? LIMIT 1"
+    kinds = [
+        kind
+        for kind in sorted(ANNOTATION_KINDS)
+        if any(conn.execute(probe.format(table), (kind,)).fetchone() for table in tables)
+    ]
+    if any(conn.execute(f"SELECT 1 FROM {table}_carriers LIMIT 1").fetchone() for table in tables):
+        kinds.append(CASE_LEVEL)
+    return kinds
 
 
 def dataset_tables(conn: sqlite3.Connection, dataset_id: str) -> set[int]:

@@ -26,10 +26,10 @@ from beacon.store.base import FrequencySource, LoadMode, UnknownDatasetError, Va
 from beacon.store.processes import process_alive
 from beacon.store.sqlite import contigs as sqlite_contigs
 from beacon.store.sqlite.files import reclaim, store_error, translated
+from beacon.store.sqlite.structural import merge_mates, structural_index_statements
 from beacon.store.sqlite.variants import (
-    ANNOTATION_KINDS,
-    CASE_LEVEL,
     INSERT_COLUMNS,
+    LONG_SPAN,
     VariantLoadError,
     bins_select,
     build_bins,
@@ -301,6 +301,7 @@ def _merge_part(conn: sqlite3.Connection, version: int, offset: int) -> None:
         f"SELECT rowid_ref + ?, biosample_id, zygosity FROM {part}_carriers",
         (offset,),
     )
+    merge_mates(conn, table, part, offset)
     # Neighbouring parts can share a bin (a chunk ends mid-bin): counts add up.
     conn.execute(
         f"INSERT INTO {table}_bins (chromosome, bin, n) SELECT chromosome, bin, n FROM {part}_bins WHERE true "
@@ -311,22 +312,9 @@ def _merge_part(conn: sqlite3.Connection, version: int, offset: int) -> None:
 def _index_version(conn: sqlite3.Connection, version: int) -> None:
     for statement in index_statements(version):
         conn.execute(statement)
+    for statement in structural_index_statements(table_name(version), LONG_SPAN):
+        conn.execute(statement)
     create_bins_table(conn, version)
-
-
-def annotation_kinds(conn: sqlite3.Connection, version: int) -> list[str]:
-    """What a version's variants carry besides frequencies: `aa`, `gene`, `protein`, `rs`, `carriers` (from its
-    side tables)."""
-    table = table_name(version)
-    # One index probe per kind: the table holds a row per rsID, so reading it all would take long.
-    kinds = [
-        kind
-        for kind in sorted(ANNOTATION_KINDS)
-        if conn.execute(f"SELECT 1 FROM {table}_annotations WHERE kind = ? LIMIT 1", (kind,)).fetchone()
-    ]
-    if conn.execute(f"SELECT 1 FROM {table}_carriers LIMIT 1").fetchone():
-        kinds.append(CASE_LEVEL)
-    return kinds
 
 
 def _same_as_current(dataset_id: str, current: str | None, assembly: str | None) -> None:

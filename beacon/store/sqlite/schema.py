@@ -13,7 +13,7 @@ from pathlib import Path
 
 from beacon.store.base import StoreError
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 
 # A migration step is an SQL statement or, for data migrations, a function of the connection.
 _MIGRATIONS: dict[int, tuple[str | Callable[[sqlite3.Connection], None], ...]] = {
@@ -121,11 +121,16 @@ _MIGRATIONS: dict[int, tuple[str | Callable[[sqlite3.Connection], None], ...]] =
         # the table holding it (`sqlite_contigs`); a current set's table holds all its chromosomes.
         lambda conn: _incremental_loads(conn),
     ),
+    12: (
+        # Structural variants: a breakend mates table per variant set, and a covering index of long
+        # variants so range queries over many megabase SVs read no rows (sqlite/structural.py).
+        lambda conn: _add_structural_variant_tables(conn),
+    ),
 }
 
 
 def _index_variant_lookups(conn: sqlite3.Connection) -> None:
-    from beacon.store.sqlite.loads import annotation_kinds
+    from beacon.store.sqlite.contigs import annotation_kinds
     from beacon.store.sqlite.variants import GENE, RS_ID, decode_payload, lookup_rows, table_name
 
     for version, state in conn.execute("SELECT version, state FROM variant_sets").fetchall():
@@ -144,7 +149,7 @@ def _index_variant_lookups(conn: sqlite3.Connection) -> None:
                 rows = []
         conn.executemany(f"INSERT INTO {table}_annotations (kind, value, rowid_ref) VALUES (?, ?, ?)", rows)
         if state == "current":
-            kinds = ",".join(annotation_kinds(conn, version))
+            kinds = ",".join(annotation_kinds(conn, [version]))
             conn.execute("UPDATE variant_sets SET annotations = ? WHERE version = ?", (kinds, version))
 
 
@@ -163,8 +168,14 @@ def _incremental_loads(conn: sqlite3.Connection) -> None:
     create_contig_map(conn)
 
 
+def _add_structural_variant_tables(conn: sqlite3.Connection) -> None:
+    from beacon.store.sqlite.structural import add_structural_variant_tables
+
+    add_structural_variant_tables(conn)
+
+
 def _upgrade_variant_side_tables(conn: sqlite3.Connection) -> None:
-    from beacon.store.sqlite.loads import annotation_kinds
+    from beacon.store.sqlite.contigs import annotation_kinds
     from beacon.store.sqlite.variants import GENE, index_statements, table_name
 
     for version, state in conn.execute("SELECT version, state FROM variant_sets").fetchall():
@@ -179,7 +190,7 @@ def _upgrade_variant_side_tables(conn: sqlite3.Connection) -> None:
         if state == "current":  # a dead load's tables go with it when the next load starts
             for statement in index_statements(version):
                 conn.execute(statement)
-            kinds = ",".join(annotation_kinds(conn, version))
+            kinds = ",".join(annotation_kinds(conn, [version]))
             conn.execute("UPDATE variant_sets SET annotations = ? WHERE version = ?", (kinds, version))
 
 

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from beacon.store.base import PopulationFrequency, StoreError, VariantDocument, VariantQuery
+from beacon.store.sqlite.structural import MATES, create_mates_table, insert_mates, mate_clause, mate_row
 from beacon.variant_ids import gene_key, protein_key
 
 LONG_SPAN = 1000
@@ -50,7 +51,10 @@ _COLUMNS = (
     "length",
 )
 # The payload's array positions (`encode_payload`): stored data depends on this order, never reorder it.
-_PAYLOAD_FIELDS = ("frequencies", "rs_ids", "gene_ids", "aminoacid_changes", "protein_hgvs_ids", "carriers")
+_LIST_FIELDS = ("frequencies", "rs_ids", "gene_ids", "aminoacid_changes", "protein_hgvs_ids", "carriers")
+# Structural fields, stored together as the payload's seventh array (only when one is set).
+_SV_FIELDS = ("cipos", "ciend", "mate_chromosome", "mate_start", "copy_number")
+_PAYLOAD_FIELDS = (*_LIST_FIELDS, *_SV_FIELDS)
 INSERT_COLUMNS = (*_COLUMNS, "span", "payload")
 
 
@@ -101,12 +105,24 @@ def encode_payload(document: VariantDocument) -> bytes:
         else tuple(f)  # orjson does not serialise NamedTuples; plain tuples become the same arrays
         for f in document.frequencies
     ]
+    sv = _sv_payload(document)
+    if sv is not None:
+        return orjson.dumps((
+            frequencies, document.rs_ids, document.gene_ids, document.aminoacid_changes,
+            document.protein_hgvs_ids, document.carriers, sv,
+        ))  # fmt: skip
     if document.gene_ids or document.aminoacid_changes or document.protein_hgvs_ids or document.carriers:
         return orjson.dumps((
             frequencies, document.rs_ids, document.gene_ids, document.aminoacid_changes,
             document.protein_hgvs_ids, document.carriers,
         ))  # fmt: skip
     return orjson.dumps((frequencies, document.rs_ids) if document.rs_ids else (frequencies,))
+
+
+def _sv_payload(document: VariantDocument) -> tuple[Any, ...] | None:
+    """The structural fields (`_SV_FIELDS`) when any is set: the payload's seventh array."""
+    values = (document.cipos, document.ciend, document.mate_chromosome, document.mate_start, document.copy_number)
+    return None if values == (None, None, None, None, None) else values
 
 
 def decode_payload(payload: bytes) -> dict[str, Any]:
@@ -116,13 +132,17 @@ def decode_payload(payload: bytes) -> dict[str, Any]:
         fields_of = stored
         frequencies = stored.get("frequencies") or ()
     else:
-        fields_of = dict(zip(_PAYLOAD_FIELDS[1:], stored[1:], strict=False))
+        fields_of = dict(zip(_LIST_FIELDS[1:], stored[1:6], strict=False))
         frequencies = stored[0] if stored else ()
+        if len(stored) > 6:
+            fields_of["sv"] = stored[6]
     decoded: dict[str, Any] = {
         name: tuple(tuple(item) if isinstance(item, list) else item for item in value)
         for name, value in fields_of.items()
-        if name != "frequencies"
+        if name not in ("frequencies", "sv")
     }
+    sv = fields_of.get("sv") or (None,) * len(_SV_FIELDS)
+    decoded.update(zip(_SV_FIELDS, (tuple(value) if isinstance(value, list) else value for value in sv), strict=True))
     decoded["frequencies"] = tuple(_decode_frequency(item) for item in frequencies)
     return decoded
 
@@ -148,6 +168,7 @@ class PreparedBatch:
     annotations: list[tuple[str, str, int]]
     carriers: list[tuple[int, str, str | None]]
     max_short_span: int
+    mates: list[tuple[str, int, str, int, int]] = field(default_factory=list)
 
 
 def prepare_batch(documents: list[VariantDocument], first_rowid: int) -> PreparedBatch:
@@ -156,6 +177,7 @@ def prepare_batch(documents: list[VariantDocument], first_rowid: int) -> Prepare
     annotations: list[tuple[str, str, int]] = []
     carriers: list[tuple[int, str, str | None]] = []
     max_short_span = 0
+    mates = []
     for rowid, d in enumerate(documents, first_rowid):  # one pass: this runs for every variant loaded
         span = d.end - d.start
         variants.append((
@@ -170,7 +192,9 @@ def prepare_batch(documents: list[VariantDocument], first_rowid: int) -> Prepare
             annotations += lookup_rows(rowid, d.gene_ids, d.aminoacid_changes, d.protein_hgvs_ids)
         if d.carriers:
             carriers += [(rowid, biosample, zygosity) for biosample, zygosity in d.carriers]
-    return PreparedBatch(variants, annotations, carriers, max_short_span)
+        if d.mate_chromosome is not None and (mate := mate_row(d, rowid)) is not None:
+            mates.append(mate)
+    return PreparedBatch(variants, annotations, carriers, max_short_span, mates)
 
 
 def lookup_rows(
@@ -198,6 +222,7 @@ def insert_batch(conn: sqlite3.Connection, version: int, batch: PreparedBatch) -
         conn.executemany(
             f"INSERT INTO {table}_carriers (rowid_ref, biosample_id, zygosity) VALUES (?, ?, ?)", batch.carriers
         )
+    insert_mates(conn, table, batch.mates)
 
 
 def create_side_tables(conn: sqlite3.Connection, version: int) -> None:
@@ -209,12 +234,13 @@ def create_side_tables(conn: sqlite3.Connection, version: int) -> None:
     conn.execute(
         f"CREATE TABLE {table}_carriers (rowid_ref INTEGER NOT NULL, biosample_id TEXT NOT NULL, zygosity TEXT)"
     )
+    create_mates_table(conn, table)
 
 
 def drop_version(conn: sqlite3.Connection, version: int) -> None:
     """Drop a version's tables (its indexes go with them)."""
     table = table_name(version)
-    for suffix in ("", "_annotations", "_carriers", "_bins"):
+    for suffix in ("", "_annotations", "_carriers", "_bins", MATES):
         conn.execute(f"DROP TABLE IF EXISTS {table}{suffix}")
 
 
@@ -378,6 +404,7 @@ _KIND_CLAUSES = {
     "gene": _gene_clause,
     "id": _id_clause,
     "all": _all_clause,
+    "mate": mate_clause,
 }
 
 
@@ -429,6 +456,7 @@ def select_sql(version: int, where: str, what: str) -> str:
     """A SELECT over one version table with its side tables named in the clause."""
     table = table_name(version)
     where = where.replace("{annotations}", f"{table}_annotations").replace("{carriers}", f"{table}_carriers")
+    where = where.replace("{mates}", f"{table}{MATES}")
     return f"SELECT {what} FROM {table} v WHERE {where}"
 
 
