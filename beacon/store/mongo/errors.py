@@ -12,7 +12,7 @@ from typing import ParamSpec, TypeVar
 from pymongo.errors import ConfigurationError, ConnectionFailure, OperationFailure, PyMongoError
 
 from beacon.store.base import StoreError, StoreUnavailable, VariantDocument
-from beacon.store.mongo.variants import MongoVariantLoad
+from beacon.store.mongo.loads import MongoVariantLoad
 
 AUTH_ERRORS = frozenset({13, 18})  # Unauthorized, AuthenticationFailed
 

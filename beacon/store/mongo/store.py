@@ -9,7 +9,7 @@ Where things are:
 - `mongo_queries` and `mongo_variant_queries`: filters, built so a request value can only ever be data;
 - `mongo_state` (protocol, collections, indexes) and `mongo_writes`: all-or-nothing writes WITHOUT
   multi-document transactions, so one code path serves standalone servers, replica sets and sharded
-  clusters; `mongo_variants` and `mongo_ontologies` apply the same idea to variant loads (a version
+  clusters; `mongo_variants`, `mongo_loads` and `mongo_ontologies` apply the same idea to variant loads (a version
   per dataset, switched by one update) and ontologies;
 - `mongo_budget`: the time budget of reads;
 - `docs/scaling.md`: sharding.
@@ -57,10 +57,11 @@ from beacon.store.mongo import writes as mongo_writes
 from beacon.store.mongo.budget import READ_BUDGET, bounded_read
 from beacon.store.mongo.codec import decode_record
 from beacon.store.mongo.errors import AUTH_ERRORS, ErrorTranslatingLoad, store_errors
+from beacon.store.mongo.loads import MongoVariantLoad
 from beacon.store.mongo.queries import eq, page, record_filter, require_text
 from beacon.store.mongo.state import RECORDS, SCHEMA_VERSION, VARIANTS, WriteOptions
 from beacon.store.mongo.variant_queries import VariantSet, find_filter, is_everything, variant_filters
-from beacon.store.mongo.variants import ORDER, MongoVariantLoad
+from beacon.store.mongo.variants import ORDER
 
 if TYPE_CHECKING:
     from beacon.ontology import Ontology
