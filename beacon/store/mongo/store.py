@@ -1,7 +1,8 @@
 """The MongoDB store for large nodes: the same Store interface and contract suite as the SQLite store.
 
 `BEACON_STORE_URI=mongodb://user:password@host1,host2/beacon?replicaSet=rs0&tls=true` (or
-`mongodb+srv://...`) selects it; every option pymongo accepts in a connection string works. The
+`mongodb+srv://...`) selects it; every option pymongo accepts in a connection string works, except those that
+weaken reads or writes below primary reads and `w: majority, j: true` (refused, `mongo_connection`). The
 database is the URI's path (default `beacon`).
 
 Where things are:
@@ -31,7 +32,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 import pymongo
 from pymongo import MongoClient
@@ -56,6 +57,7 @@ from beacon.store.mongo import variants as mongo_variants
 from beacon.store.mongo import writes as mongo_writes
 from beacon.store.mongo.budget import READ_BUDGET, bounded_read
 from beacon.store.mongo.codec import decode_record
+from beacon.store.mongo.connection import client_options, durable_database
 from beacon.store.mongo.errors import AUTH_ERRORS, ErrorTranslatingLoad, store_errors
 from beacon.store.mongo.loads import MongoVariantLoad
 from beacon.store.mongo.queries import eq, page, record_filter, require_text
@@ -67,8 +69,6 @@ if TYPE_CHECKING:
     from beacon.ontology import Ontology
 
 DEFAULT_DATABASE = "beacon"
-SERVER_SELECTION_TIMEOUT_MS = 2000
-MAX_SERVER_SELECTION_TIMEOUT_MS = 4000  # the whole request has a 5 s network budget
 QUERY_TIMEOUT = READ_BUDGET  # seconds for one store call outside a request budget (mongo_budget)
 CHECK_TIMEOUT = 2.0
 _DATABASE_NAME = re.compile(r'^[^/\\. "$\x00]{1,63}$')
@@ -109,14 +109,14 @@ class MongoStore:
         database = unquote(parts.path.lstrip("/")) or DEFAULT_DATABASE
         if not _DATABASE_NAME.match(database):
             raise ValueError(f"{database!r} is not a valid MongoDB database name")
-        client_options = _client_options(parts.query)
+        options_of_client = client_options(parts.query)
         if parts.scheme == "mongodb":  # validate now; +srv would need a DNS lookup, done on connect
             try:
                 pymongo.uri_parser.parse_uri(uri)
             except (ConfigurationError, ValueError) as error:
                 raise ValueError(f"invalid MongoDB URI: {error}") from None
         where = parts.netloc.rpartition("@")[2] or "localhost"
-        return cls(lambda: MongoClient(uri, **client_options), database, where=where, **options)
+        return cls(lambda: MongoClient(uri, **options_of_client), database, where=where, **options)
 
     @classmethod
     def from_client(cls, client: Any, database: str = DEFAULT_DATABASE, **options: Any) -> MongoStore:
@@ -128,7 +128,7 @@ class MongoStore:
         with self._lock:
             if self._client is None:
                 self._client = self._connect()
-            return self._client[self._database_name]
+            return durable_database(self._client, self._database_name)
 
     @store_errors
     def check(self) -> None:
@@ -402,20 +402,3 @@ def _index_pipeline(match: dict[str, Any], index: str) -> list[dict[str, Any]]:
         {"$unwind": f"${index}"},
         {"$group": group},
     ]
-
-
-def _client_options(query: str) -> dict[str, Any]:
-    """Bounded timeouts unless the URI sets them; ValueError if it sets server selection above 4 s."""
-    given = {key.lower(): value for key, value in parse_qsl(query)}
-    options: dict[str, Any] = {} if "appname" in given else {"appname": "beacon"}
-    selection = given.get("serverselectiontimeoutms")
-    if selection is None:
-        options["serverSelectionTimeoutMS"] = SERVER_SELECTION_TIMEOUT_MS
-    elif not selection.isdigit() or int(selection) > MAX_SERVER_SELECTION_TIMEOUT_MS:
-        raise ValueError(
-            f"serverSelectionTimeoutMS={selection} in the store URI: use at most {MAX_SERVER_SELECTION_TIMEOUT_MS} "
-            "(the beacon answers within a 5 s network budget)"
-        )
-    if "connecttimeoutms" not in given:
-        options["connectTimeoutMS"] = SERVER_SELECTION_TIMEOUT_MS
-    return options
