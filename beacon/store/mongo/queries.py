@@ -79,6 +79,12 @@ def record_filter(query: RecordQuery, visibility: Visibility) -> dict[str, Any] 
     return mongo_filter
 
 
+def is_whole_entity(query: RecordQuery) -> bool:
+    """True for a query of every record of an entity in a dataset (its count is in the summaries)."""
+    unrestricted = (query.record_id, query.record_ids, query.individual_ids) == (None, None, None)
+    return unrestricted and not query.conditions
+
+
 def condition_filter(condition: Condition) -> dict[str, Any]:
     """The filter clause of one ontology or alphanumeric condition."""
     if isinstance(condition, TermCondition):

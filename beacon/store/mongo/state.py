@@ -48,9 +48,10 @@ from pymongo.errors import DuplicateKeyError
 
 from beacon.store.base import StoreError
 from beacon.store.mongo.queries import LIVE, Visibility
+from beacon.store.mongo.summaries import SUMMARIES, SUMMARY_INDEXES, build_all_summaries
 from beacon.store.mongo.variant_queries import LONG_SPAN
 
-SCHEMA_VERSION = 2  # 2: variants and ontologies
+SCHEMA_VERSION = 3  # 2: variants and ontologies; 3: record summaries, visibility in the record indexes
 RECORDS = "records"
 VARIANTS = "g_variants"
 ONTOLOGIES = "ontologies"
@@ -61,21 +62,42 @@ METADATA_ID = "metadata"
 VARIANT_SET_PREFIX = "variants/"
 """`_id` prefix of a dataset's variant set document in `store_state` (`variants/<dataset id>`)."""
 
+# Visibility (`load`, `superseded_by`) closes every record index, so a query's visibility clause is
+# decided on index keys and only visible records are fetched.
+_VISIBILITY_TAIL = [("load", ASCENDING), ("superseded_by", ASCENDING)]
 RECORD_INDEXES = (
-    IndexModel([("entity", ASCENDING), ("dataset_id", ASCENDING), ("id", ASCENDING)], name="by_dataset"),
-    IndexModel([("entity", ASCENDING), ("id", ASCENDING)], name="by_id"),
-    IndexModel([("entity", ASCENDING), ("dataset_id", ASCENDING), ("terms.id", ASCENDING)], name="by_term"),
     IndexModel(
-        [("entity", ASCENDING), ("dataset_id", ASCENDING), ("values.p", ASCENDING), ("values.s", ASCENDING)],
+        [("entity", ASCENDING), ("dataset_id", ASCENDING), ("id", ASCENDING), *_VISIBILITY_TAIL], name="by_dataset"
+    ),
+    IndexModel([("entity", ASCENDING), ("id", ASCENDING), *_VISIBILITY_TAIL], name="by_id"),
+    IndexModel(
+        [("entity", ASCENDING), ("dataset_id", ASCENDING), ("terms.id", ASCENDING), *_VISIBILITY_TAIL],
+        name="by_term",
+    ),
+    IndexModel(
+        [
+            ("entity", ASCENDING),
+            ("dataset_id", ASCENDING),
+            ("values.p", ASCENDING),
+            ("values.s", ASCENDING),
+            *_VISIBILITY_TAIL,
+        ],
         name="by_text_value",
     ),
     IndexModel(
-        [("entity", ASCENDING), ("dataset_id", ASCENDING), ("values.p", ASCENDING), ("values.n", ASCENDING)],
+        [
+            ("entity", ASCENDING),
+            ("dataset_id", ASCENDING),
+            ("values.p", ASCENDING),
+            ("values.n", ASCENDING),
+            *_VISIBILITY_TAIL,
+        ],
         name="by_number_value",
     ),
     IndexModel([("load", ASCENDING)], name="by_load"),
     IndexModel([("superseded_by", ASCENDING)], name="by_superseded", sparse=True),
 )
+_RECORD_INDEXES_BEFORE_3 = ("by_dataset", "by_id", "by_term", "by_text_value", "by_number_value")
 
 # Every variant query names its dataset version `v` first; the shard key fields (`assembly`,
 # `bucket`) close the indexes so that counts are answered from the index alone (covered).
@@ -160,11 +182,23 @@ def ensure_schema(db: Database) -> None:
     version = stored_schema_version(db)
     if version is not None and version > SCHEMA_VERSION:
         raise StoreError(f"MongoDB store schema version {version} is newer than this beacon ({SCHEMA_VERSION})")
+    if version is not None and version < 3:
+        _drop_indexes(db, RECORDS, _RECORD_INDEXES_BEFORE_3)  # same names, new keys
     db[RECORDS].create_indexes(list(RECORD_INDEXES))
     db[VARIANTS].create_indexes(list(VARIANT_INDEXES))
     db[ONTOLOGY_TERMS].create_indexes(list(ONTOLOGY_TERM_INDEXES))
+    db[SUMMARIES].create_indexes(list(SUMMARY_INDEXES))
     _upsert(db, METADATA_ID, {"$setOnInsert": {"committed": [], "removed": [], "abandoned": []}})
+    if version is not None and version < 3:
+        build_all_summaries(db, RECORDS, read_visibility(db))
     _upsert(db, SCHEMA_ID, {"$max": {"version": SCHEMA_VERSION}})
+
+
+def _drop_indexes(db: Database, collection: str, names: tuple[str, ...]) -> None:
+    existing = set(db[collection].index_information())
+    for name in names:
+        if name in existing:
+            db[collection].drop_index(name)
 
 
 def _upsert(db: Database, state_id: str, update: Mapping[str, Any]) -> None:
@@ -261,14 +295,16 @@ def clean_up(db: Database, options: WriteOptions) -> None:
 
 def finish_commit(db: Database, load_id: str) -> None:
     """Delete what a committed load replaced, relabel its records `live`, forget the load id."""
-    db[RECORDS].delete_many({"superseded_by": load_id})
-    db[RECORDS].update_many({"load": load_id}, {"$set": {"load": LIVE}})
+    for collection in (RECORDS, SUMMARIES):
+        db[collection].delete_many({"superseded_by": load_id})
+        db[collection].update_many({"load": load_id}, {"$set": {"load": LIVE}})
     db[STATE].update_one({"_id": METADATA_ID}, {"$pull": {"committed": {"load": load_id}}})
 
 
 def finish_removal(db: Database, dataset_id: str) -> None:
     """Delete the records and variants of a removed dataset, then forget the removal."""
     db[RECORDS].delete_many({"dataset_id": dataset_id})
+    db[SUMMARIES].delete_many({"dataset_id": dataset_id})
     drop_variant_sets(db, dataset_id)
     db[STATE].update_one({"_id": METADATA_ID}, {"$pull": {"removed": {"dataset": dataset_id}}})
 
@@ -316,5 +352,6 @@ def removal_settles_at(db: Database, dataset_id: str, options: WriteOptions) -> 
 
 def discard_load(db: Database, load_id: str) -> None:
     """Delete the records of an uncommitted load and undo its `superseded_by` marks."""
-    db[RECORDS].delete_many({"load": load_id})
-    db[RECORDS].update_many({"superseded_by": load_id}, {"$unset": {"superseded_by": ""}})
+    for collection in (RECORDS, SUMMARIES):
+        db[collection].delete_many({"load": load_id})
+        db[collection].update_many({"superseded_by": load_id}, {"$unset": {"superseded_by": ""}})

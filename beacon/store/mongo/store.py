@@ -53,6 +53,7 @@ from beacon.store.base import (
 )
 from beacon.store.mongo import ontologies as mongo_ontologies
 from beacon.store.mongo import state as mongo_state
+from beacon.store.mongo import summaries as mongo_summaries
 from beacon.store.mongo import variants as mongo_variants
 from beacon.store.mongo import writes as mongo_writes
 from beacon.store.mongo.budget import READ_BUDGET, bounded_read
@@ -60,8 +61,9 @@ from beacon.store.mongo.codec import decode_record
 from beacon.store.mongo.connection import client_options, durable_database
 from beacon.store.mongo.errors import AUTH_ERRORS, ErrorTranslatingLoad, store_errors
 from beacon.store.mongo.loads import MongoVariantLoad
-from beacon.store.mongo.queries import eq, page, record_filter, require_text
+from beacon.store.mongo.queries import eq, is_whole_entity, page, record_filter
 from beacon.store.mongo.state import RECORDS, SCHEMA_VERSION, VARIANTS, WriteOptions
+from beacon.store.mongo.summaries import Summary
 from beacon.store.mongo.variant_queries import VariantSet, find_filter, is_everything, variant_filters
 from beacon.store.mongo.variants import ORDER
 
@@ -233,7 +235,11 @@ class MongoStore:
         """How many records match (counted by the server; no document is fetched)."""
         with self._read():
             db = self.database()
-            mongo_filter = record_filter(query, mongo_state.read_visibility(db))
+            visibility = mongo_state.read_visibility(db)
+            if is_whole_entity(query):  # counted when the write committed
+                found = mongo_summaries.read_summaries(db, visibility, dataset_id=query.dataset_id, entity=query.entity)
+                return sum(summary.count for summary in found.values())
+            mongo_filter = record_filter(query, visibility)
             return 0 if mongo_filter is None else db[RECORDS].count_documents(mongo_filter)
 
     @store_errors
@@ -252,45 +258,21 @@ class MongoStore:
     def filtering_terms(self, entity: str | None = None, dataset_id: str | None = None) -> list[FilteringTerm]:
         """Ontology terms present in visible records (of one entity and/or dataset, or all), ordered by id.
 
-        A term labelled differently in different records gets the alphabetically first label.
+        Read from the summaries stored when each write committed (`mongo_summaries`), not from the
+        records; a term labelled differently in different records gets the alphabetically first label.
         """
-        rows = self._aggregate_index("terms", entity, dataset_id)
-        scopes: dict[str, set[str]] = {}
-        labels: dict[str, str | None] = {}
-        for row in rows:
-            term_id, label = row["_id"]["key"], row["label"]
-            scopes.setdefault(term_id, set()).add(row["_id"]["entity"])
-            known = [text for text in (labels.get(term_id), label) if text is not None]
-            labels[term_id] = min(known, default=None)
-        return [
-            FilteringTerm(id=term_id, type="ontology", label=labels[term_id], scopes=tuple(sorted(scopes[term_id])))
-            for term_id in sorted(scopes)
-        ]
+        return mongo_summaries.filtering_terms(self._summaries(entity, dataset_id))
 
     @store_errors
     def filtering_fields(self, entity: str | None = None, dataset_id: str | None = None) -> list[FilteringTerm]:
         """Paths of the scalar values in visible records, with the entities holding them as scopes."""
-        scopes: dict[str, set[str]] = {}
-        for row in self._aggregate_index("values", entity, dataset_id):
-            scopes.setdefault(row["_id"]["key"], set()).add(row["_id"]["entity"])
-        return [
-            FilteringTerm(id=path, type="alphanumeric", scopes=tuple(sorted(scopes[path]))) for path in sorted(scopes)
-        ]
+        return mongo_summaries.filtering_fields(self._summaries(entity, dataset_id))
 
-    def _aggregate_index(self, index: str, entity: str | None, dataset_id: str | None) -> list[dict[str, Any]]:
-        """Distinct (term id or path, entity) of the `terms` or `values` entries of visible records."""
+    def _summaries(self, entity: str | None, dataset_id: str | None) -> dict[tuple[str, str], Summary]:
         with self._read():
             db = self.database()
             visibility = mongo_state.read_visibility(db)
-            if dataset_id is not None and require_text(dataset_id, "dataset_id") in visibility.removed:
-                return []
-            match = visibility.datasets_clause()
-            if entity is not None:
-                match["entity"] = eq(require_text(entity, "entity"))
-            if dataset_id is not None:
-                match["dataset_id"] = eq(dataset_id)
-            pipeline = _index_pipeline(match, index)
-            return list(db[RECORDS].aggregate(pipeline, allowDiskUse=True))
+            return mongo_summaries.read_summaries(db, visibility, dataset_id=dataset_id, entity=entity)
 
     # -- ontologies (see mongo_ontologies) ---------------------------------------------------------
     @store_errors
@@ -390,15 +372,3 @@ class MongoStore:
         """Biosample ids carrying any variant the query matches (case-level data), ordered."""
         with self._current_set(query) as (db, variant_set):
             return [] if variant_set is None else mongo_variants.carriers_of(db, variant_set, query)
-
-
-def _index_pipeline(match: dict[str, Any], index: str) -> list[dict[str, Any]]:
-    group: dict[str, Any] = {"_id": {"key": "$terms.id" if index == "terms" else "$values.p", "entity": "$entity"}}
-    if index == "terms":
-        group["label"] = {"$min": "$terms.label"}  # $min skips nulls: a term's label if any record has one
-    return [
-        {"$match": match},
-        {"$project": {"_id": 0, "entity": 1, index: 1}},
-        {"$unwind": f"${index}"},
-        {"$group": group},
-    ]
