@@ -56,11 +56,12 @@ from beacon.store.mongo import state as mongo_state
 from beacon.store.mongo import summaries as mongo_summaries
 from beacon.store.mongo import variants as mongo_variants
 from beacon.store.mongo import writes as mongo_writes
-from beacon.store.mongo.budget import READ_BUDGET, bounded_read
+from beacon.store.mongo.budget import READ_BUDGET, bounded_read, remaining_budget
 from beacon.store.mongo.codec import decode_record
 from beacon.store.mongo.connection import client_options, durable_database
 from beacon.store.mongo.errors import AUTH_ERRORS, ErrorTranslatingLoad, store_errors
 from beacon.store.mongo.loads import MongoVariantLoad
+from beacon.store.mongo.ontology_terms import OntologyTerms
 from beacon.store.mongo.queries import eq, is_whole_entity, page, record_filter
 from beacon.store.mongo.state import RECORDS, SCHEMA_VERSION, VARIANTS, WriteOptions
 from beacon.store.mongo.summaries import Summary
@@ -98,6 +99,7 @@ class MongoStore:
         self._client: MongoClient | None = None
         self._lock = threading.Lock()
         self._schema_ready = False
+        self._ontology_terms = OntologyTerms(lambda: mongo_ontologies.read_ontologies(self.database(), True), where)
 
     @classmethod
     def from_uri(cls, uri: str, **options: Any) -> MongoStore:
@@ -282,9 +284,18 @@ class MongoStore:
 
     @store_errors
     def ontologies(self, *, with_terms: bool = True) -> list[Ontology]:
-        """The loaded ontologies ordered by resource id; `with_terms=False` leaves `terms` empty."""
+        """The loaded ontologies ordered by resource id; `with_terms=False` leaves `terms` empty.
+
+        Terms are read by a background thread once per ontology stamp (`mongo_ontology_terms`), so a
+        request never spends its budget reading them all.
+        """
+        if not with_terms:
+            with self._read():
+                return mongo_ontologies.read_ontologies(self.database(), False)
         with self._read():
-            return mongo_ontologies.read_ontologies(self.database(), with_terms)
+            stamp = mongo_ontologies.ontology_stamp(self.database())
+        left = remaining_budget()
+        return self._ontology_terms.get(stamp, wait=self._query_timeout if left is None else left)
 
     @store_errors
     def ontology_stamp(self) -> str:
