@@ -40,6 +40,7 @@ from pymongo.database import Database
 from pymongo.errors import ConfigurationError, OperationFailure
 
 from beacon.store.base import (
+    LINK_VALUE_FIELDS,
     FilteringTerm,
     FrequencySource,
     MetadataBatch,
@@ -255,6 +256,22 @@ class MongoStore:
                 return []
             cursor = db[RECORDS].find(mongo_filter, {"doc": 1, "_id": 0}).sort("id", 1).skip(skip).limit(limit)
             return [decode_record(document["doc"]) for document in cursor.batch_size(limit)]
+
+    @store_errors
+    def record_links(self, query: RecordQuery, field: str) -> frozenset[str]:
+        """The distinct `id`s or `individualId`s of every matching record; only that field is fetched."""
+        if field not in LINK_VALUE_FIELDS:
+            raise ValueError(f"record_links returns {sorted(LINK_VALUE_FIELDS)}, not {field!r}")
+        with self._read():
+            db = self.database()
+            mongo_filter = record_filter(query, mongo_state.read_visibility(db))
+            if mongo_filter is None:
+                return frozenset()
+            if field == "id":
+                return frozenset(str(found["id"]) for found in db[RECORDS].find(mongo_filter, {"_id": 0, "id": 1}))
+            projection = {"_id": 0, "values": {"$elemMatch": {"p": field}}}  # the one entry of that path
+            found = db[RECORDS].find(mongo_filter, projection)
+            return frozenset(entry["s"] for record in found for entry in record.get("values", ()) if entry.get("s"))
 
     @store_errors
     def filtering_terms(self, entity: str | None = None, dataset_id: str | None = None) -> list[FilteringTerm]:
