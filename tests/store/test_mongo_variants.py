@@ -315,3 +315,22 @@ def test_counts_are_answered_from_the_indexes_alone(mongo_store, request):
             command = {"aggregate": VARIANTS, "pipeline": pipeline, "cursor": {}}
             plan = str(mongo_store.database().command("explain", command, verbosity="queryPlanner"))
             assert "IXSCAN" in plan and "FETCH" not in plan and "COLLSCAN" not in plan, (query.kind, plan)
+
+
+def test_every_stored_variant_holds_the_shard_key_and_positional_filters_name_its_prefix(store_d):
+    from beacon.store.mongo.sharding import SHARD_KEY
+
+    assert list(SHARD_KEY) == ["assembly", "chromosome", "bucket", "v", "start"]  # hashed bucket, ranged suffix
+    assert SHARD_KEY["bucket"] == "hashed" and list(SHARD_KEY.values()).count("hashed") == 1
+    load(store_d, SNV, MNP, DELETION)
+    for stored in store_d.database()[VARIANTS].find({}, {"_id": 0}):
+        assert set(SHARD_KEY) <= set(stored)
+    variant_set = VariantSet(version=7, assembly="GRCh38", max_short_span=2)
+    positional = [
+        VariantQuery(D, kind="range", chromosome="17", start=7_577_000, end=7_578_000),
+        VariantQuery(D, kind="sequence", chromosome="17", start=7_577_120, norm_start=7_577_120, alternate_bases="T"),
+        build_id_query(D, SNV.variant_id),
+    ]
+    for query in positional:
+        for part in variant_filters(query, variant_set):
+            assert {"assembly", "chromosome", "bucket"} <= set(part)  # mongos can target the owning shards
