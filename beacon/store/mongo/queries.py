@@ -14,6 +14,7 @@ committed load, it is not `superseded_by` a committed load, and its dataset is n
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -22,6 +23,8 @@ from typing import Any
 from beacon.store.base import Condition, LinkCondition, RecordQuery, TermCondition, ValueCondition
 from beacon.store.mongo.codec import is_bson_text
 
+MAX_WILDCARDS = 4
+"""`%` wildcards (runs of `%` count once) a pattern may hold: each multiplies PCRE's backtracking."""
 LIVE = "live"
 """The `load` of records whose load has been folded in (see mongo_state.finish_commit)."""
 
@@ -133,7 +136,9 @@ def wildcard_pattern(value: str) -> str:
     Valid in PCRE and Python alike: ASCII letters and digits stand for themselves, other ASCII
     characters are backslash-escaped (literal in both), NUL is `\\x00`, the rest is literal text.
     """
-    parts = ("".join(_literal(char) for char in part) for part in value.split("%"))
+    parts = ["".join(_literal(char) for char in part) for part in re.split("%+", value)]
+    if len(parts) - 1 > MAX_WILDCARDS:  # the query layer refuses more (400); never send such a pattern
+        raise ValueError(f"at most {MAX_WILDCARDS} % wildcards in a value")
     return "^" + _ANY_TEXT.join(parts) + _END
 
 
