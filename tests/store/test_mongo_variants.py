@@ -334,3 +334,25 @@ def test_every_stored_variant_holds_the_shard_key_and_positional_filters_name_it
     for query in positional:
         for part in variant_filters(query, variant_set):
             assert {"assembly", "chromosome", "bucket"} <= set(part)  # mongos can target the owning shards
+
+
+def test_queries_without_a_position_are_hinted_to_their_own_index(store_d):
+    from beacon.store.mongo.state import VARIANT_INDEXES
+    from beacon.store.mongo.variant_queries import index_hint
+
+    names = {index.document["name"] for index in VARIANT_INDEXES}
+    carriers = frozenset({"S1"})
+    expected = {
+        VariantQuery(D, kind="gene", gene_id="TP53"): "by_gene",
+        VariantQuery(D, kind="all", aminoacid_change="V600E"): "by_aminoacid_change",
+        VariantQuery(D, kind="all", biosample_ids=carriers): "by_carrier",
+        VariantQuery(D, kind="gene", gene_id="TP53", biosample_ids=carriers): "by_gene",
+        VariantQuery(D, kind="range", chromosome="17", start=1, end=9, gene_id="TP53"): None,  # bounded by position
+        EVERYTHING: None,
+    }
+    for query, hint in expected.items():
+        assert index_hint(query) == hint
+        assert hint is None or hint in names  # a hint naming no index fails on a real server
+    load(store_d, DELETION)  # the hinted queries run (mongomock accepts hints; plans: the real-server harness)
+    gene = VariantQuery(D, kind="gene", gene_id="TP53", limit=10)
+    assert store_d.count_variants(gene) == 1 and len(store_d.find_variants(gene)) == 1

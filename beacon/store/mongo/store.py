@@ -66,7 +66,7 @@ from beacon.store.mongo.ontology_terms import OntologyTerms
 from beacon.store.mongo.queries import eq, is_whole_entity, page, record_filter
 from beacon.store.mongo.state import RECORDS, SCHEMA_VERSION, VARIANTS, WriteOptions
 from beacon.store.mongo.summaries import Summary
-from beacon.store.mongo.variant_queries import VariantSet, find_filter, is_everything, variant_filters
+from beacon.store.mongo.variant_queries import VariantSet, find_filter, index_hint, is_everything, variant_filters
 from beacon.store.mongo.variants import ORDER
 
 if TYPE_CHECKING:
@@ -353,7 +353,8 @@ class MongoStore:
                 return 0
             if is_everything(query):
                 return variant_set.count
-            return sum(db[VARIANTS].count_documents(part) for part in variant_filters(query, variant_set))
+            hint = {"hint": name} if (name := index_hint(query)) else {}
+            return sum(db[VARIANTS].count_documents(part, **hint) for part in variant_filters(query, variant_set))
 
     @store_errors
     def find_variants(self, query: VariantQuery) -> list[VariantDocument]:
@@ -363,6 +364,8 @@ class MongoStore:
             if variant_set is None or limit == 0:  # limit 0 would mean "no limit" to MongoDB
                 return []
             cursor = db[VARIANTS].find(find_filter(query, variant_set), mongo_variants.STORED_FIELDS)
+            if hint := index_hint(query):
+                cursor = cursor.hint(hint)
             cursor = cursor.sort(ORDER).skip(skip).limit(limit).batch_size(limit)
             return [mongo_variants.decode_variant(stored) for stored in cursor]
 

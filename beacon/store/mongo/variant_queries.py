@@ -113,6 +113,24 @@ def _positional_parts(query: VariantQuery, variant_set: VariantSet) -> list[dict
     return [{**common, **part} for part in parts(query, variant_set)]
 
 
+def index_hint(query: VariantQuery) -> str | None:
+    """The index a query without a position must use: never a walk of the whole version in position order.
+
+    A gene, amino acid change or carrier query sorted by position (record pages) may otherwise be
+    planned on `by_position`, which gives the order for free but reads every variant of the version.
+    Positional queries need no hint (their bounds make `by_position`/`by_allele` the obvious plan).
+    """
+    if query.kind not in ("gene", "all"):
+        return None
+    if query.gene_id is not None:
+        return "by_gene"
+    if query.aminoacid_change is not None:
+        return "by_aminoacid_change"
+    if query.biosample_ids is not None:
+        return "by_carrier"
+    return None
+
+
 def is_everything(query: VariantQuery) -> bool:
     """True for an `all` query with nothing narrowing it: its count is the version's variant count."""
     return query.kind == "all" and not _narrowing(query)
