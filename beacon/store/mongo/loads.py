@@ -240,9 +240,17 @@ def _claim(db: Database, dataset_id: str, replace: bool, options: state.WriteOpt
         claim["$addToSet"] = {"abandoned": loading["version"]}
     if not _update_or_insert(db, condition, claim):
         raise VariantLoadError(f"another load of dataset {dataset_id!r} started at the same moment; try again")
-    if loading is not None:
-        _delete_version(db, set_id, "abandoned", loading["version"])
+    if loading is not None:  # what the dead load wrote: possibly millions, so this claim's lease is renewed
+        _delete_version(db, set_id, "abandoned", loading["version"], _lease_renewal(db, set_id, version, options))
     return version
+
+
+def _lease_renewal(db: Database, set_id: str, version: int, options: state.WriteOptions) -> state.KeepAlive:
+    def renew() -> None:
+        claim = {"_id": set_id, "loading.version": version}
+        db[state.STATE].update_one(claim, {"$set": {"loading.expires_at": time.time() + options.lock_lease}})
+
+    return renew
 
 
 def _update_or_insert(db: Database, condition: Mapping[str, Any], update: Mapping[str, Any]) -> bool:
@@ -277,10 +285,15 @@ def _current_version(db: Database, set_id: str) -> int | None:
     return (document.get("current") or {}).get("version")
 
 
-def _delete_version(db: Database, set_id: str, listed_in: str, version: int) -> None:
-    """Delete a retired or abandoned version's variants (never the current one), then strike it from the list."""
+def _delete_version(
+    db: Database, set_id: str, listed_in: str, version: int, keep_alive: state.KeepAlive = None
+) -> None:
+    """Delete a retired or abandoned version's variants (never the current one), then strike it from the list.
+
+    Deleted in batches, `keep_alive` (a lease renewal) called between two.
+    """
     if _current_version(db, set_id) != version:
-        db[state.VARIANTS].delete_many({"v": version})
+        state.delete_in_batches(db, state.VARIANTS, {"v": version}, keep_alive)
     entry: Any = {"version": version} if listed_in == "retired" else version
     db[state.STATE].update_one({"_id": set_id}, {"$pull": {listed_in: entry}})
 

@@ -29,7 +29,7 @@ def write_lock(db: Database, owner: str, options: state.WriteOptions) -> Iterato
     """Hold the store's write lock (finishing settled clean-ups first); released on the way out."""
     state.acquire_lock(db, owner, options)
     try:
-        state.clean_up(db, options)
+        state.clean_up(db, options, owner)
         yield
     finally:
         state.release_lock(db, owner)  # a no-op after a commit, which releases it itself
