@@ -63,6 +63,8 @@ class MongoVariantLoad:
     def add(self, documents: Iterable[VariantDocument]) -> int:
         """Insert one batch (unordered, in chunks of INSERT_BATCH); returns how many it held."""
         batch = list(documents)
+        for document in batch:
+            _require_bson_size(document)
         self._stats.add(batch)
         collection = self._db[state.VARIANTS]
         for first in range(0, len(batch), INSERT_BATCH):
@@ -158,6 +160,27 @@ class MongoVariantLoad:
             return
         self._finished = True
         self._discard()
+
+
+MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
+"""MongoDB's limit on one document (BSONObjectTooLarge beyond it)."""
+_CARRIER_CHECK = 10_000
+"""Carriers from which a variant's stored size is estimated before it is sent."""
+
+
+def _require_bson_size(document: VariantDocument) -> None:
+    """VariantLoadError, naming the variant, when its case-level data would exceed 16 MB in one document."""
+    if len(document.carriers) < _CARRIER_CHECK:
+        return
+    # Per carrier: the array index key, `b` and `z` with their type bytes and lengths (bson.encode would
+    # cost a second encoding of every large document).
+    estimate = sum(32 + len(str(position)) + len(biosample.encode()) + len((zygosity or "").encode())
+                   for position, (biosample, zygosity) in enumerate(document.carriers))  # fmt: skip
+    if estimate > MAX_DOCUMENT_BYTES - 1024 * 1024:
+        raise VariantLoadError(
+            f"variant {document.variant_id} has {len(document.carriers)} carriers: about {estimate // 2**20} MB of "
+            "case-level data, more than one MongoDB document holds (16 MB); load it without case-level data"
+        )
 
 
 class _LoadStats:
