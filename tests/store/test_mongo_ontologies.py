@@ -96,3 +96,20 @@ def test_terms_are_read_outside_the_request_budget_and_kept_for_later_requests(m
     with request_budget(1.0):
         assert len(mongo_store.ontologies()[0].terms) == 2
     assert len(reads) == 2
+
+
+def test_a_failed_terms_read_is_reported_and_tried_again_by_the_next_request(mongo_store, monkeypatch):
+    from beacon.store.base import StoreUnavailable
+    from beacon.store.mongo import ontologies as mongo_ontologies
+
+    mongo_store.put_ontology(SMALL)
+    real_read = mongo_ontologies.read_ontologies
+
+    def failing_read(db, with_terms):
+        raise RuntimeError("cursor killed")
+
+    monkeypatch.setattr(mongo_ontologies, "read_ontologies", failing_read)
+    with pytest.raises(StoreUnavailable, match="could not be read: cursor killed"):
+        mongo_store.ontologies()
+    monkeypatch.setattr(mongo_ontologies, "read_ontologies", real_read)
+    assert [term.id for term in mongo_store.ontologies()[0].terms] == ["DEMO:1", "DEMO:2"]

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pymongo
-from pymongo.errors import PyMongoError
 
 from beacon.store.base import StoreUnavailable
 
@@ -67,7 +66,7 @@ class OntologyTerms:
         try:
             with pymongo.timeout(TERMS_TIMEOUT):
                 ontologies, error = self._read(), None
-        except (PyMongoError, OSError) as failure:
+        except Exception as failure:  # any failure is reported to the waiting requests, never left pending
             ontologies, error = [], failure
         with self._lock:
             if self._stamp == stamp:
