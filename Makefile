@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5050
 STORE  ?= sqlite:///var/beacon.sqlite
 
-.PHONY: run test install lint format clean benchmark benchmark-scale
+.PHONY: run test install lint format clean benchmark benchmark-scale test-mongo
 
 run: $(STAMP)
 	BEACON_STORE_URI=$(STORE) $(BIN)/beacon load demo
@@ -58,6 +58,16 @@ SCALE_VARIANTS ?= 100000000
 benchmark-scale: $(STAMP)
 	@command -v wrk >/dev/null 2>&1 || ./scripts/install-debian-packages wrk
 	$(BIN)/python -m benchmarks.scale_benchmark --variants $(SCALE_VARIANTS)
+
+# The store tests against a real MongoDB 7 replica set in Docker (docker/compose.test-mongo.yml): the
+# contract suite on the `mongo` backend, the failure tests and the query plan checks
+# (tests/store/test_mongo_real_server.py). Needs Docker; CI machines cannot run it (README).
+MONGO_COMPOSE := docker compose -f docker/compose.test-mongo.yml
+TEST_MONGO_URI ?= mongodb://localhost:27117/?replicaSet=rs0
+test-mongo: $(STAMP)
+	$(MONGO_COMPOSE) up -d --wait
+	BEACON_TEST_MONGO_URI='$(TEST_MONGO_URI)' $(BIN)/pytest -q -p no:randomly tests/store; \
+		status=$$?; $(MONGO_COMPOSE) down -v; exit $$status
 
 clean:
 	rm -rf $(VENV) var build *.egg-info tests/oidc/node_modules

@@ -280,14 +280,12 @@ def _through_link(
     if scope in COLLECTIONS or query.entity in COLLECTIONS:
         return query if store.count_records(matching) else None
     if (query.entity, scope) == ("individuals", "biosamples"):
-        ids = {str(record["individualId"]) for record in store.find_records(matching) if record.get("individualId")}
-        return _narrowed(query, record_ids=frozenset(ids))
+        return _narrowed(query, record_ids=store.record_links(matching, "individualId"))
     if (query.entity, scope) == ("biosamples", "individuals"):
-        ids = frozenset(str(record["id"]) for record in store.find_records(matching))
-        return _narrowed(query, individual_ids=ids)
+        return _narrowed(query, individual_ids=store.record_links(matching, "id"))
     if query.entity in EXPERIMENTS and scope in CASES:
         # A run or an analysis names its individual and its biosample.
-        ids = frozenset(str(record["id"]) for record in store.find_records(matching))
+        ids = store.record_links(matching, "id")
         link = LinkCondition(LINK_FIELDS[scope], ids)
         return replace(query, conditions=(*query.conditions, link)) if ids else None
     raise FilterError(scope, f"a filter scoped to {scope} cannot be applied to {query.entity}")
@@ -314,7 +312,7 @@ def selected_biosamples(store: Store, applied: AppliedFilters, dataset_id: str) 
     biosamples = restrict_records(
         store, applied.for_entity("biosamples"), RecordQuery("biosamples", dataset_id, limit=ALL_RECORDS)
     )
-    return frozenset() if biosamples is None else frozenset(str(r["id"]) for r in store.find_records(biosamples))
+    return frozenset() if biosamples is None else store.record_links(biosamples, "id")
 
 
 def filtering_terms_of(

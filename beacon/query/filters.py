@@ -304,6 +304,10 @@ def _parse_similarity(shown: str, value: Any) -> str:
     return value.lower()
 
 
+MAX_WILDCARDS = 4
+"""`%` wildcards (runs of `%` count once) one alphanumeric filter value may hold."""
+
+
 def _value_condition(item: AlphanumericFilter, shown: str | None = None) -> ValueCondition:
     shown = shown or f"{item.id}{item.operator}{item.value}"
     duration_field = item.id.rsplit(".", 1)[-1] == "iso8601duration"
@@ -315,6 +319,8 @@ def _value_condition(item: AlphanumericFilter, shown: str | None = None) -> Valu
         return ValueCondition(item.id, item.operator, float(item.value))
     if item.operator not in ("=", "!"):
         raise FilterError(shown, f"operator {item.operator} needs a number or an ISO 8601 duration")
+    if len(re.findall("%+", item.value)) > MAX_WILDCARDS:  # each one multiplies a pattern's backtracking
+        raise FilterError(shown, f"a value may hold at most {MAX_WILDCARDS} % wildcards")
     return ValueCondition(item.id, item.operator, item.value)
 
 

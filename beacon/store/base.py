@@ -122,6 +122,10 @@ class RecordQuery:
     limit: int = 10
 
 
+LINK_VALUE_FIELDS = frozenset({"id", "individualId"})
+"""The fields `Store.record_links` returns (what linked filters follow)."""
+
+
 @dataclass(frozen=True)
 class FilteringTerm:
     """A term that can be used in a filter, as `/filtering_terms` lists it."""
@@ -407,6 +411,9 @@ class Store(Protocol):
 
     def find_records(self, query: RecordQuery) -> list[dict[str, Any]]:
         """The matching records, ordered by id, with skip/limit applied."""
+
+    def record_links(self, query: RecordQuery, field: str) -> frozenset[str]:
+        """The `id`s or `individualId`s (`field`) of every matching record: no skip/limit, no payloads."""
 
     def filtering_terms(self, entity: str | None = None, dataset_id: str | None = None) -> list[FilteringTerm]:
         """Ontology terms present in loaded records (of one entity and/or dataset, or all), ordered by id."""

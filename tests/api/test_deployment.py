@@ -68,15 +68,43 @@ def test_compose_starts_mongodb_and_the_beacon_and_offers_a_one_shot_loader(comp
 
 def test_compose_takes_secrets_from_the_environment_and_gives_each_service_its_own_user(compose):
     services = compose["services"]
-    api_uri = services["beacon"]["environment"]["BEACON_STORE_URI"]
-    loader_uri = services["loader"]["environment"]["BEACON_STORE_URI"]
-    assert api_uri.startswith("mongodb://beacon_api:${BEACON_API_PASSWORD}@mongo:27017/beacon")
-    assert loader_uri.startswith("mongodb://beacon_loader:${BEACON_LOADER_PASSWORD}@mongo:27017/beacon")
+    for service, user, password in (("beacon", "beacon_api", "API"), ("loader", "beacon_loader", "LOADER")):
+        environment = services[service]["environment"]
+        assert services[service]["entrypoint"] == ["python", "/etc/beacon/store_uri.py"]  # encodes the password
+        assert environment["BEACON_MONGO_USER"] == user
+        assert environment["BEACON_MONGO_PASSWORD"] == "${BEACON_" + password + "_PASSWORD}"
+        assert environment["BEACON_MONGO_LOCATION"].startswith("mongo:27017/beacon")
+        assert "BEACON_STORE_URI" not in environment
+    assert services["beacon"]["command"][0] == "gunicorn"  # the image's CMD, which an entrypoint clears
     for value in services["mongo"]["environment"].values():
         assert value == "root" or value.startswith("${")
     init = (DOCKER / "mongo-init.js").read_text()
     assert '"beacon_api"' in init and 'role: "read"' in init
     assert '"beacon_loader"' in init and 'role: "readWrite"' in init
+
+
+@pytest.mark.parametrize("password", ["p@ss:w/rd?#%41", "plain", "ünïcode space"])
+def test_the_entrypoint_percent_encodes_the_password_into_the_store_uri(password):
+    import subprocess
+    import sys
+
+    from pymongo.uri_parser import parse_uri
+
+    environment = {
+        "PATH": os.environ.get("PATH", ""),
+        "BEACON_MONGO_USER": "beacon_api",
+        "BEACON_MONGO_PASSWORD": password,
+        "BEACON_MONGO_LOCATION": "mongo:27017/beacon?authSource=beacon",
+    }
+    printer = "import os; print(os.environ['BEACON_STORE_URI']); print('BEACON_MONGO_PASSWORD' in os.environ)"
+    shown = subprocess.run(
+        [sys.executable, str(DOCKER / "store_uri.py"), sys.executable, "-c", printer],
+        env=environment, capture_output=True, text=True, check=True,
+    ).stdout.splitlines()  # fmt: skip
+    parsed = parse_uri(shown[0])
+    assert (parsed["username"], parsed["password"]) == ("beacon_api", password)
+    assert parsed["nodelist"] == [("mongo", 27017)] and parsed["database"] == "beacon"
+    assert shown[1] == "False"  # the plain password is not left in the command's environment
 
 
 def test_every_file_compose_mounts_exists(compose):

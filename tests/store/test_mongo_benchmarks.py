@@ -67,3 +67,18 @@ def test_each_store_size_gets_a_database_of_its_own():
         "mongodb://u:p@h1,h2/bench_1000?replicaSet=rs0"
     )
     assert sized_mongo_uri("mongodb://h", 10) == "mongodb://h/beacon_bench_10"
+
+
+def test_the_mongodb_benchmark_smoke_runs_on_the_stand_in(capsys):
+    """A tiny run of benchmarks/mongo_benchmark.py on mongomock: every figure printed, answers as constructed."""
+    from benchmarks import mongo_benchmark
+
+    assert mongo_benchmark.main(["mongodb://x/bench_smoke", "--mongomock", "--individuals", "100",
+                                 "--variants", "500", "--queries", "2"]) == 0  # fmt: skip
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("metadata load: 200 records") and lines[1].startswith("variant load: 500 variants")
+    assert any(line.startswith("/filtering_terms: ") for line in lines)
+    answers = {line.split(":")[0]: line.rsplit("answers ", 1)[1] for line in lines if "answers" in line}
+    assert answers["count by ontology term"] == "2..2"  # 100 individuals over 50 diseases
+    assert answers["count by age>50"] == "49..49"  # ages 0..99 once each: 51..99
+    assert answers["allele count"] == "1..1" and answers["gene record page"] == "1..1"  # one SNV per gene

@@ -63,3 +63,53 @@ def test_a_held_write_lock_turns_an_ontology_load_away_with_nothing_written(mong
     with pytest.raises(StoreBusy):
         mongo_store.put_ontology(SMALL)
     assert term_count(mongo_store) == 0 and mongo_store.ontologies() == []
+
+
+def test_terms_are_read_outside_the_request_budget_and_kept_for_later_requests(mongo_store, monkeypatch):
+    import threading
+
+    from beacon.store.base import StoreUnavailable
+    from beacon.store.mongo import ontologies as mongo_ontologies
+    from beacon.store.mongo.budget import request_budget
+
+    mongo_store.put_ontology(SMALL)
+    real_read, release, reads = mongo_ontologies.read_ontologies, threading.Event(), []
+
+    def slow_read(db, with_terms):  # the real read, held back as a huge ontology would be
+        if with_terms:
+            reads.append(1)
+            release.wait(10)
+        return real_read(db, with_terms)
+
+    monkeypatch.setattr(mongo_ontologies, "read_ontologies", slow_read)
+    with request_budget(0.2), pytest.raises(StoreUnavailable, match="being read"):
+        mongo_store.ontologies()
+    with request_budget(0.2), pytest.raises(StoreUnavailable, match="being read"):
+        mongo_store.ontologies()  # the same read goes on: not started again
+    release.set()
+    with request_budget(1.0):
+        assert [term.id for term in mongo_store.ontologies()[0].terms] == ["DEMO:1", "DEMO:2"]
+    with request_budget(1.0):
+        mongo_store.ontologies()
+    assert len(reads) == 1  # one read for the stamp, however many requests asked
+    mongo_store.put_ontology(SMALL, replace=True)  # a new stamp: read again
+    with request_budget(1.0):
+        assert len(mongo_store.ontologies()[0].terms) == 2
+    assert len(reads) == 2
+
+
+def test_a_failed_terms_read_is_reported_and_tried_again_by_the_next_request(mongo_store, monkeypatch):
+    from beacon.store.base import StoreUnavailable
+    from beacon.store.mongo import ontologies as mongo_ontologies
+
+    mongo_store.put_ontology(SMALL)
+    real_read = mongo_ontologies.read_ontologies
+
+    def failing_read(db, with_terms):
+        raise RuntimeError("cursor killed")
+
+    monkeypatch.setattr(mongo_ontologies, "read_ontologies", failing_read)
+    with pytest.raises(StoreUnavailable, match="could not be read: cursor killed"):
+        mongo_store.ontologies()
+    monkeypatch.setattr(mongo_ontologies, "read_ontologies", real_read)
+    assert [term.id for term in mongo_store.ontologies()[0].terms] == ["DEMO:1", "DEMO:2"]

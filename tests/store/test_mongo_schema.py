@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import pytest
 
-from beacon.store.base import MetadataBatch, StoreError, StoreUnavailable
+from beacon.store.base import MetadataBatch, RecordQuery, StoreError, StoreUnavailable
 from beacon.store.mongo import MongoStore
 from beacon.store.mongo.state import ONTOLOGY_TERMS, RECORDS, SCHEMA_ID, SCHEMA_VERSION, STATE, VARIANTS
+from beacon.store.mongo.summaries import SUMMARIES
 
 # What the metadata queries need (see mongo_state.RECORD_INDEXES), written out by hand.
+# Every index ends with the visibility fields, so that a query's visibility is decided on index keys.
 EXPECTED_INDEXES = {
-    "by_dataset": [("entity", 1), ("dataset_id", 1), ("id", 1)],
-    "by_id": [("entity", 1), ("id", 1)],
-    "by_term": [("entity", 1), ("dataset_id", 1), ("terms.id", 1)],
-    "by_text_value": [("entity", 1), ("dataset_id", 1), ("values.p", 1), ("values.s", 1)],
-    "by_number_value": [("entity", 1), ("dataset_id", 1), ("values.p", 1), ("values.n", 1)],
+    "by_dataset": [("entity", 1), ("dataset_id", 1), ("id", 1), ("load", 1), ("superseded_by", 1)],
+    "by_id": [("entity", 1), ("id", 1), ("load", 1), ("superseded_by", 1)],
+    "by_term": [("entity", 1), ("dataset_id", 1), ("terms.id", 1), ("load", 1), ("superseded_by", 1)],
+    "by_text_value": [("entity", 1), ("dataset_id", 1), ("values.p", 1), ("values.s", 1), ("load", 1),
+                      ("superseded_by", 1)],
+    "by_number_value": [("entity", 1), ("dataset_id", 1), ("values.p", 1), ("values.n", 1), ("load", 1),
+                        ("superseded_by", 1)],
     "by_load": [("load", 1)],
     "by_superseded": [("superseded_by", 1)],
-}
+}  # fmt: skip
 
 
 # What the g_variants queries need (docs/scaling.md): the dataset version first, the shard key fields
@@ -79,7 +83,33 @@ def test_a_database_of_the_previous_schema_is_upgraded_by_check(mongo_store):
     mongo_store._schema_ready = False
     mongo_store.check()
     assert set(EXPECTED_VARIANT_INDEXES) <= set(index_keys(mongo_store, VARIANTS))
-    assert db[STATE].find_one({"_id": SCHEMA_ID})["version"] == SCHEMA_VERSION == 2
+    assert db[STATE].find_one({"_id": SCHEMA_ID})["version"] == SCHEMA_VERSION == 3
+
+
+def test_a_database_of_schema_2_gets_the_new_record_indexes_and_its_summaries(mongo_store):
+    mongo_store.put_metadata(
+        MetadataBatch(
+            {
+                "datasets": [{"id": "A"}],
+                "individuals": [
+                    {"id": "i1", "datasetId": "A", "sex": {"id": "NCIT:C16576", "label": "female"}},
+                    {"id": "i2", "datasetId": "A", "age": 40},
+                ],
+            }
+        )
+    )
+    db = mongo_store.database()
+    db[RECORDS].drop_indexes()  # as schema 2 left them: same names, without the visibility fields
+    db[RECORDS].create_index([("entity", 1), ("dataset_id", 1), ("id", 1)], name="by_dataset")
+    db[RECORDS].create_index([("entity", 1), ("dataset_id", 1), ("terms.id", 1)], name="by_term")
+    db[SUMMARIES].drop()  # schema 2 had none
+    db[STATE].update_one({"_id": SCHEMA_ID}, {"$set": {"version": 2}})
+    mongo_store._schema_ready = False
+    mongo_store.check()
+    indexes = index_keys(mongo_store)
+    assert {name: indexes[name] for name in EXPECTED_INDEXES} == EXPECTED_INDEXES
+    assert [term.id for term in mongo_store.filtering_terms()] == ["NCIT:C16576"]
+    assert mongo_store.count_records(RecordQuery("individuals", "A")) == 2
 
 
 def test_a_first_write_creates_the_schema_too(mongo_store):

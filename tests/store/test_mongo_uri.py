@@ -97,3 +97,45 @@ def test_a_real_server_named_by_uri_answers(real_mongo):
     store.check()
     assert store.list_datasets() == []
     store.close()
+
+
+@pytest.mark.parametrize(
+    ("option", "words"),
+    [
+        ("readPreference=secondaryPreferred", "reads must go to the primary"),
+        ("readPreference=nearest", "reads must go to the primary"),
+        ("w=1", "acknowledged by a majority"),
+        ("w=0", "acknowledged by a majority"),
+        ("journal=false", "journaled"),
+        ("readConcernLevel=local", "majority-committed"),
+    ],
+)
+def test_a_uri_weakening_reads_or_writes_is_refused(option, words):
+    with pytest.raises(ValueError, match=words) as refused:
+        MongoStore.from_uri(f"mongodb://u:secret@db1,db2/beacon?replicaSet=rs0&{option}")
+    assert option.split("=")[0] in str(refused.value) and "secret" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "query", ["", "?w=majority&journal=true&readPreference=primary", "?readConcernLevel=majority&W=MAJORITY"]
+)
+def test_the_database_reads_from_the_primary_and_writes_to_a_journaled_majority(closed_port, query):
+    store = MongoStore.from_uri(f"mongodb://127.0.0.1:{closed_port}/beacon{query}")
+    db = store.database()  # a real pymongo client; nothing is sent yet
+    assert db.write_concern.document == {"w": "majority", "j": True}
+    assert db.read_preference.mongos_mode == "primary"
+    assert db.read_concern.level == "majority"
+    client = db.client  # the client itself, too, for any operation not made through the database
+    assert client.write_concern.document == {"w": "majority", "j": True}
+    assert client.read_preference.mongos_mode == "primary"
+    store.close()
+
+
+def test_a_store_on_a_given_client_gets_the_same_durability():
+    import pymongo
+
+    client = pymongo.MongoClient("mongodb://127.0.0.1:9/x?w=1&readPreference=secondary", connect=False)
+    db = MongoStore.from_client(client, "beacon").database()
+    assert db.write_concern.document == {"w": "majority", "j": True}
+    assert db.read_preference.mongos_mode == "primary" and db.read_concern.level == "majority"
+    client.close()

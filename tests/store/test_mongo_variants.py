@@ -320,3 +320,48 @@ def test_counts_are_answered_from_the_indexes_alone(mongo_store, request):
             command = {"aggregate": VARIANTS, "pipeline": pipeline, "cursor": {}}
             plan = str(mongo_store.database().command("explain", command, verbosity="queryPlanner"))
             assert "IXSCAN" in plan and "FETCH" not in plan and "COLLSCAN" not in plan, (query.kind, plan)
+
+
+def test_every_stored_variant_holds_the_shard_key_and_positional_filters_name_its_prefix(store_d):
+    from beacon.store.mongo.sharding import SHARD_KEY
+
+    assert list(SHARD_KEY) == ["assembly", "chromosome", "bucket", "v", "start"]  # hashed bucket, ranged suffix
+    assert SHARD_KEY["bucket"] == "hashed" and list(SHARD_KEY.values()).count("hashed") == 1
+    load(store_d, SNV, MNP, DELETION)
+    for stored in store_d.database()[VARIANTS].find({}, {"_id": 0}):
+        assert set(SHARD_KEY) <= set(stored)
+    variant_set = VariantSet(version=7, assembly="GRCh38", max_short_span=2)
+    positional = [
+        VariantQuery(D, kind="range", chromosome="17", start=7_577_000, end=7_578_000),
+        VariantQuery(D, kind="sequence", chromosome="17", start=7_577_120, norm_start=7_577_120, alternate_bases="T"),
+        build_id_query(D, SNV.variant_id),
+    ]
+    for query in positional:
+        for part in variant_filters(query, variant_set):
+            assert {"assembly", "chromosome", "bucket"} <= set(part)  # mongos can target the owning shards
+
+
+def test_queries_without_a_position_are_hinted_to_their_own_index(store_d):
+    from beacon.store.mongo.lookups import LOOKUP_INDEXES
+    from beacon.store.mongo.state import VARIANT_INDEXES
+    from beacon.store.mongo.variant_queries import index_hint
+
+    names = {index.document["name"] for index in (*VARIANT_INDEXES, *LOOKUP_INDEXES)}
+    carriers = frozenset({"S1"})
+    expected = {
+        # A gene is `$or` of two indexed fields (any case, or as loaded): planned clause by clause, never hinted.
+        VariantQuery(D, kind="gene", gene_id="TP53"): None,
+        VariantQuery(D, kind="all", rs_id="rs28934576"): "by_rs_id",
+        VariantQuery(D, kind="all", protein_id="ENSP00000269305.4:p.R175H"): "by_protein_key",
+        VariantQuery(D, kind="all", aminoacid_change="V600E"): "by_aminoacid_change",
+        VariantQuery(D, kind="all", biosample_ids=carriers): "by_carrier",
+        VariantQuery(D, kind="gene", gene_id="TP53", biosample_ids=carriers): None,
+        VariantQuery(D, kind="range", chromosome="17", start=1, end=9, gene_id="TP53"): None,  # bounded by position
+        EVERYTHING: None,
+    }
+    for query, hint in expected.items():
+        assert index_hint(query) == hint
+        assert hint is None or hint in names  # a hint naming no index fails on a real server
+    load(store_d, DELETION)  # the hinted queries run (mongomock accepts hints; plans: the real-server harness)
+    gene = VariantQuery(D, kind="gene", gene_id="TP53", limit=10)
+    assert store_d.count_variants(gene) == 1 and len(store_d.find_variants(gene)) == 1

@@ -16,6 +16,7 @@ from beacon.store.base import RecordQuery
 from beacon.store.mongo import state
 from beacon.store.mongo.queries import Visibility, record_filter
 from beacon.store.mongo.state import RECORDS, STATE, LostLock, StoreBusy
+from beacon.store.mongo.summaries import write_summaries
 from tests.store.conftest import metadata_batch as batch
 
 A_INDIVIDUALS = RecordQuery("individuals", "A")
@@ -50,8 +51,9 @@ def state_document(store) -> dict:
 def test_inserted_records_stay_invisible_until_the_commit(store_a):
     db, options = store_a.database(), store_a.write_options
     state.acquire_lock(db, "L1", options)
-    new = [{"id": f"n{i}", "datasetId": "A"} for i in range(3)]
-    db[RECORDS].insert_many([stored("L1", record) for record in new])
+    new = [stored("L1", {"id": f"n{i}", "datasetId": "A"}) for i in range(3)]
+    db[RECORDS].insert_many(new)
+    write_summaries(db, RECORDS, new, state.read_visibility(db), "L1")  # as put_metadata does before its commit
     assert store_a.count_records(A_INDIVIDUALS) == 1
     state.flip(db, "L1", {"$push": {"committed": {"load": "L1", "at": time.time()}}})
     assert store_a.count_records(A_INDIVIDUALS) == 4

@@ -95,6 +95,9 @@ NOT_SETTINGS = {
     "BEACON_TEST_MONGO_URI": "the test suite's real MongoDB server (tests/ci_skips.py)",
     "BEACON_API_PASSWORD": "docker/compose.yml: the read-only MongoDB user's password",
     "BEACON_LOADER_PASSWORD": "docker/compose.yml: the loader's MongoDB user's password",
+    "BEACON_MONGO_USER": "docker/store_uri.py: the user of the store URI it builds",
+    "BEACON_MONGO_PASSWORD": "docker/store_uri.py: the password it percent-encodes into that URI",
+    "BEACON_MONGO_LOCATION": "docker/store_uri.py: host, port, database and options of that URI",
 }
 
 

@@ -9,12 +9,13 @@ import functools
 from collections.abc import Callable, Iterable
 from typing import ParamSpec, TypeVar
 
-from pymongo.errors import ConfigurationError, ConnectionFailure, OperationFailure, PyMongoError
+from pymongo.errors import ConfigurationError, ConnectionFailure, DocumentTooLarge, OperationFailure, PyMongoError
 
 from beacon.store.base import StoreError, StoreUnavailable, VariantDocument
-from beacon.store.mongo.variants import MongoVariantLoad
+from beacon.store.mongo.loads import MongoVariantLoad
 
 AUTH_ERRORS = frozenset({13, 18})  # Unauthorized, AuthenticationFailed
+TOO_LARGE = frozenset({10334, 17419, 17420})  # BSONObjectTooLarge, and the size errors of updates
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -40,6 +41,8 @@ def translate_error(error: PyMongoError, where: str) -> StoreError:
         return StoreUnavailable(f"MongoDB at {where} is not reachable or did not answer in time: {reason}")
     if isinstance(error, OperationFailure) and error.code in AUTH_ERRORS:
         return StoreUnavailable(f"MongoDB at {where} refused the credentials or privileges of the store URI: {reason}")
+    if isinstance(error, DocumentTooLarge) or (isinstance(error, OperationFailure) and error.code in TOO_LARGE):
+        return StoreError(f"MongoDB at {where} refused a document larger than its 16 MB limit: {reason}")
     if isinstance(error, ConfigurationError):  # e.g. the DNS lookup of a mongodb+srv:// name failed
         return StoreUnavailable(f"MongoDB at {where} cannot be located: {reason}")
     return StoreError(f"MongoDB at {where} failed: {reason}")

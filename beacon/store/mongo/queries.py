@@ -14,6 +14,7 @@ committed load, it is not `superseded_by` a committed load, and its dataset is n
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -22,6 +23,8 @@ from typing import Any
 from beacon.store.base import Condition, LinkCondition, RecordQuery, TermCondition, ValueCondition
 from beacon.store.mongo.codec import is_bson_text
 
+MAX_WILDCARDS = 4
+"""`%` wildcards (runs of `%` count once) a pattern may hold: each multiplies PCRE's backtracking."""
 LIVE = "live"
 """The `load` of records whose load has been folded in (see mongo_state.finish_commit)."""
 
@@ -79,6 +82,12 @@ def record_filter(query: RecordQuery, visibility: Visibility) -> dict[str, Any] 
     return mongo_filter
 
 
+def is_whole_entity(query: RecordQuery) -> bool:
+    """True for a query of every record of an entity in a dataset (its count is in the summaries)."""
+    unrestricted = (query.record_id, query.record_ids, query.individual_ids) == (None, None, None)
+    return unrestricted and not query.conditions
+
+
 def condition_filter(condition: Condition) -> dict[str, Any]:
     """The filter clause of one ontology or alphanumeric condition."""
     if isinstance(condition, TermCondition):
@@ -127,7 +136,9 @@ def wildcard_pattern(value: str) -> str:
     Valid in PCRE and Python alike: ASCII letters and digits stand for themselves, other ASCII
     characters are backslash-escaped (literal in both), NUL is `\\x00`, the rest is literal text.
     """
-    parts = ("".join(_literal(char) for char in part) for part in value.split("%"))
+    parts = ["".join(_literal(char) for char in part) for part in re.split("%+", value)]
+    if len(parts) - 1 > MAX_WILDCARDS:  # the query layer refuses more (400); never send such a pattern
+        raise ValueError(f"at most {MAX_WILDCARDS} % wildcards in a value")
     return "^" + _ANY_TEXT.join(parts) + _END
 
 

@@ -38,7 +38,7 @@ with it.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,9 +49,10 @@ from pymongo.errors import DuplicateKeyError
 from beacon.store.base import StoreError
 from beacon.store.mongo.lookups import LOOKUP_INDEXES
 from beacon.store.mongo.queries import LIVE, Visibility
+from beacon.store.mongo.summaries import SUMMARIES, SUMMARY_INDEXES, build_all_summaries
 from beacon.store.mongo.variant_queries import LONG_SPAN
 
-SCHEMA_VERSION = 2  # 2: variants and ontologies
+SCHEMA_VERSION = 3  # 2: variants and ontologies; 3: record summaries, visibility in the record indexes
 RECORDS = "records"
 VARIANTS = "g_variants"
 ONTOLOGIES = "ontologies"
@@ -62,21 +63,42 @@ METADATA_ID = "metadata"
 VARIANT_SET_PREFIX = "variants/"
 """`_id` prefix of a dataset's variant set document in `store_state` (`variants/<dataset id>`)."""
 
+# Visibility (`load`, `superseded_by`) closes every record index, so a query's visibility clause is
+# decided on index keys and only visible records are fetched.
+_VISIBILITY_TAIL = [("load", ASCENDING), ("superseded_by", ASCENDING)]
 RECORD_INDEXES = (
-    IndexModel([("entity", ASCENDING), ("dataset_id", ASCENDING), ("id", ASCENDING)], name="by_dataset"),
-    IndexModel([("entity", ASCENDING), ("id", ASCENDING)], name="by_id"),
-    IndexModel([("entity", ASCENDING), ("dataset_id", ASCENDING), ("terms.id", ASCENDING)], name="by_term"),
     IndexModel(
-        [("entity", ASCENDING), ("dataset_id", ASCENDING), ("values.p", ASCENDING), ("values.s", ASCENDING)],
+        [("entity", ASCENDING), ("dataset_id", ASCENDING), ("id", ASCENDING), *_VISIBILITY_TAIL], name="by_dataset"
+    ),
+    IndexModel([("entity", ASCENDING), ("id", ASCENDING), *_VISIBILITY_TAIL], name="by_id"),
+    IndexModel(
+        [("entity", ASCENDING), ("dataset_id", ASCENDING), ("terms.id", ASCENDING), *_VISIBILITY_TAIL],
+        name="by_term",
+    ),
+    IndexModel(
+        [
+            ("entity", ASCENDING),
+            ("dataset_id", ASCENDING),
+            ("values.p", ASCENDING),
+            ("values.s", ASCENDING),
+            *_VISIBILITY_TAIL,
+        ],
         name="by_text_value",
     ),
     IndexModel(
-        [("entity", ASCENDING), ("dataset_id", ASCENDING), ("values.p", ASCENDING), ("values.n", ASCENDING)],
+        [
+            ("entity", ASCENDING),
+            ("dataset_id", ASCENDING),
+            ("values.p", ASCENDING),
+            ("values.n", ASCENDING),
+            *_VISIBILITY_TAIL,
+        ],
         name="by_number_value",
     ),
     IndexModel([("load", ASCENDING)], name="by_load"),
     IndexModel([("superseded_by", ASCENDING)], name="by_superseded", sparse=True),
 )
+_RECORD_INDEXES_BEFORE_3 = ("by_dataset", "by_id", "by_term", "by_text_value", "by_number_value")
 
 # Every variant query names its dataset version `v` first; the shard key fields (`assembly`,
 # `bucket`) close the indexes so that counts are answered from the index alone (covered).
@@ -161,11 +183,23 @@ def ensure_schema(db: Database) -> None:
     version = stored_schema_version(db)
     if version is not None and version > SCHEMA_VERSION:
         raise StoreError(f"MongoDB store schema version {version} is newer than this beacon ({SCHEMA_VERSION})")
+    if version is not None and version < 3:
+        _drop_indexes(db, RECORDS, _RECORD_INDEXES_BEFORE_3)  # same names, new keys
     db[RECORDS].create_indexes(list(RECORD_INDEXES))
     db[VARIANTS].create_indexes([*VARIANT_INDEXES, *LOOKUP_INDEXES])
     db[ONTOLOGY_TERMS].create_indexes(list(ONTOLOGY_TERM_INDEXES))
+    db[SUMMARIES].create_indexes(list(SUMMARY_INDEXES))
     _upsert(db, METADATA_ID, {"$setOnInsert": {"committed": [], "removed": [], "abandoned": []}})
+    if version is not None and version < 3:
+        build_all_summaries(db, RECORDS, read_visibility(db))
     _upsert(db, SCHEMA_ID, {"$max": {"version": SCHEMA_VERSION}})
+
+
+def _drop_indexes(db: Database, collection: str, names: tuple[str, ...]) -> None:
+    existing = set(db[collection].index_information())
+    for name in names:
+        if name in existing:
+            db[collection].drop_index(name)
 
 
 def _upsert(db: Database, state_id: str, update: Mapping[str, Any]) -> None:
@@ -245,32 +279,56 @@ def flip(db: Database, owner: str, change: Mapping[str, Any]) -> None:
         raise LostLock("the write lock expired and another writer took it over; nothing was committed")
 
 
-def clean_up(db: Database, options: WriteOptions) -> None:
-    """Finish commits and removals older than the grace period; delete what dead writers left."""
+def clean_up(db: Database, options: WriteOptions, owner: str | None = None) -> None:
+    """Finish commits and removals older than the grace period; delete what dead writers left.
+
+    Held under the write lock of `owner`, whose lease is renewed between batches of deletions
+    (a removal may delete millions of documents).
+    """
     state = db[STATE].find_one({"_id": METADATA_ID}) or {}
     settled = time.time() - options.cleanup_grace
+    keep_alive = None if owner is None else (lambda: refresh_lock(db, owner, options))
     for entry in state.get("committed", ()):
         if entry["at"] <= settled:
-            finish_commit(db, entry["load"])
+            finish_commit(db, entry["load"], keep_alive)
     for entry in state.get("removed", ()):
         if entry["at"] <= settled:
-            finish_removal(db, entry["dataset"])
+            finish_removal(db, entry["dataset"], keep_alive)
     for load_id in state.get("abandoned", ()):
-        discard_load(db, load_id)
+        discard_load(db, load_id, keep_alive)
         db[STATE].update_one({"_id": METADATA_ID}, {"$pull": {"abandoned": load_id}})
 
 
-def finish_commit(db: Database, load_id: str) -> None:
+DELETE_BATCH = 10_000
+"""Documents per `delete_many` of a clean-up: a lease is renewed between two."""
+KeepAlive = Callable[[], None] | None
+
+
+def delete_in_batches(db: Database, collection: str, condition: Mapping[str, Any], keep_alive: KeepAlive) -> int:
+    """Delete the matching documents DELETE_BATCH `_id`s at a time, calling `keep_alive` after each batch."""
+    deleted = 0
+    while True:
+        ids = [document["_id"] for document in db[collection].find(condition, {"_id": 1}).limit(DELETE_BATCH)]
+        if not ids:
+            return deleted
+        deleted += db[collection].delete_many({"_id": {"$in": ids}}).deleted_count
+        if keep_alive is not None:
+            keep_alive()
+
+
+def finish_commit(db: Database, load_id: str, keep_alive: KeepAlive = None) -> None:
     """Delete what a committed load replaced, relabel its records `live`, forget the load id."""
-    db[RECORDS].delete_many({"superseded_by": load_id})
-    db[RECORDS].update_many({"load": load_id}, {"$set": {"load": LIVE}})
+    for collection in (RECORDS, SUMMARIES):
+        delete_in_batches(db, collection, {"superseded_by": load_id}, keep_alive)
+        db[collection].update_many({"load": load_id}, {"$set": {"load": LIVE}})
     db[STATE].update_one({"_id": METADATA_ID}, {"$pull": {"committed": {"load": load_id}}})
 
 
-def finish_removal(db: Database, dataset_id: str) -> None:
+def finish_removal(db: Database, dataset_id: str, keep_alive: KeepAlive = None) -> None:
     """Delete the records and variants of a removed dataset, then forget the removal."""
-    db[RECORDS].delete_many({"dataset_id": dataset_id})
-    drop_variant_sets(db, dataset_id)
+    delete_in_batches(db, RECORDS, {"dataset_id": dataset_id}, keep_alive)
+    db[SUMMARIES].delete_many({"dataset_id": dataset_id})
+    drop_variant_sets(db, dataset_id, keep_alive)
     db[STATE].update_one({"_id": METADATA_ID}, {"$pull": {"removed": {"dataset": dataset_id}}})
 
 
@@ -279,7 +337,7 @@ def variant_set_id(dataset_id: str) -> str:
     return VARIANT_SET_PREFIX + dataset_id
 
 
-def drop_variant_sets(db: Database, dataset_id: str) -> None:
+def drop_variant_sets(db: Database, dataset_id: str, keep_alive: KeepAlive = None) -> None:
     """Delete every version of a dataset's variants and its variant set document.
 
     A load still running for the dataset loses its claim (its next step fails and it deletes what it
@@ -291,7 +349,7 @@ def drop_variant_sets(db: Database, dataset_id: str) -> None:
     loading = document.get("loading")
     for version in variant_versions(document):
         if loading is None or version != loading["version"]:
-            db[VARIANTS].delete_many({"v": version})
+            delete_in_batches(db, VARIANTS, {"v": version}, keep_alive)
     if loading is None:
         db[STATE].delete_one({"_id": document["_id"]})
     else:
@@ -315,7 +373,8 @@ def removal_settles_at(db: Database, dataset_id: str, options: WriteOptions) -> 
     return None
 
 
-def discard_load(db: Database, load_id: str) -> None:
+def discard_load(db: Database, load_id: str, keep_alive: KeepAlive = None) -> None:
     """Delete the records of an uncommitted load and undo its `superseded_by` marks."""
-    db[RECORDS].delete_many({"load": load_id})
-    db[RECORDS].update_many({"superseded_by": load_id}, {"$unset": {"superseded_by": ""}})
+    for collection in (RECORDS, SUMMARIES):
+        delete_in_batches(db, collection, {"load": load_id}, keep_alive)
+        db[collection].update_many({"superseded_by": load_id}, {"$unset": {"superseded_by": ""}})

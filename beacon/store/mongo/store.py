@@ -1,7 +1,8 @@
 """The MongoDB store for large nodes: the same Store interface and contract suite as the SQLite store.
 
 `BEACON_STORE_URI=mongodb://user:password@host1,host2/beacon?replicaSet=rs0&tls=true` (or
-`mongodb+srv://...`) selects it; every option pymongo accepts in a connection string works. The
+`mongodb+srv://...`) selects it; every option pymongo accepts in a connection string works, except those that
+weaken reads or writes below primary reads and `w: majority, j: true` (refused, `mongo_connection`). The
 database is the URI's path (default `beacon`).
 
 Where things are:
@@ -9,7 +10,7 @@ Where things are:
 - `mongo_queries` and `mongo_variant_queries`: filters, built so a request value can only ever be data;
 - `mongo_state` (protocol, collections, indexes) and `mongo_writes`: all-or-nothing writes WITHOUT
   multi-document transactions, so one code path serves standalone servers, replica sets and sharded
-  clusters; `mongo_variants` and `mongo_ontologies` apply the same idea to variant loads (a version
+  clusters; `mongo_variants`, `mongo_loads` and `mongo_ontologies` apply the same idea to variant loads (a version
   per dataset, switched by one update) and ontologies;
 - `mongo_budget`: the time budget of reads;
 - `docs/scaling.md`: sharding.
@@ -31,7 +32,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 import pymongo
 from pymongo import MongoClient
@@ -39,6 +40,7 @@ from pymongo.database import Database
 from pymongo.errors import ConfigurationError, OperationFailure
 
 from beacon.store.base import (
+    LINK_VALUE_FIELDS,
     FilteringTerm,
     FrequencySource,
     LoadMode,
@@ -54,22 +56,25 @@ from beacon.store.base import (
 from beacon.store.mongo import inspection as mongo_inspection
 from beacon.store.mongo import ontologies as mongo_ontologies
 from beacon.store.mongo import state as mongo_state
+from beacon.store.mongo import summaries as mongo_summaries
 from beacon.store.mongo import variants as mongo_variants
 from beacon.store.mongo import writes as mongo_writes
-from beacon.store.mongo.budget import READ_BUDGET, bounded_read
+from beacon.store.mongo.budget import READ_BUDGET, bounded_read, remaining_budget
 from beacon.store.mongo.codec import decode_record
+from beacon.store.mongo.connection import client_options, durable_database
 from beacon.store.mongo.errors import AUTH_ERRORS, ErrorTranslatingLoad, store_errors
-from beacon.store.mongo.queries import eq, page, record_filter, require_text
+from beacon.store.mongo.loads import MongoVariantLoad
+from beacon.store.mongo.ontology_terms import OntologyTerms
+from beacon.store.mongo.queries import eq, is_whole_entity, page, record_filter
 from beacon.store.mongo.state import RECORDS, SCHEMA_VERSION, VARIANTS, WriteOptions
-from beacon.store.mongo.variant_queries import VariantSet, find_filter, is_everything, variant_filters
-from beacon.store.mongo.variants import ORDER, MongoVariantLoad
+from beacon.store.mongo.summaries import Summary
+from beacon.store.mongo.variant_queries import VariantSet, find_filter, index_hint, is_everything, variant_filters
+from beacon.store.mongo.variants import ORDER
 
 if TYPE_CHECKING:
     from beacon.ontology import Ontology
 
 DEFAULT_DATABASE = "beacon"
-SERVER_SELECTION_TIMEOUT_MS = 2000
-MAX_SERVER_SELECTION_TIMEOUT_MS = 4000  # the whole request has a 5 s network budget
 QUERY_TIMEOUT = READ_BUDGET  # seconds for one store call outside a request budget (mongo_budget)
 CHECK_TIMEOUT = 2.0
 _DATABASE_NAME = re.compile(r'^[^/\\. "$\x00]{1,63}$')
@@ -97,6 +102,7 @@ class MongoStore(mongo_inspection.InspectionMethods):
         self._client: MongoClient | None = None
         self._lock = threading.Lock()
         self._schema_ready = False
+        self._ontology_terms = OntologyTerms(lambda: mongo_ontologies.read_ontologies(self.database(), True), where)
 
     @classmethod
     def from_uri(cls, uri: str, **options: Any) -> MongoStore:
@@ -110,14 +116,14 @@ class MongoStore(mongo_inspection.InspectionMethods):
         database = unquote(parts.path.lstrip("/")) or DEFAULT_DATABASE
         if not _DATABASE_NAME.match(database):
             raise ValueError(f"{database!r} is not a valid MongoDB database name")
-        client_options = _client_options(parts.query)
+        options_of_client = client_options(parts.query)
         if parts.scheme == "mongodb":  # validate now; +srv would need a DNS lookup, done on connect
             try:
                 pymongo.uri_parser.parse_uri(uri)
             except (ConfigurationError, ValueError) as error:
                 raise ValueError(f"invalid MongoDB URI: {error}") from None
         where = parts.netloc.rpartition("@")[2] or "localhost"
-        return cls(lambda: MongoClient(uri, **client_options), database, where=where, **options)
+        return cls(lambda: MongoClient(uri, **options_of_client), database, where=where, **options)
 
     @classmethod
     def from_client(cls, client: Any, database: str = DEFAULT_DATABASE, **options: Any) -> MongoStore:
@@ -129,7 +135,7 @@ class MongoStore(mongo_inspection.InspectionMethods):
         with self._lock:
             if self._client is None:
                 self._client = self._connect()
-            return self._client[self._database_name]
+            return durable_database(self._client, self._database_name)
 
     @store_errors
     def check(self) -> None:
@@ -235,7 +241,11 @@ class MongoStore(mongo_inspection.InspectionMethods):
         """How many records match (counted by the server; no document is fetched)."""
         with self._read():
             db = self.database()
-            mongo_filter = record_filter(query, mongo_state.read_visibility(db))
+            visibility = mongo_state.read_visibility(db)
+            if is_whole_entity(query):  # counted when the write committed
+                found = mongo_summaries.read_summaries(db, visibility, dataset_id=query.dataset_id, entity=query.entity)
+                return sum(summary.count for summary in found.values())
+            mongo_filter = record_filter(query, visibility)
             return 0 if mongo_filter is None else db[RECORDS].count_documents(mongo_filter)
 
     @store_errors
@@ -251,48 +261,40 @@ class MongoStore(mongo_inspection.InspectionMethods):
             return [decode_record(document["doc"]) for document in cursor.batch_size(limit)]
 
     @store_errors
+    def record_links(self, query: RecordQuery, field: str) -> frozenset[str]:
+        """The distinct `id`s or `individualId`s of every matching record; only that field is fetched."""
+        if field not in LINK_VALUE_FIELDS:
+            raise ValueError(f"record_links returns {sorted(LINK_VALUE_FIELDS)}, not {field!r}")
+        with self._read():
+            db = self.database()
+            mongo_filter = record_filter(query, mongo_state.read_visibility(db))
+            if mongo_filter is None:
+                return frozenset()
+            if field == "id":
+                return frozenset(str(found["id"]) for found in db[RECORDS].find(mongo_filter, {"_id": 0, "id": 1}))
+            projection = {"_id": 0, "values": {"$elemMatch": {"p": field}}}  # the one entry of that path
+            found = db[RECORDS].find(mongo_filter, projection)
+            return frozenset(entry["s"] for record in found for entry in record.get("values", ()) if entry.get("s"))
+
+    @store_errors
     def filtering_terms(self, entity: str | None = None, dataset_id: str | None = None) -> list[FilteringTerm]:
         """Ontology terms present in visible records (of one entity and/or dataset, or all), ordered by id.
 
-        A term labelled differently in different records gets the alphabetically first label.
+        Read from the summaries stored when each write committed (`mongo_summaries`), not from the
+        records; a term labelled differently in different records gets the alphabetically first label.
         """
-        rows = self._aggregate_index("terms", entity, dataset_id)
-        scopes: dict[str, set[str]] = {}
-        labels: dict[str, str | None] = {}
-        for row in rows:
-            term_id, label = row["_id"]["key"], row["label"]
-            scopes.setdefault(term_id, set()).add(row["_id"]["entity"])
-            known = [text for text in (labels.get(term_id), label) if text is not None]
-            labels[term_id] = min(known, default=None)
-        return [
-            FilteringTerm(id=term_id, type="ontology", label=labels[term_id], scopes=tuple(sorted(scopes[term_id])))
-            for term_id in sorted(scopes)
-        ]
+        return mongo_summaries.filtering_terms(self._summaries(entity, dataset_id))
 
     @store_errors
     def filtering_fields(self, entity: str | None = None, dataset_id: str | None = None) -> list[FilteringTerm]:
         """Paths of the scalar values in visible records, with the entities holding them as scopes."""
-        scopes: dict[str, set[str]] = {}
-        for row in self._aggregate_index("values", entity, dataset_id):
-            scopes.setdefault(row["_id"]["key"], set()).add(row["_id"]["entity"])
-        return [
-            FilteringTerm(id=path, type="alphanumeric", scopes=tuple(sorted(scopes[path]))) for path in sorted(scopes)
-        ]
+        return mongo_summaries.filtering_fields(self._summaries(entity, dataset_id))
 
-    def _aggregate_index(self, index: str, entity: str | None, dataset_id: str | None) -> list[dict[str, Any]]:
-        """Distinct (term id or path, entity) of the `terms` or `values` entries of visible records."""
+    def _summaries(self, entity: str | None, dataset_id: str | None) -> dict[tuple[str, str], Summary]:
         with self._read():
             db = self.database()
             visibility = mongo_state.read_visibility(db)
-            if dataset_id is not None and require_text(dataset_id, "dataset_id") in visibility.removed:
-                return []
-            match = visibility.datasets_clause()
-            if entity is not None:
-                match["entity"] = eq(require_text(entity, "entity"))
-            if dataset_id is not None:
-                match["dataset_id"] = eq(dataset_id)
-            pipeline = _index_pipeline(match, index)
-            return list(db[RECORDS].aggregate(pipeline, allowDiskUse=True))
+            return mongo_summaries.read_summaries(db, visibility, dataset_id=dataset_id, entity=entity)
 
     # -- ontologies (see mongo_ontologies) ---------------------------------------------------------
     @store_errors
@@ -302,9 +304,18 @@ class MongoStore(mongo_inspection.InspectionMethods):
 
     @store_errors
     def ontologies(self, *, with_terms: bool = True) -> list[Ontology]:
-        """The loaded ontologies ordered by resource id; `with_terms=False` leaves `terms` empty."""
+        """The loaded ontologies ordered by resource id; `with_terms=False` leaves `terms` empty.
+
+        Terms are read by a background thread once per ontology stamp (`mongo_ontology_terms`), so a
+        request never spends its budget reading them all.
+        """
+        if not with_terms:
+            with self._read():
+                return mongo_ontologies.read_ontologies(self.database(), False)
         with self._read():
-            return mongo_ontologies.read_ontologies(self.database(), with_terms)
+            stamp = mongo_ontologies.ontology_stamp(self.database())
+        left = remaining_budget()
+        return self._ontology_terms.get(stamp, wait=self._query_timeout if left is None else left)
 
     @store_errors
     def ontology_stamp(self) -> str:
@@ -351,7 +362,8 @@ class MongoStore(mongo_inspection.InspectionMethods):
                 return 0
             if is_everything(query):
                 return variant_set.count
-            return sum(db[VARIANTS].count_documents(part) for part in variant_filters(query, variant_set))
+            hint = {"hint": name} if (name := index_hint(query)) else {}
+            return sum(db[VARIANTS].count_documents(part, **hint) for part in variant_filters(query, variant_set))
 
     @store_errors
     def find_variants(self, query: VariantQuery) -> list[VariantDocument]:
@@ -361,6 +373,8 @@ class MongoStore(mongo_inspection.InspectionMethods):
             if variant_set is None or limit == 0:  # limit 0 would mean "no limit" to MongoDB
                 return []
             cursor = db[VARIANTS].find(find_filter(query, variant_set), mongo_variants.STORED_FIELDS)
+            if hint := index_hint(query):
+                cursor = cursor.hint(hint)
             cursor = cursor.sort(ORDER).skip(skip).limit(limit).batch_size(limit)
             return [mongo_variants.decode_variant(stored) for stored in cursor]
 
@@ -398,32 +412,3 @@ class MongoStore(mongo_inspection.InspectionMethods):
         """Biosample ids carrying any variant the query matches (case-level data), ordered."""
         with self._current_set(query) as (db, variant_set):
             return [] if variant_set is None else mongo_variants.carriers_of(db, variant_set, query)
-
-
-def _index_pipeline(match: dict[str, Any], index: str) -> list[dict[str, Any]]:
-    group: dict[str, Any] = {"_id": {"key": "$terms.id" if index == "terms" else "$values.p", "entity": "$entity"}}
-    if index == "terms":
-        group["label"] = {"$min": "$terms.label"}  # $min skips nulls: a term's label if any record has one
-    return [
-        {"$match": match},
-        {"$project": {"_id": 0, "entity": 1, index: 1}},
-        {"$unwind": f"${index}"},
-        {"$group": group},
-    ]
-
-
-def _client_options(query: str) -> dict[str, Any]:
-    """Bounded timeouts unless the URI sets them; ValueError if it sets server selection above 4 s."""
-    given = {key.lower(): value for key, value in parse_qsl(query)}
-    options: dict[str, Any] = {} if "appname" in given else {"appname": "beacon"}
-    selection = given.get("serverselectiontimeoutms")
-    if selection is None:
-        options["serverSelectionTimeoutMS"] = SERVER_SELECTION_TIMEOUT_MS
-    elif not selection.isdigit() or int(selection) > MAX_SERVER_SELECTION_TIMEOUT_MS:
-        raise ValueError(
-            f"serverSelectionTimeoutMS={selection} in the store URI: use at most {MAX_SERVER_SELECTION_TIMEOUT_MS} "
-            "(the beacon answers within a 5 s network budget)"
-        )
-    if "connecttimeoutms" not in given:
-        options["connectTimeoutMS"] = SERVER_SELECTION_TIMEOUT_MS
-    return options

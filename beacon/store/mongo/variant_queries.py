@@ -86,6 +86,24 @@ class VariantSet:
 
 def variant_filters(query: VariantQuery, variant_set: VariantSet) -> list[dict[str, Any]]:
     """Disjoint filters whose counts add up to the query's count (two for a range over long variants)."""
+    narrowing = _narrowing(query)
+    filters = _positional_parts(query, variant_set)
+    return [{**part, "$and": narrowing} if narrowing else part for part in filters]
+
+
+def find_filter(query: VariantQuery, variant_set: VariantSet) -> dict[str, Any]:
+    """One filter for the whole query: the positional parts joined by `$or`, the narrowing once beside them.
+
+    The narrowing (e.g. a large biosample `$in`) is not copied into every `$or` branch.
+    """
+    parts, narrowing = _positional_parts(query, variant_set), _narrowing(query)
+    joined = parts[0] if len(parts) == 1 else {"$or": parts}
+    if not narrowing:
+        return joined
+    return {**joined, "$and": narrowing} if len(parts) == 1 else {"$and": [joined, *narrowing]}
+
+
+def _positional_parts(query: VariantQuery, variant_set: VariantSet) -> list[dict[str, Any]]:
     parts = _KINDS.get(query.kind)
     if parts is None:
         raise ValueError(f"unknown variant query kind {query.kind!r}")
@@ -94,20 +112,31 @@ def variant_filters(query: VariantQuery, variant_set: VariantSet) -> list[dict[s
         common["assembly"] = eq(variant_set.assembly)
     if query.chromosome is not None:
         common["chromosome"] = eq(require_text(query.chromosome, "chromosome"))
-    narrowing = _narrowing(query)
-    filters = []
-    for part in parts(query, variant_set):
-        mongo_filter = {**common, **part}
-        if narrowing:
-            mongo_filter["$and"] = narrowing
-        filters.append(mongo_filter)
-    return filters
+    return [{**common, **part} for part in parts(query, variant_set)]
 
 
-def find_filter(query: VariantQuery, variant_set: VariantSet) -> dict[str, Any]:
-    """One filter for the whole query (the parts of `variant_filters` joined by `$or`)."""
-    filters = variant_filters(query, variant_set)
-    return filters[0] if len(filters) == 1 else {"$or": filters}
+def index_hint(query: VariantQuery) -> str | None:
+    """The index a query without a position must use: never a walk of the whole version in position order.
+
+    A gene, amino acid change or carrier query sorted by position (record pages) may otherwise be
+    planned on `by_position`, which gives the order for free but reads every variant of the version.
+    Positional queries need no hint (their bounds make `by_position`/`by_allele` the obvious plan).
+    """
+    if query.kind not in ("gene", "all"):
+        return None
+    if query.rs_id is not None:
+        return "by_rs_id"
+    if query.protein_id is not None:
+        return "by_protein_key"
+    if query.gene_id is not None:
+        # No hint: a gene is `$or` of `gene_keys` and `gene_ids` (`mongo_lookups`), which MongoDB plans clause
+        # by clause on their two partial indexes; a hint would force one index the other clause does not fit.
+        return None
+    if query.aminoacid_change is not None:
+        return "by_aminoacid_change"
+    if query.biosample_ids is not None:
+        return "by_carrier"
+    return None
 
 
 def is_everything(query: VariantQuery) -> bool:
@@ -235,8 +264,13 @@ def _bucket_clause(buckets: list[int] | None) -> dict[str, Any]:
     return {} if buckets is None else {"bucket": {"$in": buckets}}
 
 
+_INT64 = range(-(2**63), 2**63)
+
+
 def require_int(value: Any, name: str) -> int:
-    """`value` if it is an integer (not a bool); TypeError otherwise."""
+    """`value` if it is an integer (not a bool) BSON can hold; TypeError or ValueError otherwise."""
     if not isinstance(value, int) or isinstance(value, bool):
         raise TypeError(f"{name} must be an integer, not {type(value).__name__}")
+    if value not in _INT64:  # BSON would raise OverflowError while encoding the command
+        raise ValueError(f"{name} {value} is beyond what a 64-bit integer holds")
     return value

@@ -14,6 +14,7 @@ from beacon.store.base import DuplicateRecordError, MetadataBatch, UnknownDatase
 from beacon.store.mongo import state
 from beacon.store.mongo.codec import encode_record, index_terms, index_values, is_bson_text
 from beacon.store.mongo.queries import Visibility, eq, require_text
+from beacon.store.mongo.summaries import write_summaries
 
 RecordKey = tuple[str, str]
 
@@ -28,7 +29,7 @@ def write_lock(db: Database, owner: str, options: state.WriteOptions) -> Iterato
     """Hold the store's write lock (finishing settled clean-ups first); released on the way out."""
     state.acquire_lock(db, owner, options)
     try:
-        state.clean_up(db, options)
+        state.clean_up(db, options, owner)
         yield
     finally:
         state.release_lock(db, owner)  # a no-op after a commit, which releases it itself
@@ -44,6 +45,7 @@ def put_metadata(db: Database, batch: MetadataBatch, replace: bool, options: sta
         try:
             _insert(db, documents, load_id, options)
             _mark_superseded(db, superseded, load_id, options)
+            write_summaries(db, state.RECORDS, documents, visibility, load_id)
         except BaseException:
             state.discard_load(db, load_id)  # nothing was visible yet; leave no litter either
             raise

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from beacon.query.indexing import extract_terms, extract_values
 from beacon.store.base import (
+    LINK_VALUE_FIELDS,
     DuplicateOntologyError,
     DuplicateRecordError,
     FilteringTerm,
@@ -207,6 +208,16 @@ class SqliteStore:
         sql = f"SELECT r.doc FROM records r WHERE {where} ORDER BY r.id LIMIT ? OFFSET ?"
         rows = self._conn().execute(sql, [*params, query.limit, query.skip])
         return [json.loads(doc) for (doc,) in rows]
+
+    @translated
+    def record_links(self, query: RecordQuery, field: str) -> frozenset[str]:
+        """The distinct `id`s or `individualId`s of every matching record (no payload is decoded)."""
+        if field not in LINK_VALUE_FIELDS:
+            raise ValueError(f"record_links returns {sorted(LINK_VALUE_FIELDS)}, not {field!r}")
+        where, params = record_where(query)
+        column = "r.id" if field == "id" else "json_extract(r.doc, '$.individualId')"
+        rows = self._conn().execute(f"SELECT DISTINCT {column} FROM records r WHERE {where}", params)
+        return frozenset(str(value) for (value,) in rows if value)
 
     @translated
     def filtering_terms(self, entity: str | None = None, dataset_id: str | None = None) -> list[FilteringTerm]:

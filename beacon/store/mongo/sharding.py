@@ -1,0 +1,28 @@
+"""The shard key of `g_variants` and the commands that shard it (docs/scaling.md, "Shard keys").
+
+`{assembly: 1, chromosome: 1, bucket: "hashed", v: 1, start: 1}`: the hashed 100 kb bucket spreads a
+position-sorted load over the shards and lets positional queries (which name `assembly`, `chromosome`
+and `bucket: {$in: ...}`) go to the shards owning those buckets only; the ranged suffix (`v`, the
+dataset version, then `start`) lets MongoDB split a dense bucket into chunks, so that the smallest
+unit a chunk cannot split is the alleles at ONE position of ONE dataset version (kilobytes), never a
+whole bucket of every dataset and version (the jumbo chunks of a key ending at `bucket`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo.database import Database
+
+from beacon.store.mongo.state import VARIANTS
+
+SHARD_KEY: dict[str, Any] = {"assembly": 1, "chromosome": 1, "bucket": "hashed", "v": 1, "start": 1}
+"""The key of `g_variants` on a sharded cluster (every stored variant holds each of its fields)."""
+
+
+def shard_variants(db: Database) -> dict[str, Any]:
+    """Shard `g_variants` on SHARD_KEY (run against mongos by a cluster manager); the server's reply."""
+    db[VARIANTS].create_index(list(SHARD_KEY.items()), name="shard_key")
+    admin = db.client.admin
+    admin.command("enableSharding", db.name)
+    return admin.command("shardCollection", f"{db.name}.{VARIANTS}", key=SHARD_KEY)
