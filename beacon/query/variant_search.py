@@ -9,8 +9,9 @@ from typing import Any
 
 from beacon.errors import NotFound
 from beacon.query.carriers import individuals_of
-from beacon.query.entries import Caller, Scope, answer_per_dataset, visible_datasets
+from beacon.query.entries import Caller, Scope, VisibleDataset, answer_per_dataset, visible_datasets
 from beacon.query.entry_types import G_VARIANTS, EntryType
+from beacon.query.privacy import NO_PROTECTIONS, Protections, is_rare, protected_search
 from beacon.query.requests import BeaconRequest
 from beacon.query.responses import DatasetResult
 from beacon.query.variant_records import build_record, dataset_frequency_source
@@ -26,8 +27,8 @@ class VariantSearch:
     caller: Caller
     base_url: str
 
-    def datasets(self, scope: Scope) -> list[tuple[str, Any]]:
-        """The datasets in scope this caller may see, with their ceilings."""
+    def datasets(self, scope: Scope) -> list[VisibleDataset]:
+        """The datasets in scope this caller may see, with their ceilings and defences."""
         return visible_datasets(self.store, self.caller, scope)
 
     def frequency_source(self, dataset_id: str) -> FrequencySource:
@@ -51,19 +52,20 @@ def search_variants(
 ) -> list[DatasetResult]:
     """Per-dataset results of a g_variants query (counts always exact, records only at record level)."""
 
+    datasets = search.datasets(scope)
+    protections = {dataset.dataset_id: dataset.protections for dataset in datasets}
+
     def query(dataset_id: str) -> VariantQuery:
         return variant_request.for_dataset(dataset_id, skip=request.offset, limit=request.limit)
 
-    def find(dataset_id: str) -> list[Mapping[str, Any]]:
-        return search.records(dataset_id, search.store.find_variants(query(dataset_id)))
+    def count(dataset_id: str) -> int:
+        return protected_search(search.store, protections[dataset_id])[0](query(dataset_id))
 
-    return answer_per_dataset(
-        search.datasets(scope),
-        request,
-        G_VARIANTS,
-        count=lambda dataset_id: search.store.count_variants(query(dataset_id)),
-        find=find,
-    )
+    def find(dataset_id: str) -> list[Mapping[str, Any]]:
+        documents = protected_search(search.store, protections[dataset_id])[1](query(dataset_id))
+        return search.records(dataset_id, list(documents))
+
+    return answer_per_dataset(datasets, request, G_VARIANTS, count=count, find=find, caller=search.caller)
 
 
 def variant_id_request(variant_id: str) -> VariantRequest:
@@ -89,8 +91,13 @@ def search_carriers(
 ) -> list[DatasetResult]:
     """Biosamples or individuals carrying a variant (needs case-level data), per dataset."""
 
+    datasets = search.datasets(scope)
+    protections = {dataset.dataset_id: dataset.protections for dataset in datasets}
+
     @cache
     def record_ids(dataset_id: str) -> frozenset[str]:
+        if _hidden_variant(search.store, dataset_id, variant_id, protections[dataset_id]):
+            return frozenset()
         biosamples = frozenset(search.store.variant_carriers(dataset_id, variant_id))
         return biosamples if entry_type.path == "biosamples" else individuals_of(search.store, dataset_id, biosamples)
 
@@ -99,9 +106,19 @@ def search_carriers(
         return RecordQuery(entry_type.path, dataset_id, record_ids=ids, skip=request.offset, limit=request.limit)
 
     return answer_per_dataset(
-        search.datasets(scope),
+        datasets,
         request,
         entry_type,
         count=lambda dataset_id: search.store.count_records(record_query(dataset_id)) if record_ids(dataset_id) else 0,
         find=lambda dataset_id: search.store.find_records(record_query(dataset_id)),
+        caller=search.caller,
     )
+
+
+def _hidden_variant(store: Store, dataset_id: str, variant_id: str, protections: Protections) -> bool:
+    """Whether rare-allele protection hides the variant from this caller (then it has no carriers to show)."""
+    if protections == NO_PROTECTIONS or protections.min_allele_count is None:
+        return False
+    query = build_id_query(dataset_id, variant_id)
+    found = store.find_variants(query) if query is not None else []
+    return all(is_rare(document, protections.min_allele_count) for document in found)
