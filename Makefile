@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5050
 STORE  ?= sqlite:///var/beacon.sqlite
 
-.PHONY: run test install lint format clean benchmark
+.PHONY: run test install lint format clean benchmark benchmark-privacy
 
 run: $(STAMP)
 	BEACON_STORE_URI=$(STORE) $(BIN)/beacon load demo
@@ -49,6 +49,11 @@ benchmark: $(STAMP)
 	@command -v wrk >/dev/null 2>&1 || ./scripts/install-debian-packages wrk
 	$(BIN)/python -m benchmarks.load_benchmark --sites 1000000
 	$(BIN)/python -m benchmarks.query_benchmark --sizes 1000000,10000000
+
+# The membership attack of Shringarpure & Bustamante against our own node, per protection (README:
+# Re-identification). PRIVACY_ARGS sizes it, e.g. PRIVACY_ARGS="--sites 20000 --targets 10".
+benchmark-privacy: $(STAMP)
+	$(BIN)/python -m benchmarks.privacy_benchmark $(PRIVACY_ARGS)
 
 clean:
 	rm -rf $(VENV) var build *.egg-info tests/oidc/node_modules
