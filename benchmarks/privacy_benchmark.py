@@ -38,15 +38,19 @@ DATASET = "privacy-benchmark"
 FIRST_POSITION = 16_000_000
 BASES = "ACGT"
 
+BUDGET = "query_budget: {anonymous: {queries: 1000, window: 86400}}\n"
+RARE = "rare_alleles: {min_allele_count: 5, tiers: [anonymous, registered]}\n"
+JITTERED = "rare_alleles: {min_allele_count: FLOOR, threshold_jitter: JITTER, tiers: [anonymous, registered]}\n"
 PROTECTIONS: dict[str, str] = {
     "none": "",
-    "budget": "query_budget: {anonymous: {queries: 1000, window: 86400}}\n",
-    "rare-allele": "rare_alleles: {min_allele_count: 5, tiers: [anonymous, registered]}\n",
-    "both": "query_budget: {anonymous: {queries: 1000, window: 86400}}\n"
-    "rare_alleles: {min_allele_count: 5, tiers: [anonymous, registered]}\n",
+    "budget": BUDGET,
+    "rare-allele": RARE,
+    "rare-jittered": JITTERED,
+    "both": BUDGET + RARE,
     "noise": "",  # the dataset entry opts in (see policy_text)
 }
-"""Policy lines of each protection; `both` is the recommended default (README: Re-identification)."""
+"""Policy lines of each protection; `both` is the recommended default (README: Re-identification).
+FLOOR and JITTER (rare-jittered) are --floor and --jitter: thresholds from FLOOR to FLOOR + JITTER, per allele."""
 
 
 @dataclass(frozen=True)
@@ -130,22 +134,23 @@ def build_store(directory: Path, population: Population, seed: int) -> Path:
     return store
 
 
-def policy_text(protection: str) -> str:
+def policy_text(protection: str, floor: int, jitter: int) -> str:
     """The access policy of one protection: the dataset is PUBLIC, anonymous callers ask it."""
     dataset = f"  {DATASET}: {{level: PUBLIC}}\n"
     if protection == "noise":
         dataset = (
             f"  {DATASET}: {{level: PUBLIC, granularity: {{anonymous: boolean}}, noisy_counts: {{epsilon: 1.0}}}}\n"
         )
-    return f"default_level: CONTROLLED\n{PROTECTIONS[protection]}datasets:\n{dataset}"
+    lines = PROTECTIONS[protection].replace("JITTER", str(jitter)).replace("FLOOR", str(floor))
+    return f"default_level: CONTROLLED\n{lines}datasets:\n{dataset}"
 
 
 class Server:
     """`beacon serve` with two workers on a free port, for one policy; stopped by `stop`."""
 
-    def __init__(self, directory: Path, store: Path, protection: str, port: int) -> None:
+    def __init__(self, directory: Path, store: Path, protection: str, port: int, rare: tuple[int, int]) -> None:
         policy = directory / f"policy-{protection}.yaml"
-        policy.write_text(policy_text(protection), encoding="utf-8")
+        policy.write_text(policy_text(protection, *rare), encoding="utf-8")
         env = {key: value for key, value in os.environ.items() if not key.startswith(("BEACON_", "PROMETHEUS_"))}
         env |= {
             "BEACON_STORE_URI": f"sqlite:///{store}",
@@ -291,6 +296,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--utility-lookups", type=int, default=500)
     parser.add_argument("--threads", type=int, default=4, help="concurrent requests of the attacker")
     parser.add_argument("--noise-queries", type=int, default=1000, help="most live queries per target (noise)")
+    parser.add_argument("--floor", type=int, default=5, help="min_allele_count of rare-jittered")
+    parser.add_argument("--jitter", type=int, default=20, help="threshold_jitter of rare-jittered")
     parser.add_argument("--port", type=int, default=5077)
     parser.add_argument("--seed", type=int, default=2015)
     args = parser.parse_args(argv)
@@ -307,11 +314,11 @@ def main(argv: list[str] | None = None) -> None:
         print(f"| protection | {header} | utility (AC>=5) | alleles asked per target |")
         print("|" + "---|" * (len(checkpoints) + 3))
         for protection in args.protections.split(","):
-            server = Server(directory, store, protection, args.port)
+            server = Server(directory, store, protection, args.port, (args.floor, args.jitter))
             try:
                 started = time.monotonic()
                 options = Options(args.threads)
-                if protection in ("none", "rare-allele"):
+                if protection in ("none", "rare-allele", "rare-jittered"):
                     options.visible = visible_sites(server, args.sites)
                     check_visible(server, options.visible, args.sites, args.seed, args.threads)
                 elif protection == "noise":

@@ -171,7 +171,8 @@ class AccessPolicy:
         threshold = rare.min_allele_count if rare is not None and tier in rare.tiers else None
         if threshold is None and entry.noise_epsilon is None:
             return NO_PROTECTIONS
-        return Protections(min_allele_count=threshold, noise_epsilon=entry.noise_epsilon)
+        jitter = rare.threshold_jitter if rare is not None and threshold is not None else 0
+        return Protections(threshold, jitter, noise_epsilon=entry.noise_epsilon)
 
     def privacy_info(self, dataset_id: str) -> dict[str, Any]:
         """The dataset's defences, for its record's `info.privacy` (empty when it has none)."""

@@ -18,6 +18,7 @@ from typing import Any
 TIER_NAMES = ("anonymous", "registered", "controlled")
 DEFAULT_MIN_ALLELE_COUNT = 5
 DEFAULT_RARE_TIERS = ("anonymous", "registered")
+DEFAULT_THRESHOLD_JITTER = 0
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class RareAlleles:
 
     min_allele_count: int = DEFAULT_MIN_ALLELE_COUNT
     tiers: frozenset[str] = frozenset(DEFAULT_RARE_TIERS)
+    threshold_jitter: int = DEFAULT_THRESHOLD_JITTER
 
 
 Budgets = tuple[QueryBudget | None, QueryBudget | None, QueryBudget | None]
@@ -59,6 +61,7 @@ def parse_rare_alleles(entry: Mapping[str, Any] | None, inherited: RareAlleles |
     return RareAlleles(
         int(entry.get("min_allele_count", DEFAULT_MIN_ALLELE_COUNT)),
         frozenset(entry.get("tiers", DEFAULT_RARE_TIERS)),
+        int(entry.get("threshold_jitter", DEFAULT_THRESHOLD_JITTER)),
     )
 
 
@@ -80,6 +83,7 @@ def describe(budgets: Budgets, rare: RareAlleles | None, epsilon: float | None) 
     if rare is not None:
         described["rareAlleleProtection"] = {
             "minAlleleCount": rare.min_allele_count,
+            "thresholdJitter": rare.threshold_jitter,
             "tiers": sorted(rare.tiers, key=TIER_NAMES.index),
             "effect": "variants with a total allele count below minAlleleCount are answered as not found, "
             "and populations in which an allele is that rare are left out of frequencies",

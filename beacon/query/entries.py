@@ -97,6 +97,8 @@ def visible_datasets(store: Store, caller: Caller, scope: Scope) -> list[Visible
         if ceiling is not None:
             counts = caller.policy.count_protection(dataset_id)
             protections = caller.policy.protections(caller.principal, dataset_id)
+            if protections != NO_PROTECTIONS:
+                protections = replace(protections, secret=caller.noise_secret)
             visible.append(VisibleDataset(dataset_id, ceiling, counts, protections))
     if scope.explicit and scope.dataset_ids is not None:
         seen = {dataset.dataset_id for dataset in visible}
@@ -185,7 +187,7 @@ def query_records(
     """
 
     datasets = visible_datasets(store, caller, scope)
-    rare = {dataset.dataset_id: dataset.protections.min_allele_count for dataset in datasets}
+    rare = {dataset.dataset_id: dataset.protections for dataset in datasets}
 
     def record_query(dataset_id: str) -> RecordQuery:
         record_ids = scope.record_ids

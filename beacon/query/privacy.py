@@ -35,6 +35,10 @@ class Protections:
 
     min_allele_count: int | None = None
     """Variants with a total allele count below this are not shown (None: no rare-allele protection)."""
+    threshold_jitter: int = 0
+    """Each variant's threshold is min_allele_count plus 0 to this, fixed per variant by a keyed hash."""
+    secret: bytes = b""
+    """The key of the jitter (and of noisy counts)."""
     noise_epsilon: float | None = None
     """Laplace noise of scale 1/epsilon on counts (None: exact counts)."""
 
@@ -62,10 +66,23 @@ def _population_count(frequency: PopulationFrequency) -> int | None:
     return None
 
 
-def is_rare(document: VariantDocument, min_allele_count: int) -> bool:
+def variant_threshold(document: VariantDocument, protections: Protections) -> int:
+    """The allele count below which this variant is hidden: the minimum plus its keyed jitter.
+
+    A fixed threshold lets a member's own copies lift an allele over it, which the membership attack
+    reads; a threshold that differs per variant in a way callers cannot know blurs that step.
+    """
+    base = protections.min_allele_count or 0
+    if not protections.threshold_jitter:
+        return base
+    digest = hmac.new(protections.secret, document.variant_id.encode(), hashlib.sha256).digest()
+    return base + int.from_bytes(digest[:4], "big") % (protections.threshold_jitter + 1)
+
+
+def is_rare(document: VariantDocument, protections: Protections) -> bool:
     """Whether rare-allele protection hides the variant (an unknown count counts as rare)."""
     count = allele_count(document)
-    return count is None or count < min_allele_count
+    return count is None or count < variant_threshold(document, protections)
 
 
 def withhold_rare_frequencies(document: VariantDocument, min_allele_count: int) -> VariantDocument:
@@ -80,10 +97,10 @@ def withhold_rare_frequencies(document: VariantDocument, min_allele_count: int) 
     return replace(document, frequencies=kept)
 
 
-def common_variants(store: Store, query: VariantQuery, min_allele_count: int) -> list[VariantDocument]:
+def common_variants(store: Store, query: VariantQuery, protections: Protections) -> list[VariantDocument]:
     """Every variant the query matches that rare-allele protection does not hide (skip/limit ignored)."""
     everything = replace(query, skip=0, limit=MAX_PROTECTED_VARIANTS)
-    return [document for document in store.find_variants(everything) if not is_rare(document, min_allele_count)]
+    return [document for document in store.find_variants(everything) if not is_rare(document, protections)]
 
 
 def carriers_of(documents: Iterable[VariantDocument]) -> list[str]:
@@ -115,10 +132,10 @@ def protected_search(
         return store.count_variants, store.find_variants
 
     def count(query: VariantQuery) -> int:
-        return len(common_variants(store, query, threshold))
+        return len(common_variants(store, query, protections))
 
     def find(query: VariantQuery) -> list[VariantDocument]:
-        page = common_variants(store, query, threshold)[query.skip : query.skip + query.limit]
+        page = common_variants(store, query, protections)[query.skip : query.skip + query.limit]
         return [withhold_rare_frequencies(document, threshold) for document in page]
 
     return count, find
@@ -130,7 +147,9 @@ def protection_info(protections: Protections) -> Mapping[str, Any]:
     if protections.min_allele_count is not None:
         info["rareAlleleProtection"] = {
             "minAlleleCount": protections.min_allele_count,
-            "effect": "variants with a total allele count below minAlleleCount are answered as not found",
+            "thresholdJitter": protections.threshold_jitter,
+            "effect": "variants with a total allele count below minAlleleCount (plus a per-variant jitter) "
+            "are answered as not found",
         }
     if protections.noise_epsilon is not None:
         info["noisyCounts"] = {"mechanism": "laplace", "epsilon": protections.noise_epsilon}

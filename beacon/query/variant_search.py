@@ -121,4 +121,4 @@ def _hidden_variant(store: Store, dataset_id: str, variant_id: str, protections:
         return False
     query = build_id_query(dataset_id, variant_id)
     found = store.find_variants(query) if query is not None else []
-    return all(is_rare(document, protections.min_allele_count) for document in found)
+    return all(is_rare(document, protections) for document in found)

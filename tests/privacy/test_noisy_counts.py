@@ -57,3 +57,22 @@ def test_the_noise_is_laplace_with_scale_one_over_epsilon():
     assert abs(statistics.mean(noise)) < 0.2  # centred (sd of the mean about 0.045)
     assert abs(statistics.mean(abs(x) for x in noise) - 1 / epsilon) < 0.15  # E|X| = 1/epsilon (rounding adds ~0)
     assert noisy_count(0, epsilon, b"k", "d", "q") >= 0 and noisy_count(1, 100.0, b"k", "d", "q") == 1
+
+
+def test_a_jittered_threshold_is_fixed_per_variant_and_within_its_range():
+    from beacon.query.privacy import Protections, is_rare, variant_threshold
+    from beacon.store.base import PopulationFrequency, VariantDocument
+
+    def variant(number: int, copies: int) -> VariantDocument:
+        frequency = PopulationFrequency("Total", copies / 1000, copies, 1000)
+        coordinates = ("GRCh37", "22", number - 1, number, "A", "G", number - 1, "A", "G", "SNP", 1)
+        return VariantDocument(f"GRCh37-22-{number}-A-G", *coordinates, frequencies=(frequency,))
+
+    rule = Protections(min_allele_count=5, threshold_jitter=20, secret=b"k")
+    thresholds = [variant_threshold(variant(n, 1), rule) for n in range(1, 400)]
+    assert min(thresholds) == 5 and max(thresholds) == 25 and len(set(thresholds)) == 21
+    assert thresholds == [variant_threshold(variant(n, 1), rule) for n in range(1, 400)]  # keyed, not random
+    other_key = [variant_threshold(variant(n, 1), Protections(5, 20, b"other")) for n in range(1, 400)]
+    assert other_key != thresholds
+    assert all(is_rare(variant(n, 4), rule) and not is_rare(variant(n, 25), rule) for n in range(1, 50))
+    assert not is_rare(variant(1, 5), Protections(min_allele_count=5))  # no jitter: exactly the minimum
