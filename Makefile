@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5050
 STORE  ?= sqlite:///var/beacon.sqlite
 
-.PHONY: run test install lint format clean benchmark benchmark-scale test-mongo
+.PHONY: run test install lint format clean benchmark benchmark-scale benchmark-privacy test-mongo
 
 run: $(STAMP)
 	BEACON_STORE_URI=$(STORE) $(BIN)/beacon load demo
@@ -68,6 +68,11 @@ test-mongo: $(STAMP)
 	$(MONGO_COMPOSE) up -d --wait
 	BEACON_TEST_MONGO_URI='$(TEST_MONGO_URI)' $(BIN)/pytest -q -p no:randomly tests/store; \
 		status=$$?; $(MONGO_COMPOSE) down -v; exit $$status
+
+# The membership attack of Shringarpure & Bustamante against our own node, per protection (README:
+# Re-identification). PRIVACY_ARGS sizes it, e.g. PRIVACY_ARGS="--sites 20000 --targets 10".
+benchmark-privacy: $(STAMP)
+	$(BIN)/python -m benchmarks.privacy_benchmark $(PRIVACY_ARGS)
 
 clean:
 	rm -rf $(VENV) var build *.egg-info tests/oidc/node_modules

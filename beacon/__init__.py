@@ -22,7 +22,7 @@ def create_app(settings: Settings | None = None, **collaborators: Any) -> Flask:
     from flask import Flask
     from flask_cors import CORS
 
-    from beacon.api import context, entries, errors, framework, g_variants, limits
+    from beacon.api import context, entries, errors, framework, g_variants, limits, protection
 
     settings = settings or Settings.from_env()
     app = Flask(__name__)
@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None, **collaborators: Any) -> Flask:
     app.extensions[context.EXTENSION_KEY] = _build_context(settings, collaborators)
     errors.init_app(app)
     limits.init_app(app, settings.max_body_bytes)
+    protection.init_app(app)
     _init_operations(app)
     CORS(
         app,
@@ -64,6 +65,24 @@ def _init_page(app: Flask, settings: Settings) -> None:
     web.init_app(app, settings)
 
 
+def _limits_store(settings: Settings, policy: Any) -> Any:
+    """The shared counters, opened only when a rate limit or a query budget needs them."""
+    from beacon.store.limits import default_limits_uri, open_limits
+
+    if settings.rate_limit <= 0 and not getattr(policy, "has_budgets", False):
+        return None
+    return open_limits(settings.limits_uri or default_limits_uri(settings.store_uri))
+
+
+def _noise_secret(settings: Settings) -> bytes:
+    """The key of noisy counts: BEACON_NOISE_SECRET, else the policy file's bytes (the same in every worker)."""
+    if settings.noise_secret:
+        return settings.noise_secret.encode()
+    if settings.access_file is not None and settings.access_file.is_file():
+        return settings.access_file.read_bytes()
+    return b"beacon"
+
+
 def _build_context(settings: Settings, collaborators: dict[str, Any]) -> Any:
     from beacon.api.context import BeaconContext
     from beacon.auth.policy import AccessPolicy
@@ -92,6 +111,8 @@ def _build_context(settings: Settings, collaborators: dict[str, Any]) -> Any:
         )
     )
     return BeaconContext(
+        counters=collaborators.get("counters") or _limits_store(settings, policy),
+        noise_secret=_noise_secret(settings),
         settings=settings,
         store=store,
         validator=default_validator(),

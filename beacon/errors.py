@@ -68,6 +68,17 @@ class UnsupportedMediaType(BeaconError):
     status = 415
 
 
+class TooManyRequests(BeaconError):
+    """A query budget or the rate limit is spent (429); `Retry-After` says when to ask again."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        # Whole seconds, rounded up: a client that waits exactly this long is answered.
+        self.headers = {"Retry-After": str(max(1, -int(-retry_after // 1)))}
+
+
 class ServiceUnavailable(BeaconError):
     """The store cannot be reached right now (503)."""
 

@@ -60,6 +60,28 @@ def _parse_float(name: str, raw: str) -> float:
         raise SettingsError(f"{name}: expected a number of seconds, got {raw!r}") from None
 
 
+def _parse_rate(name: str, raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}: expected a number, got {raw!r}") from None
+    if value < 0:
+        raise SettingsError(f"{name}: must be 0 (off) or more, got {raw!r}")
+    return value
+
+
+def _parse_networks(name: str, raw: str) -> tuple[str, ...]:
+    import ipaddress
+
+    networks = _list(name, raw)
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise SettingsError(f"{name}: {network!r} is not an IP address or network (CIDR)") from None
+    return networks
+
+
 def _parse_info_file(name: str, raw: str) -> Mapping[str, Any]:
     path = Path(raw)
     try:
@@ -216,6 +238,42 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "Key signing the lookup page's session cookie (HttpOnly, SameSite=Lax, Secure when BEACON_BASE_URL is "
         "https); required with BEACON_WEB_OIDC_CLIENT_ID, the same for every worker.",
     ),
+    SettingSpec(
+        "BEACON_LIMITS_URI",
+        "",
+        "Where query budgets and rate-limit buckets are kept, shared by all workers: `sqlite:///PATH` (a small "
+        "writable file; the store itself stays read-only) or a `mongodb://` URI whose user may write the "
+        "`limits_budget_events` and `limits_rate_buckets` collections. Unset: `<store file>.limits.sqlite` beside "
+        "an SQLite store, the store's own database for MongoDB.",
+    ),
+    SettingSpec(
+        "BEACON_TRUSTED_PROXIES",
+        "",
+        "Comma-separated IP addresses or networks (CIDR) of reverse proxies whose `X-Forwarded-For` is believed: "
+        "the client of an anonymous request is the right-most address not in this list. Unset: the header is "
+        "ignored and the client is the connection's peer.",
+        parse=_parse_networks,
+    ),
+    SettingSpec(
+        "BEACON_RATE_LIMIT",
+        "0",
+        "Requests per second each client (its IP address, see BEACON_TRUSTED_PROXIES) may send to `/api`, on "
+        "average; past it a 429 with `Retry-After`. 0: no rate limit.",
+        parse=_parse_rate,
+    ),
+    SettingSpec(
+        "BEACON_RATE_BURST",
+        "20",
+        "Requests a client may send at once above BEACON_RATE_LIMIT (the token bucket's size).",
+        parse=_parse_int,
+    ),
+    SettingSpec(
+        "BEACON_NOISE_SECRET",
+        "",
+        "Secret that seeds the noise of noisy counts (access policy `noisy_counts`), so every worker gives the "
+        "same noisy answer to the same question (repeating it averages nothing). Unset: derived from the "
+        "access policy file's contents; set it when that file is public.",
+    ),
 )
 
 
@@ -249,6 +307,11 @@ class Settings:
     web_oidc_client_secret: str = ""
     web_oidc_scope: str = "openid profile email ga4gh_passport_v1"
     web_session_secret: str = ""
+    limits_uri: str = ""
+    trusted_proxies: tuple[str, ...] = ()
+    rate_limit: float = 0.0
+    rate_burst: int = 20
+    noise_secret: str = ""
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -317,6 +380,10 @@ def _validate_request_limits(settings: Settings) -> None:
     for name, value, low, high in bounds:
         if not low <= value <= high:
             raise SettingsError(f"{name}: must be between {low} and {high}, got {value}")
+    if settings.rate_burst < 1:
+        raise SettingsError(f"BEACON_RATE_BURST: must be at least 1, got {settings.rate_burst}")
+    if settings.limits_uri and not settings.limits_uri.startswith(("sqlite:///", "mongodb://", "mongodb+srv://")):
+        raise SettingsError(f"BEACON_LIMITS_URI: expected sqlite:///PATH or mongodb://..., got {settings.limits_uri!r}")
     if not 0.5 <= settings.client_timeout <= 60:
         raise SettingsError(f"BEACON_CLIENT_TIMEOUT: must be between 0.5 and 60 s, got {settings.client_timeout}")
 

@@ -35,6 +35,8 @@ class BeaconContext:
     registry: EntryTypeRegistry
     policy: Policy
     verifier: Any  # beacon.auth.tokens.TokenVerifier: identify(authorization_header) -> Verdict
+    counters: Any = None  # beacon.store.limits.LimitsStore: query budgets and rate limits; None: neither
+    noise_secret: bytes = b""
 
     @property
     def limits(self) -> Limits:
@@ -77,11 +79,17 @@ def _identify(ctx: BeaconContext) -> Caller:
         verdict = ctx.verifier.identify(request.headers.get("Authorization"))
     except InvalidTokenError as error:
         raise Unauthorized(f"invalid bearer token: {error}") from None
+    from beacon.api.protection import Meter, client_key, current_address
+
+    principal = verdict.principal
+    key = client_key(principal, current_address(ctx.settings.trusted_proxies))
+    meter = Meter(ctx.counters, ctx.policy, principal, key)
+    common = {"charge": meter.charge, "question": request.path, "noise_secret": ctx.noise_secret}
     if verdict.ignored is None:
-        return Caller(principal=verdict.principal, policy=ctx.policy)
+        return Caller(principal=principal, policy=ctx.policy, **common)
     log.info("bearer token ignored, answering as anonymous: %s", verdict.ignored)
     warning = f"the bearer token was ignored ({verdict.ignored}): this is the answer for anonymous callers"
-    return Caller(principal=verdict.principal, policy=ctx.policy, warnings=(warning,))
+    return Caller(principal=principal, policy=ctx.policy, warnings=(warning,), **common)
 
 
 def parse_request(

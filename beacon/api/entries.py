@@ -87,10 +87,16 @@ def _with_security(ctx: BeaconContext, entry_type: EntryType, records: list[dict
     if entry_type.path != "datasets":
         return records
     # Each dataset says how it may be accessed (the spec's `info` is free-form).
-    return [
-        {**record, "info": {**(record.get("info") or {}), "securityLevel": ctx.policy.security_level(record["id"])}}
-        for record in records
-    ]
+    # The re-identification defences too (`privacy`: query budgets, rare-allele protection, noisy counts).
+    return [{**record, "info": _dataset_info(ctx, record)} for record in records]
+
+
+def _dataset_info(ctx: BeaconContext, record: dict) -> dict:
+    info = {**(record.get("info") or {}), "securityLevel": ctx.policy.security_level(record["id"])}
+    privacy = ctx.policy.privacy_info(record["id"]) if hasattr(ctx.policy, "privacy_info") else {}
+    if privacy:
+        info["privacy"] = privacy
+    return info
 
 
 def get_entry(entry_type: EntryType, entry_id: str) -> Response:

@@ -15,7 +15,18 @@ import jsonschema
 import yaml
 
 from beacon.auth.principal import Principal
+from beacon.auth.privacy_policy import (
+    NO_BUDGETS,
+    Budgets,
+    QueryBudget,
+    RareAlleles,
+    describe,
+    parse_budgets,
+    parse_noise,
+    parse_rare_alleles,
+)
 from beacon.query.granularity import Granularity
+from beacon.query.privacy import NO_PROTECTIONS, Protections
 from beacon.query.responses import EXACT_COUNTS, CountProtection
 from beacon.schemas import schema_path
 
@@ -61,22 +72,34 @@ class DatasetPolicy:
     """Small-count protection (`min_count`, `count_precision`) of counts below record level."""
     test: bool = False
     """A test dataset (`test_dataset: true`): answered only to requests in `testMode`."""
+    budgets: Budgets = NO_BUDGETS
+    """Query budget per tier, in TIERS order (None: unlimited)."""
+    rare_alleles: RareAlleles | None = None
+    noise_epsilon: float | None = None
 
     @classmethod
-    def default(cls, level: SecurityLevel) -> DatasetPolicy:
-        """A dataset the file does not name."""
-        return cls(level, frozenset(), DEFAULT_CEILINGS[level])
+    def default(
+        cls, level: SecurityLevel, budgets: Budgets = NO_BUDGETS, rare_alleles: RareAlleles | None = None
+    ) -> DatasetPolicy:
+        """A dataset the file does not name (the file's top-level budgets and rare-allele protection)."""
+        return cls(level, frozenset(), DEFAULT_CEILINGS[level], budgets=budgets, rare_alleles=rare_alleles)
 
 
 class AccessPolicy:
     """Answers, per dataset and caller, the security level and how much may be shown."""
 
     def __init__(
-        self, default_level: SecurityLevel, datasets: Mapping[str, DatasetPolicy], source: Path | None
+        self,
+        default_level: SecurityLevel,
+        datasets: Mapping[str, DatasetPolicy],
+        source: Path | None,
+        fallback: DatasetPolicy | None = None,
     ) -> None:
         self.default_level = default_level
         self.datasets: Mapping[str, DatasetPolicy] = types.MappingProxyType(dict(datasets))
         self.source = source
+        self.fallback = fallback or DatasetPolicy.default(default_level)
+        """The policy of datasets the file does not name."""
 
     @classmethod
     def load(cls, path: Path | None) -> AccessPolicy:
@@ -86,11 +109,13 @@ class AccessPolicy:
         document = _read_document(path)
         _validate(document, path)
         default_level = SecurityLevel(document.get("default_level", SecurityLevel.CONTROLLED))
+        budgets = parse_budgets(document.get("query_budget"))
+        rare = parse_rare_alleles(document.get("rare_alleles"))
         datasets = {
-            dataset_id: _dataset_policy(path, dataset_id, entry)
+            dataset_id: _dataset_policy(path, dataset_id, entry, budgets, rare)
             for dataset_id, entry in document.get("datasets", {}).items()
         }
-        return cls(default_level, datasets, path)
+        return cls(default_level, datasets, path, DatasetPolicy.default(default_level, budgets, rare))
 
     @property
     def secure_default(self) -> bool:
@@ -100,7 +125,7 @@ class AccessPolicy:
     def dataset(self, dataset_id: str) -> DatasetPolicy:
         """The policy of `dataset_id` (the default level's when the file does not name it)."""
         found = self.datasets.get(dataset_id)
-        return found if found is not None else DatasetPolicy.default(self.default_level)
+        return found if found is not None else self.fallback
 
     def security_level(self, dataset_id: str) -> SecurityLevel:
         """PUBLIC, REGISTERED or CONTROLLED (a str enum)."""
@@ -127,6 +152,32 @@ class AccessPolicy:
     def count_protection(self, dataset_id: str) -> CountProtection:
         """How counts of `dataset_id` are shown to callers whose ceiling is below record."""
         return self.dataset(dataset_id).counts
+
+    @property
+    def has_budgets(self) -> bool:
+        """Whether any dataset (or the default) has a query budget."""
+        entries = [self.fallback, *self.datasets.values()]
+        return any(budget is not None for entry in entries for budget in entry.budgets)
+
+    def query_budget(self, principal: Principal, dataset_id: str) -> QueryBudget | None:
+        """How many queries of `dataset_id` this caller may make per window; None: unlimited."""
+        return self.dataset(dataset_id).budgets[TIERS.index(self.tier(principal, dataset_id))]
+
+    def protections(self, principal: Principal, dataset_id: str) -> Protections:
+        """The rare-allele protection and noisy counts that apply to this caller's answers from `dataset_id`."""
+        entry = self.dataset(dataset_id)
+        tier = self.tier(principal, dataset_id)
+        rare = entry.rare_alleles
+        threshold = rare.min_allele_count if rare is not None and tier in rare.tiers else None
+        if threshold is None and entry.noise_epsilon is None:
+            return NO_PROTECTIONS
+        jitter = rare.threshold_jitter if rare is not None and threshold is not None else 0
+        return Protections(threshold, jitter, noise_epsilon=entry.noise_epsilon)
+
+    def privacy_info(self, dataset_id: str) -> dict[str, Any]:
+        """The dataset's defences, for its record's `info.privacy` (empty when it has none)."""
+        entry = self.dataset(dataset_id)
+        return describe(entry.budgets, entry.rare_alleles, entry.noise_epsilon)
 
     def is_test_dataset(self, dataset_id: str) -> bool:
         """Whether the file marks `dataset_id` as a test dataset (answered only in `testMode`)."""
@@ -174,7 +225,9 @@ def _validate(document: dict[str, Any], path: Path) -> None:
         raise PolicyError(f"{path}: {field}: {error.message}")
 
 
-def _dataset_policy(path: Path, dataset_id: str, entry: dict[str, Any]) -> DatasetPolicy:
+def _dataset_policy(
+    path: Path, dataset_id: str, entry: dict[str, Any], budgets: Budgets, rare: RareAlleles | None
+) -> DatasetPolicy:
     level = SecurityLevel(entry["level"])
     overrides = entry.get("granularity", {})
     ceilings = tuple(
@@ -188,7 +241,16 @@ def _dataset_policy(path: Path, dataset_id: str, entry: dict[str, Any]) -> Datas
             )
     counts = CountProtection(_whole(entry.get("min_count")), _whole(entry.get("count_precision")))
     visas = frozenset(entry.get("visas", ()))
-    return DatasetPolicy(level, visas, ceilings, counts, bool(entry.get("test_dataset", False)))  # type: ignore[arg-type]
+    return DatasetPolicy(
+        level,
+        visas,
+        ceilings,  # type: ignore[arg-type]
+        counts,
+        bool(entry.get("test_dataset", False)),
+        budgets=parse_budgets(entry.get("query_budget"), budgets),
+        rare_alleles=parse_rare_alleles(entry.get("rare_alleles"), rare),
+        noise_epsilon=parse_noise(entry.get("noisy_counts")),
+    )
 
 
 def _ceiling(path: Path, field: str, text: str | None, default: Ceiling) -> Ceiling:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from beacon.query.privacy import Protections, carriers_of, common_variants
 from beacon.query.variants import VariantRequest, missing_annotations
 from beacon.store.base import RecordQuery, Store, VariantQuery
 
@@ -62,15 +63,21 @@ class CarrierQuery:
             )
         return None
 
-    def record_ids(self, dataset_id: str, within: frozenset[str] | None = None) -> frozenset[str]:
-        """Ids of the dataset's records (of `entity`, among `within` if given) carrying a matching variant."""
+    def record_ids(
+        self, dataset_id: str, within: frozenset[str] | None = None, protections: Protections | None = None
+    ) -> frozenset[str]:
+        """Ids of the dataset's records (of `entity`, among `within` if given) carrying a matching variant;
+        under rare-allele protection (`protections`), a variant it hides matches nothing."""
         if dataset_id not in self._found:  # looked up once, for the count and the page
-            self._found[dataset_id] = self._look_up(dataset_id)
+            self._found[dataset_id] = self._look_up(dataset_id, protections)
         found = self._found[dataset_id]
         return found if within is None else found & within
 
-    def _look_up(self, dataset_id: str) -> frozenset[str]:
-        biosamples = frozenset(self.store.carriers_of_variants(self._query(dataset_id)))
+    def _look_up(self, dataset_id: str, protections: Protections | None) -> frozenset[str]:
+        if protections is None or protections.min_allele_count is None:
+            biosamples = frozenset(self.store.carriers_of_variants(self._query(dataset_id)))
+        else:
+            biosamples = frozenset(carriers_of(common_variants(self.store, self._query(dataset_id), protections)))
         return biosamples if self.entity == "biosamples" else individuals_of(self.store, dataset_id, biosamples)
 
     def _query(self, dataset_id: str) -> VariantQuery:

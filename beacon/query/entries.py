@@ -7,13 +7,14 @@ the entry type's ceiling); boolean and count answers never materialise records.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple, Protocol
 
 from beacon.errors import NotFound
 from beacon.query.carriers import CannotTell, CarrierQuery, not_answered_info
 from beacon.query.entry_types import EntryType
 from beacon.query.granularity import Granularity, narrowest
+from beacon.query.privacy import NO_PROTECTIONS, Protections, noisy_count, question_key
 from beacon.query.requests import BeaconRequest
 from beacon.query.responses import EXACT_COUNTS, CountProtection, DatasetResult
 from beacon.store.base import Condition, RecordQuery, Store
@@ -31,13 +32,17 @@ class Policy(Protocol):
     def is_test_dataset(self, dataset_id: str) -> bool:
         """Whether the policy marks the dataset as a test dataset (answered in `testMode` only)."""
 
+    def protections(self, principal: Any, dataset_id: str) -> Protections:
+        """The rare-allele protection and noisy counts of this caller's answers from a dataset."""
+
 
 class VisibleDataset(NamedTuple):
-    """A dataset this caller may see, the most it may see of it, and its small-count protection."""
+    """A dataset this caller may see, the most it may see of it, its small-count protection and defences."""
 
     dataset_id: str
     ceiling: Granularity
     counts: CountProtection = EXACT_COUNTS
+    protections: Protections = NO_PROTECTIONS
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,11 @@ class Caller:
     policy: Policy
     warnings: tuple[str, ...] = ()
     """What the response `info` tells the caller about its credentials (e.g. an ignored token)."""
+    charge: Callable[[Sequence[str]], None] = lambda dataset_ids: None
+    """Counts a query of these datasets against the caller's query budgets (raises when one is spent)."""
+    question: str = ""
+    """What was asked (the URL path): with the request's parameters, it seeds noisy counts."""
+    noise_secret: bytes = b""
 
 
 def visible_datasets(store: Store, caller: Caller, scope: Scope) -> list[VisibleDataset]:
@@ -85,7 +95,11 @@ def visible_datasets(store: Store, caller: Caller, scope: Scope) -> list[Visible
             continue
         ceiling = caller.policy.ceiling(caller.principal, dataset_id)
         if ceiling is not None:
-            visible.append(VisibleDataset(dataset_id, ceiling, caller.policy.count_protection(dataset_id)))
+            counts = caller.policy.count_protection(dataset_id)
+            protections = caller.policy.protections(caller.principal, dataset_id)
+            if protections != NO_PROTECTIONS:
+                protections = replace(protections, secret=caller.noise_secret)
+            visible.append(VisibleDataset(dataset_id, ceiling, counts, protections))
     if scope.explicit and scope.dataset_ids is not None:
         seen = {dataset.dataset_id for dataset in visible}
         for dataset_id in scope.dataset_ids:
@@ -123,20 +137,35 @@ def answer_per_dataset(
     entry_type: EntryType,
     count: Callable[[str], int],
     find: Callable[[str], Sequence[Mapping[str, Any]]],
+    caller: Caller | None = None,
 ) -> list[DatasetResult]:
     """Count (and for record level, fetch) matches in each dataset at its granted granularity.
 
-    Counts are exact for callers who may see the dataset's records, else small-count protected.
+    The query is charged to the caller's budgets first. Counts are exact for callers who may see the
+    dataset's records, else noisy (datasets that opt in) and small-count protected.
     """
+    if caller is not None:
+        caller.charge([dataset.dataset_id for dataset in datasets])
     results = []
-    for dataset_id, ceiling, counts in datasets:
+    for dataset_id, ceiling, counts, protections in datasets:
         granted = narrowest(request.requested_granularity, ceiling, entry_type.max_granularity)
         total = count(dataset_id)
         records = tuple(find(dataset_id)) if granted == Granularity.RECORD and total > request.offset else ()
         result = DatasetResult(dataset_id, granted, total, records)
+        if ceiling < Granularity.RECORD and protections.noise_epsilon is not None and caller is not None:
+            result = _with_noise(result, protections.noise_epsilon, caller, request, entry_type)
         protected = granted == Granularity.COUNT and ceiling < Granularity.RECORD
         results.append(counts.apply(result) if protected else result)
     return results
+
+
+def _with_noise(
+    result: DatasetResult, epsilon: float, caller: Caller, request: BeaconRequest, entry_type: EntryType
+) -> DatasetResult:
+    question = question_key(caller.question, entry_type.path, dict(request.request_parameters), request.filters)
+    count = noisy_count(result.count, epsilon, caller.noise_secret, result.dataset_id, question)
+    noted = ("Laplace noise",) if result.granularity == Granularity.COUNT else ()
+    return replace(result, count=count, count_adjusted_to=noted, count_precision="imprecise" if noted else None)
 
 
 def query_records(
@@ -157,12 +186,16 @@ def query_records(
     match, and a dataset that cannot tell which do says so in its result set's `info`.
     """
 
+    datasets = visible_datasets(store, caller, scope)
+    rare = {dataset.dataset_id: dataset.protections for dataset in datasets}
+
     def record_query(dataset_id: str) -> RecordQuery:
-        record_ids = scope.record_ids if carriers is None else carriers.record_ids(dataset_id, scope.record_ids)
+        record_ids = scope.record_ids
+        if carriers is not None:
+            record_ids = carriers.record_ids(dataset_id, scope.record_ids, rare[dataset_id])
         narrowing = {"record_id": scope.record_id, "conditions": conditions, "record_ids": record_ids}
         return RecordQuery(entry_type.path, dataset_id, **narrowing, skip=request.offset, limit=request.limit)
 
-    datasets = visible_datasets(store, caller, scope)
     reasons = {} if carriers is None else {d.dataset_id: carriers.unanswerable(d.dataset_id) for d in datasets}
     answered = answer_per_dataset(
         [dataset for dataset in datasets if reasons.get(dataset.dataset_id) is None],
@@ -170,6 +203,7 @@ def query_records(
         entry_type,
         count=lambda dataset_id: store.count_records(record_query(dataset_id)),
         find=lambda dataset_id: store.find_records(record_query(dataset_id)),
+        caller=caller,
     )
     results = sorted([*answered, *not_answered(datasets, reasons, request, entry_type)], key=lambda r: r.dataset_id)
     if require_match and scope.record_id is not None and not any(result.exists for result in results):
@@ -185,7 +219,7 @@ def not_answered(
 ) -> list[DatasetResult]:
     """The result sets of the datasets that cannot tell (`reasons`), at their granted granularity."""
     results = []
-    for dataset_id, ceiling, _counts in datasets:
+    for dataset_id, ceiling, *_ in datasets:
         reason = reasons.get(dataset_id)
         if reason is not None:
             granted = narrowest(request.requested_granularity, ceiling, entry_type.max_granularity)

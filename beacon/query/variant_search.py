@@ -9,8 +9,9 @@ from typing import Any
 
 from beacon.errors import NotFound
 from beacon.query.carriers import CannotTell, individuals_of, missing_annotations_reason, no_case_level_data
-from beacon.query.entries import Caller, Scope, answer_per_dataset, not_answered, visible_datasets
+from beacon.query.entries import Caller, Scope, VisibleDataset, answer_per_dataset, not_answered, visible_datasets
 from beacon.query.entry_types import G_VARIANTS, EntryType
+from beacon.query.privacy import NO_PROTECTIONS, Protections, is_rare, protected_search
 from beacon.query.requests import BeaconRequest
 from beacon.query.responses import DatasetResult
 from beacon.query.variant_records import build_record, dataset_frequency_source
@@ -28,8 +29,8 @@ class VariantSearch:
     unfiltered: Store | None = None
     """The store without the request's filters (what a dataset holds), when `store` applies them."""
 
-    def datasets(self, scope: Scope) -> list[tuple[str, Any]]:
-        """The datasets in scope this caller may see, with their ceilings."""
+    def datasets(self, scope: Scope) -> list[VisibleDataset]:
+        """The datasets in scope this caller may see, with their ceilings and defences."""
         return visible_datasets(self.store, self.caller, scope)
 
     def frequency_source(self, dataset_id: str) -> FrequencySource:
@@ -62,21 +63,28 @@ def search_variants(
     `needs_carriers`, no case-level data) gets a result set saying so instead (`info.cannotTell`).
     """
 
+    datasets = search.datasets(scope)
+    protections = {dataset.dataset_id: dataset.protections for dataset in datasets}
+
     def query(dataset_id: str) -> VariantQuery:
         return variant_request.for_dataset(dataset_id, skip=request.offset, limit=request.limit)
 
-    def find(dataset_id: str) -> list[Mapping[str, Any]]:
-        return search.records(dataset_id, search.store.find_variants(query(dataset_id)))
+    def count(dataset_id: str) -> int:
+        return protected_search(search.store, protections[dataset_id])[0](query(dataset_id))
 
-    datasets = search.datasets(scope)
+    def find(dataset_id: str) -> list[Mapping[str, Any]]:
+        documents = protected_search(search.store, protections[dataset_id])[1](query(dataset_id))
+        return search.records(dataset_id, list(documents))
+
     whole = search.unfiltered or search.store
     reasons = {d.dataset_id: cannot_tell(whole, d.dataset_id, variant_request, needs_carriers) for d in datasets}
     answered = answer_per_dataset(
         [dataset for dataset in datasets if reasons[dataset.dataset_id] is None],
         request,
         G_VARIANTS,
-        count=lambda dataset_id: search.store.count_variants(query(dataset_id)),
+        count=count,
         find=find,
+        caller=search.caller,
     )
     results = [*answered, *not_answered(datasets, reasons, request, G_VARIANTS)]
     return sorted(results, key=lambda result: result.dataset_id)
@@ -126,8 +134,13 @@ def search_carriers(
 ) -> list[DatasetResult]:
     """Biosamples or individuals carrying a variant (needs case-level data), per dataset."""
 
+    datasets = search.datasets(scope)
+    protections = {dataset.dataset_id: dataset.protections for dataset in datasets}
+
     @cache
     def record_ids(dataset_id: str) -> frozenset[str]:
+        if _hidden_variant(search.store, dataset_id, variant_id, protections[dataset_id]):
+            return frozenset()
         biosamples = frozenset(search.store.variant_carriers(dataset_id, variant_id))
         return biosamples if entry_type.path == "biosamples" else individuals_of(search.store, dataset_id, biosamples)
 
@@ -136,9 +149,19 @@ def search_carriers(
         return RecordQuery(entry_type.path, dataset_id, record_ids=ids, skip=request.offset, limit=request.limit)
 
     return answer_per_dataset(
-        search.datasets(scope),
+        datasets,
         request,
         entry_type,
         count=lambda dataset_id: search.store.count_records(record_query(dataset_id)) if record_ids(dataset_id) else 0,
         find=lambda dataset_id: search.store.find_records(record_query(dataset_id)),
+        caller=search.caller,
     )
+
+
+def _hidden_variant(store: Store, dataset_id: str, variant_id: str, protections: Protections) -> bool:
+    """Whether rare-allele protection hides the variant from this caller (then it has no carriers to show)."""
+    if protections == NO_PROTECTIONS or protections.min_allele_count is None:
+        return False
+    query = build_id_query(dataset_id, variant_id)
+    found = store.find_variants(query) if query is not None else []
+    return all(is_rare(document, protections) for document in found)

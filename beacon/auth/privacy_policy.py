@@ -1,0 +1,98 @@
+"""The re-identification defences of the access policy: query budgets, rare-allele protection, noisy counts.
+
+In the policy file, top-level `query_budget` and `rare_alleles` apply to every dataset that does not
+set its own; `noisy_counts` is set per dataset (opt-in):
+
+    query_budget: {anonymous: {queries: 1000, window: 86400}, registered: {queries: 10000, window: 86400}}
+    rare_alleles: {min_allele_count: 5, tiers: [anonymous, registered]}
+    datasets:
+      X: {level: PUBLIC, noisy_counts: {epsilon: 1.0}, query_budget: {anonymous: {queries: 100, window: 3600}}}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+TIER_NAMES = ("anonymous", "registered", "controlled")
+DEFAULT_MIN_ALLELE_COUNT = 5
+DEFAULT_RARE_TIERS = ("anonymous", "registered")
+DEFAULT_THRESHOLD_JITTER = 0
+
+
+@dataclass(frozen=True)
+class QueryBudget:
+    """How many queries of one dataset one caller may make in any `window` seconds."""
+
+    queries: int
+    window: float
+
+
+@dataclass(frozen=True)
+class RareAlleles:
+    """Rare-allele protection: variants with a total allele count below `min_allele_count`, for `tiers`."""
+
+    min_allele_count: int = DEFAULT_MIN_ALLELE_COUNT
+    tiers: frozenset[str] = frozenset(DEFAULT_RARE_TIERS)
+    threshold_jitter: int = DEFAULT_THRESHOLD_JITTER
+
+
+Budgets = tuple[QueryBudget | None, QueryBudget | None, QueryBudget | None]
+NO_BUDGETS: Budgets = (None, None, None)
+
+
+def parse_budgets(entry: Mapping[str, Any] | None, inherited: Budgets = NO_BUDGETS) -> Budgets:
+    """Per tier (TIER_NAMES order) the budget an entry sets, else the inherited one."""
+    if entry is None:
+        return inherited
+    return tuple(  # type: ignore[return-value]
+        QueryBudget(int(entry[tier]["queries"]), float(entry[tier]["window"])) if tier in entry else default
+        for tier, default in zip(TIER_NAMES, inherited, strict=True)
+    )
+
+
+def parse_rare_alleles(entry: Mapping[str, Any] | None, inherited: RareAlleles | None = None) -> RareAlleles | None:
+    """The rare-allele protection an entry sets (`{}` takes the defaults), else the inherited one."""
+    if entry is None:
+        return inherited
+    if entry.get("enabled") is False:
+        return None
+    return RareAlleles(
+        int(entry.get("min_allele_count", DEFAULT_MIN_ALLELE_COUNT)),
+        frozenset(entry.get("tiers", DEFAULT_RARE_TIERS)),
+        int(entry.get("threshold_jitter", DEFAULT_THRESHOLD_JITTER)),
+    )
+
+
+def parse_noise(entry: Mapping[str, Any] | None) -> float | None:
+    """The epsilon of a dataset's noisy counts; None when it does not opt in."""
+    return None if entry is None else float(entry["epsilon"])
+
+
+def describe(budgets: Budgets, rare: RareAlleles | None, epsilon: float | None) -> dict[str, Any]:
+    """The defences of one dataset as its record's `info.privacy` says them (for data users)."""
+    described: dict[str, Any] = {}
+    spent = {
+        tier: {"queries": budget.queries, "windowSeconds": budget.window}
+        for tier, budget in zip(TIER_NAMES, budgets, strict=True)
+        if budget is not None
+    }
+    if spent:
+        described["queryBudget"] = spent
+    if rare is not None:
+        described["rareAlleleProtection"] = {
+            "minAlleleCount": rare.min_allele_count,
+            "thresholdJitter": rare.threshold_jitter,
+            "tiers": sorted(rare.tiers, key=TIER_NAMES.index),
+            "effect": "variants with a total allele count below minAlleleCount are answered as not found, "
+            "and populations in which an allele is that rare are left out of frequencies",
+        }
+    if epsilon is not None:
+        described["noisyCounts"] = {
+            "mechanism": "Laplace noise of scale 1/epsilon added to counts, rounded, at least 0; "
+            "the same question always gets the same answer",
+            "epsilon": epsilon,
+            "countPrecision": "imprecise",
+        }
+    return described

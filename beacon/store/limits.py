@@ -1,0 +1,59 @@
+"""Where query budgets and rate-limit buckets live, shared by every worker of a beacon.
+
+The beacon's own store is opened read-only by the server, so the counters live beside it:
+`BEACON_LIMITS_URI` names an SQLite file (default `<store file>.limits.sqlite`) or a MongoDB
+database (default: the store's own; the server's user must then be allowed to write the two
+collections of `beacon.store.mongo.limits`). Both give the same answers:
+
+- a **query budget** is a sliding window log: each charged query is an event that expires `window`
+  seconds after it was made; a key with `limit` live events is refused until its oldest expires;
+- a **rate limit** is a token bucket per client: `rate` tokens a second, at most `burst`, one per request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NamedTuple, Protocol
+
+
+class Charge(NamedTuple):
+    """One query to count against one budget: its key, how many queries the window allows, the window (s)."""
+
+    key: str
+    limit: int
+    window: float
+
+
+class LimitsStore(Protocol):
+    """Counters shared by all workers (and hosts, with MongoDB)."""
+
+    def spend(self, charges: Sequence[Charge], now: float) -> float | None:
+        """Count one query against every charge's budget, all or none; when one is spent, the seconds until
+        it has room again (and nothing is counted), else None."""
+
+    def take(self, key: str, rate: float, burst: int, now: float) -> float | None:
+        """Take one request from the client's bucket; when it is empty, the seconds until it is not."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+def default_limits_uri(store_uri: str) -> str:
+    """The limits URI used when BEACON_LIMITS_URI is unset: a file beside an SQLite store, else the store's."""
+    if store_uri.startswith("sqlite:///"):
+        return f"sqlite:///{store_uri.removeprefix('sqlite:///')}.limits.sqlite"
+    return store_uri
+
+
+def open_limits(uri: str) -> LimitsStore:
+    """The limits store a URI names (the SQLite file is created when missing)."""
+    if uri.startswith("sqlite:///"):
+        from beacon.store.sqlite.limits import SqliteLimits
+
+        return SqliteLimits(Path(uri.removeprefix("sqlite:///")))
+    if uri.startswith(("mongodb://", "mongodb+srv://")):
+        from beacon.store.mongo.limits import MongoLimits
+
+        return MongoLimits.from_uri(uri)
+    raise ValueError(f"unknown limits URI {uri!r}: expected sqlite:///PATH or mongodb://...")

@@ -1,0 +1,54 @@
+"""The likelihood-ratio membership attack of Shringarpure & Bustamante (AJHG 2015) on a yes/no beacon (pure).
+
+The attacker holds a target's genome and a reference panel's allele frequencies, knows the beacon holds
+`n` individuals, and asks the beacon about the target's alternate alleles, rarest (in the panel) first.
+For an allele of frequency f, the chance that none of the other `n - 1` individuals' 2(n - 1)
+chromosomes carries it is D = (1 - f)^(2n - 2); a beacon without the target has it with probability
+1 - (1 - f)^(2n), one with the target (which carries it) says yes unless it errs (probability `delta`).
+The statistic is the log-likelihood ratio of "in the beacon" over "not in it", summed over the answers:
+a high score suggests membership. Answers the beacon refused (429) carry no information and are skipped.
+Power at a false-positive rate is the share of members scoring above the score that only that share of
+non-members exceeds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+DELTA = 1e-6
+"""The beacon's chance of a wrong "no" for an allele a member carries (sequencing error in the paper)."""
+MIN_FREQUENCY = 1e-4
+"""Panel frequencies are floored here: an allele unseen in the panel is still possible."""
+
+
+def answer_score(answer: bool | None, frequency: float, beacon_size: int, delta: float = DELTA) -> float:
+    """log P(answer | target in beacon) - log P(answer | target not in beacon) for one allele."""
+    if answer is None:
+        return 0.0
+    f = min(max(frequency, MIN_FREQUENCY), 1 - MIN_FREQUENCY)
+    absent_without = (1 - f) ** (2 * beacon_size)
+    absent_with = delta * (1 - f) ** (2 * beacon_size - 2)
+    if answer:
+        return math.log(1 - absent_with) - math.log(1 - absent_without)
+    return math.log(absent_with) - math.log(absent_without)
+
+
+def scores_after(
+    answers: Sequence[bool | None], frequencies: Sequence[float], beacon_size: int, checkpoints: Sequence[int]
+) -> dict[int, float]:
+    """The running score after each checkpoint's number of queries (all answers when fewer were asked)."""
+    found, total = {}, 0.0
+    for index, (answer, frequency) in enumerate(zip(answers, frequencies, strict=True), start=1):
+        total += answer_score(answer, frequency, beacon_size)
+        if index in checkpoints:
+            found[index] = total
+    return {checkpoint: found.get(checkpoint, total) for checkpoint in checkpoints}
+
+
+def power_at(members: Sequence[float], outsiders: Sequence[float], false_positive_rate: float = 0.05) -> float:
+    """Share of members scoring above the threshold that at most `false_positive_rate` of outsiders exceed."""
+    ranked = sorted(outsiders, reverse=True)
+    allowed = math.floor(false_positive_rate * len(ranked))  # outsiders allowed above the threshold
+    threshold = ranked[allowed] if allowed < len(ranked) else -math.inf
+    return sum(score > threshold for score in members) / len(members)

@@ -1,0 +1,339 @@
+"""`make benchmark-privacy`: the Shringarpure & Bustamante membership attack against our own node, over HTTP.
+
+Genomes are simulated from the allele frequencies of the 1000 Genomes genotypes shipped with the project
+(beacon/demo: 2504 samples, chr22): each site takes the frequency of a random demo allele, and every
+simulated person carries 0, 1 or 2 copies of it (Hardy-Weinberg). Three disjoint groups are drawn: the
+beacon's members (their allele counts, INFO AC/AN, are loaded into a fresh store), a reference panel
+(the attacker's frequencies) and outsiders. Targets are members and outsiders; the attacker asks a real
+`beacon serve` (two workers) about each target's alternate alleles, rarest in the panel first, one GET per
+allele, each target from its own address (X-Forwarded-For through a trusted proxy), and scores the answers
+(benchmarks/privacy_attack.py). Answers are cached per (protection, caller): asking twice tells nothing new.
+
+For each protection it prints the attack's power at 5 % false-positive rate after each number of queries,
+and the utility: the share of lookups of alleles with an allele count of at least 5 in the beacon that a
+fresh caller still gets answered correctly (`--utility-lookups` of them, one caller).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import cyvcf2
+import httpx
+import numpy as np
+
+from benchmarks.privacy_attack import power_at, scores_after
+
+DEMO_VCF = Path(__file__).resolve().parents[1] / "beacon" / "demo" / "cineca_uk1_chr22.vcf.gz"
+DATASET = "privacy-benchmark"
+FIRST_POSITION = 16_000_000
+BASES = "ACGT"
+
+BUDGET = "query_budget: {anonymous: {queries: 1000, window: 86400}}\n"
+RARE = "rare_alleles: {min_allele_count: 5, tiers: [anonymous, registered]}\n"
+JITTERED = "rare_alleles: {min_allele_count: FLOOR, threshold_jitter: JITTER, tiers: [anonymous, registered]}\n"
+PROTECTIONS: dict[str, str] = {
+    "none": "",
+    "budget": BUDGET,
+    "rare-allele": RARE,
+    "rare-jittered": JITTERED,
+    "both": BUDGET + RARE,
+    "noise": "",  # the dataset entry opts in (see policy_text)
+}
+"""Policy lines of each protection; `both` is the recommended default (README: Re-identification).
+FLOOR and JITTER (rare-jittered) are --floor and --jitter: thresholds from FLOOR to FLOOR + JITTER, per allele."""
+
+
+@dataclass(frozen=True)
+class Population:
+    """Simulated sites and people: members' allele counts, panel frequencies and the targets' genotypes."""
+
+    frequencies: np.ndarray  # true frequency per site
+    beacon_counts: np.ndarray  # copies among the members, per site
+    panel_frequencies: np.ndarray
+    members: np.ndarray  # genotypes (targets x sites) of member targets
+    outsiders: np.ndarray
+    size: int  # members in the beacon
+
+
+def demo_frequencies() -> np.ndarray:
+    """Alternate allele frequencies of the demo genotypes (alleles seen at least once)."""
+    found = []
+    for record in cyvcf2.VCF(str(DEMO_VCF)):
+        genotypes = record.genotype.array()[:, :2]
+        called = int((genotypes >= 0).sum())
+        for index in range(1, len(record.ALT) + 1):
+            copies = int((genotypes == index).sum())
+            if copies and called:
+                found.append(copies / called)
+    return np.array(found)
+
+
+def simulate(sites: int, members: int, panel: int, targets: int, seed: int) -> Population:
+    """Genotypes drawn under Hardy-Weinberg from demo frequencies (see the module docstring)."""
+    rng = np.random.default_rng(seed)
+    frequencies = rng.choice(demo_frequencies(), size=sites, replace=True)
+    beacon_counts = np.zeros(sites, dtype=np.int64)
+    member_targets = []
+    for index in range(members):
+        genotype = rng.binomial(2, frequencies)
+        beacon_counts += genotype
+        if index < targets:
+            member_targets.append(genotype)
+    panel_counts = sum((rng.binomial(2, frequencies) for _ in range(panel)), np.zeros(sites, dtype=np.int64))
+    outsiders = np.array([rng.binomial(2, frequencies) for _ in range(targets)])
+    return Population(
+        frequencies, beacon_counts, panel_counts / (2 * panel), np.array(member_targets), outsiders, members
+    )
+
+
+def site_query(site: int, seed: int) -> tuple[dict[str, str | int], str, str]:
+    """The g_variants query of a simulated site's alternate allele (bases chosen per site, reproducibly)."""
+    ref = BASES[(site * 7 + seed) % 4]
+    alt = BASES[(BASES.index(ref) + 1 + site % 3) % 4]
+    return {"referenceName": "22", "assemblyId": "GRCh37", "start": FIRST_POSITION + 3 * site - 1}, ref, alt
+
+
+def write_vcf(path: Path, population: Population, seed: int) -> None:
+    """The beacon's data: one record per site the members carry, with INFO AC and AN."""
+    number = 2 * population.size
+    with path.open("w", encoding="utf-8") as vcf:
+        vcf.write("##fileformat=VCFv4.2\n##contig=<ID=22,length=51304566>\n")
+        vcf.write('##INFO=<ID=AC,Number=A,Type=Integer,Description="Allele count">\n')
+        vcf.write('##INFO=<ID=AN,Number=1,Type=Integer,Description="Allele number">\n')
+        vcf.write("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n")
+        for site in np.flatnonzero(population.beacon_counts):
+            query, ref, alt = site_query(int(site), seed)
+            position = int(query["start"]) + 1
+            vcf.write(f"22\t{position}\t.\t{ref}\t{alt}\t.\tPASS\tAC={population.beacon_counts[site]};AN={number}\n")
+
+
+def build_store(directory: Path, population: Population, seed: int) -> Path:
+    """A fresh SQLite store holding the members' allele counts as one dataset."""
+    store = directory / "beacon.sqlite"
+    vcf = directory / "beacon.vcf"
+    write_vcf(vcf, population, seed)
+    metadata = directory / "datasets.json"
+    metadata.write_text(f'[{{"id": "{DATASET}", "name": "Privacy benchmark"}}]', encoding="utf-8")
+    beacon = str(Path(sys.executable).with_name("beacon"))
+    uri = f"sqlite:///{store}"
+    for command in (
+        [beacon, "load", "metadata", str(metadata), "--store", uri],
+        [beacon, "load", "vcf", str(vcf), "--dataset", DATASET, "--assembly", "GRCh37", "--store", uri],
+    ):
+        subprocess.run(command, check=True, capture_output=True)
+    return store
+
+
+def policy_text(protection: str, floor: int, jitter: int) -> str:
+    """The access policy of one protection: the dataset is PUBLIC, anonymous callers ask it."""
+    dataset = f"  {DATASET}: {{level: PUBLIC}}\n"
+    if protection == "noise":
+        dataset = (
+            f"  {DATASET}: {{level: PUBLIC, granularity: {{anonymous: boolean}}, noisy_counts: {{epsilon: 1.0}}}}\n"
+        )
+    lines = PROTECTIONS[protection].replace("JITTER", str(jitter)).replace("FLOOR", str(floor))
+    return f"default_level: CONTROLLED\n{lines}datasets:\n{dataset}"
+
+
+class Server:
+    """`beacon serve` with two workers on a free port, for one policy; stopped by `stop`."""
+
+    def __init__(self, directory: Path, store: Path, protection: str, port: int, rare: tuple[int, int]) -> None:
+        policy = directory / f"policy-{protection}.yaml"
+        policy.write_text(policy_text(protection, *rare), encoding="utf-8")
+        env = {key: value for key, value in os.environ.items() if not key.startswith(("BEACON_", "PROMETHEUS_"))}
+        env |= {
+            "BEACON_STORE_URI": f"sqlite:///{store}",
+            "BEACON_ACCESS_FILE": str(policy),
+            "BEACON_LIMITS_URI": f"sqlite:///{directory / f'limits-{protection}.sqlite'}",
+            "BEACON_TRUSTED_PROXIES": "127.0.0.1",
+            "BEACON_NOISE_SECRET": "benchmark",
+            "BEACON_WORKERS": "2",
+            "PROMETHEUS_MULTIPROC_DIR": str(directory / f"metrics-{protection}"),
+        }
+        command = [str(Path(sys.executable).with_name("beacon")), "serve", "--port", str(port)]
+        self.log = (directory / f"serve-{protection}.log").open("w")
+        self.process = subprocess.Popen(command, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if self.client.get("/health/ready").status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.2)
+        raise RuntimeError(f"beacon serve did not start (see {self.log.name})")
+
+    def ask(self, site: int, seed: int, caller: str) -> bool | None:
+        """Whether the beacon has the site's allele, as `caller` is told; None when refused (429)."""
+        query, ref, alt = site_query(site, seed)
+        parameters = {**query, "referenceBases": ref, "alternateBases": alt}
+        response = self.client.get("/api/g_variants", params=parameters, headers={"X-Forwarded-For": caller})
+        if response.status_code == 429:
+            return None
+        response.raise_for_status()
+        return bool(response.json()["responseSummary"]["exists"])
+
+    def stop(self) -> None:
+        """Stop the server and close its log."""
+        self.client.close()
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        self.log.close()
+
+
+@dataclass
+class Options:
+    """How one protection is attacked: live GETs per allele (budgets, noise), or the beacon's visible alleles
+    read once through range queries (`visible`), which give the same answers when they depend on neither the
+    caller nor the question (checked against live GETs of a sample)."""
+
+    threads: int
+    live_limit: int | None = None
+    visible: set[int] | None = None
+
+
+def attack(server: Server, population: Population, seed: int, checkpoints: list[int], options: Options) -> dict:
+    """Power at 5 % FPR per checkpoint: every target's alleles asked rarest first, from its own address."""
+    order = np.argsort(population.panel_frequencies, kind="stable")
+    most = max(checkpoints) if options.live_limit is None else min(max(checkpoints), options.live_limit)
+    scores: dict[str, list[dict[int, float]]] = {"members": [], "outsiders": []}
+    asked = []
+    for group, genomes in (("members", population.members), ("outsiders", population.outsiders)):
+        for index, genome in enumerate(genomes):
+            sites = [int(site) for site in order if genome[site] > 0][:most]
+            caller = f"10.{1 if group == 'members' else 2}.{index // 250}.{index % 250 + 1}"
+            if options.visible is None:
+                answers = ask_all(server, sites, seed, caller, options.threads)
+            else:
+                answers = [site in options.visible for site in sites]
+            frequencies = [float(population.panel_frequencies[site]) for site in sites]
+            scores[group].append(scores_after(answers, frequencies, population.size, checkpoints))
+            asked.append(len(sites))
+    power = {
+        n: power_at([s[n] for s in scores["members"]], [s[n] for s in scores["outsiders"]])
+        for n in checkpoints
+        if n <= most
+    }
+    return {"power": power, "mean_alleles": sum(asked) / len(asked)}
+
+
+def visible_sites(server: Server, sites: int, window: int = 10_000) -> set[int]:
+    """The sites whose allele the beacon shows an anonymous caller, read with range queries at record level."""
+    found: set[int] = set()
+    for first in range(0, sites, window):
+        start, end = FIRST_POSITION + 3 * first - 1, FIRST_POSITION + 3 * (first + window)
+        page = 0
+        while True:
+            parameters = {"referenceName": "22", "assemblyId": "GRCh37", "start": start, "end": end}
+            parameters |= {"requestedGranularity": "record", "limit": 1000, "skip": page}
+            headers = {"X-Forwarded-For": "10.4.0.1"}
+            response = server.client.get("/api/g_variants", params=parameters, headers=headers)
+            response.raise_for_status()
+            sets = response.json()["response"]["resultSets"]
+            records = sets[0]["results"] if sets else []
+            for record in records:
+                position = int(record["variantInternalId"].split("-")[2])
+                found.add((position - FIRST_POSITION) // 3)
+            if len(records) < 1000:
+                break
+            page += 1
+    return found
+
+
+def check_visible(server: Server, visible: set[int], total: int, seed: int, threads: int) -> None:
+    """Raise unless live GETs of a sample of sites agree with the range queries' answers."""
+    rng = random.Random(seed)
+    sample = rng.sample(sorted(visible), min(100, len(visible))) + rng.sample(range(total), 100)
+    live = ask_all(server, sample, seed, "10.5.0.1", threads)
+    wrong = [site for site, answer in zip(sample, live, strict=True) if answer != (site in visible)]
+    if wrong:
+        raise RuntimeError(f"range queries and lookups disagree on sites {wrong[:5]}")
+
+
+def ask_all(server: Server, sites: list[int], seed: int, caller: str, threads: int) -> list[bool | None]:
+    """The answers to one caller's questions, in order; after the first refusal the caller gives up (a budget
+    spent for a day is spent), so the rest are None."""
+    answers: list[bool | None] = []
+    batch = max(threads * 8, 1)
+    with ThreadPoolExecutor(threads) as pool:
+        for start in range(0, len(sites), batch):
+            chunk = sites[start : start + batch]
+            got = list(pool.map(lambda site: server.ask(site, seed, caller), chunk))
+            answers.extend(got)
+            if any(answer is None for answer in got):
+                return answers + [None] * (len(sites) - len(answers))
+    return answers
+
+
+def utility(server: Server, population: Population, seed: int, lookups: int, threads: int) -> float:
+    """Share of lookups of alleles with at least 5 copies in the beacon answered `exists: true`."""
+    common = [int(site) for site in np.flatnonzero(population.beacon_counts >= 5)]
+    sample = random.Random(seed).sample(common, min(lookups, len(common)))
+    answers = ask_all(server, sample, seed, "10.3.0.1", threads)
+    return sum(answer is True for answer in answers) / len(answers)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Simulate, load, serve each protection in turn, attack, print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sites", type=int, default=200_000, help="simulated sites")
+    parser.add_argument("--members", type=int, default=200, help="individuals in the beacon")
+    parser.add_argument("--panel", type=int, default=500, help="individuals of the attacker's reference panel")
+    parser.add_argument("--targets", type=int, default=40, help="member targets, and as many outsiders")
+    parser.add_argument("--queries", default="100,1000,10000", help="checkpoints (queries per target)")
+    parser.add_argument("--protections", default=",".join(PROTECTIONS), help="which protections to run")
+    parser.add_argument("--utility-lookups", type=int, default=500)
+    parser.add_argument("--threads", type=int, default=4, help="concurrent requests of the attacker")
+    parser.add_argument("--noise-queries", type=int, default=1000, help="most live queries per target (noise)")
+    parser.add_argument("--floor", type=int, default=5, help="min_allele_count of rare-jittered")
+    parser.add_argument("--jitter", type=int, default=20, help="threshold_jitter of rare-jittered")
+    parser.add_argument("--port", type=int, default=5077)
+    parser.add_argument("--seed", type=int, default=2015)
+    args = parser.parse_args(argv)
+    checkpoints = [int(n) for n in args.queries.split(",")]
+    population = simulate(args.sites, args.members, args.panel, args.targets, args.seed)
+    with tempfile.TemporaryDirectory(prefix="privacy-benchmark-") as scratch:
+        directory = Path(scratch)
+        store = build_store(directory, population, args.seed)
+        print(
+            f"sites {args.sites}, beacon {args.members} people ({int((population.beacon_counts > 0).sum())} "
+            f"alleles), panel {args.panel}, {args.targets} members + {args.targets} outsiders attacked"
+        )
+        header = " | ".join(f"power@{n}" for n in checkpoints)
+        print(f"| protection | {header} | utility (AC>=5) | alleles asked per target |")
+        print("|" + "---|" * (len(checkpoints) + 3))
+        for protection in args.protections.split(","):
+            server = Server(directory, store, protection, args.port, (args.floor, args.jitter))
+            try:
+                started = time.monotonic()
+                options = Options(args.threads)
+                if protection in ("none", "rare-allele", "rare-jittered"):
+                    options.visible = visible_sites(server, args.sites)
+                    check_visible(server, options.visible, args.sites, args.seed, args.threads)
+                elif protection == "noise":
+                    options.live_limit = args.noise_queries
+                result = attack(server, population, args.seed, checkpoints, options)
+                kept = utility(server, population, args.seed, args.utility_lookups, args.threads)
+            finally:
+                server.stop()
+            powers = " | ".join(f"{result['power'][n]:.2f}" if n in result["power"] else "-" for n in checkpoints)
+            print(
+                f"| {protection} | {powers} | {kept:.3f} | {result['mean_alleles']:.0f} "
+                f"({time.monotonic() - started:.0f} s) |",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
