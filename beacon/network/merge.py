@@ -250,6 +250,9 @@ def _member_fields(member: Member) -> dict[str, Any]:
     return {"name": member.name, "url": member.url}
 
 
-def skipped_member(member: Member, reason: str) -> dict[str, Any]:
-    """The report of a member the hub did not ask, with the reason."""
-    return _member_fields(member) | {"outcome": "notQueried", "returned": False, "error": reason}
+NOT_QUERIED = "notQueried"
+
+
+def skipped_member(member: Member, reason: str, outcome: str = NOT_QUERIED) -> dict[str, Any]:
+    """The report of a member the hub did not ask: `error` when it is down, else notQueried; with the reason."""
+    return _member_fields(member) | {"outcome": outcome, "returned": False, "error": reason}

@@ -30,6 +30,8 @@ DOCUMENTS = ("info", "map", "configuration", "entry_types", "filtering_terms")
 """The metadata endpoints fetched from every member, by the schema name that checks them."""
 METADATA_HEADERS = {"Accept": "application/json", "Cache-Control": "no-cache"}
 _MAX_ERRORS = 10
+RETRY_SECONDS = 30.0
+"""Refresh interval while some member does not answer (the configured one when all do)."""
 _PLACEHOLDER = re.compile(r"\{[^}]*\}")
 
 
@@ -163,4 +165,6 @@ class MemberBoard:
                 self.refresh()
             except Exception:  # a refresh that fails must not end the refreshing
                 log.exception("fetching the members' metadata failed")
-            self._stop.wait(self._interval)
+            # A member that did not answer is tried again sooner: it may only have been restarting.
+            everyone = all(metadata.answered for metadata in self.current)
+            self._stop.wait(self._interval if everyone else min(self._interval, RETRY_SECONDS))

@@ -79,6 +79,10 @@ def _calls(
     body = request.get_data(cache=True) if request.method == "POST" else None
     calls, skipped = [], []
     for metadata in members:
+        if not metadata.answered:
+            reason = "did not answer its /info at the last metadata fetch: not queried"
+            skipped.append(merge.skipped_member(metadata.member, reason, outcome=ERROR))
+            continue
         if not metadata.endpoint_sets:
             skipped.append(merge.skipped_member(metadata.member, "no valid /map: not queried"))
             continue

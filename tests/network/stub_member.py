@@ -1,6 +1,6 @@
 """Small member beacons for the network tests and benchmark: real processes with real sockets.
 
-`python -m tests.network.stub_member MODE PORT [PORT...]` serves, on each port of 127.0.0.1, a member
+`python -m tests.network.stub_member MODE:PORT [MODE:PORT...]` serves, on each port of 127.0.0.1, a member
 whose metadata (/info, /map, /configuration, /entry_types, /filtering_terms) is valid, except in
 `invalid-map` mode, and whose entry endpoints answer:
 
@@ -75,7 +75,8 @@ def fixed_answer(port: int) -> dict[str, Any]:
 
 def handler_for(port: int, mode: str) -> type[BaseHTTPRequestHandler]:
     """The request handler of one stub (bodies prepared once)."""
-    metadata = {f"/api/{name}": json.dumps(document).encode() for name, document in metadata_documents(port, mode).items()}
+    documents = metadata_documents(port, mode).items()
+    metadata = {f"/api/{name}": json.dumps(document).encode() for name, document in documents}
     answer = b"this is not JSON {" if mode == "invalid-json" else json.dumps(fixed_answer(port)).encode()
 
     class Handler(BaseHTTPRequestHandler):
@@ -110,15 +111,13 @@ def handler_for(port: int, mode: str) -> type[BaseHTTPRequestHandler]:
 
 
 def main(arguments: list[str]) -> None:
-    """Serve MODE on every PORT until killed."""
-    mode, ports = arguments[0], [int(port) for port in arguments[1:]]
-    if mode not in MODES or not ports:
-        raise SystemExit(f"usage: stub_member {{{'|'.join(MODES)}}} PORT [PORT...]")
-    servers = []
-    for port in ports:
-        server = ThreadingHTTPServer(("127.0.0.1", port), handler_for(port, mode))
+    """Serve each MODE:PORT until killed."""
+    pairs = [argument.partition(":")[::2] for argument in arguments]
+    if not pairs or any(mode not in MODES or not port.isdigit() for mode, port in pairs):
+        raise SystemExit(f"usage: stub_member MODE:PORT [MODE:PORT...], MODE one of {', '.join(MODES)}")
+    for mode, port in pairs:
+        server = ThreadingHTTPServer(("127.0.0.1", int(port)), handler_for(int(port), mode))
         server.daemon_threads = True
-        servers.append(server)
         threading.Thread(target=server.serve_forever, daemon=True).start()
     print("ready", flush=True)
     threading.Event().wait()
