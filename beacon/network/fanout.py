@@ -1,4 +1,5 @@
-"""Asking many members at once: one pooled keep-alive HTTP client, a thread per call, one total budget.
+"""Asking many members at once: pooled keep-alive connections (beacon.network.pool), a thread per call, one
+total budget.
 
 Every call of a fan-out starts at once; the fan-out returns when all have answered or the budget is
 spent, whichever comes first. A call still running then is reported as a timeout (its thread ends by
@@ -13,10 +14,10 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 import orjson
 
 from beacon.network.members import Member
+from beacon.network.pool import Answer, ConnectionPool, PoolError, PoolTimeout
 
 USER_AGENT = "beacon-network/0.1.0"
 ANSWERED, TIMEOUT, ERROR, INVALID = "answered", "timeout", "error", "invalid"
@@ -50,8 +51,7 @@ class FanOut:
     """A pooled HTTP client and the threads that call members in parallel."""
 
     def __init__(self, pool_size: int = 64, observe: Callable[[Reply], None] | None = None) -> None:
-        limits = httpx.Limits(max_connections=pool_size * 2, max_keepalive_connections=pool_size, keepalive_expiry=30)
-        self._client = httpx.Client(limits=limits, follow_redirects=True, headers={"User-Agent": USER_AGENT})
+        self._pool = ConnectionPool(per_host=pool_size, user_agent=USER_AGENT)
         self._threads = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="fan-out")
         self._observe = observe
 
@@ -78,29 +78,27 @@ class FanOut:
     def _ask(self, call: Call, timeout: float) -> Reply:
         started = time.monotonic()
         try:
-            response = self._client.request(
-                call.method, call.url, content=call.body, headers=dict(call.headers), timeout=timeout
-            )
-        except httpx.TimeoutException:
-            return Reply(call.member, TIMEOUT, message=f"no answer within {timeout:g} s", seconds=_since(started))
-        except httpx.HTTPError as error:
-            return Reply(call.member, ERROR, message=f"{type(error).__name__}: {error}", seconds=_since(started))
-        return _decoded(call.member, response, _since(started))
+            answer = self._pool.request(call.method, call.url, call.body, call.headers, timeout)
+        except PoolTimeout as error:
+            return Reply(call.member, TIMEOUT, message=str(error), seconds=_since(started))
+        except PoolError as error:
+            return Reply(call.member, ERROR, message=str(error), seconds=_since(started))
+        return _decoded(call.member, answer, _since(started))
 
     def close(self) -> None:
         """Close the pooled connections and stop the threads."""
         self._threads.shutdown(wait=False, cancel_futures=True)
-        self._client.close()
+        self._pool.close()
 
 
 def _since(started: float) -> float:
     return time.monotonic() - started
 
 
-def _decoded(member: Member, response: httpx.Response, seconds: float) -> Reply:
+def _decoded(member: Member, answer: Answer, seconds: float) -> Reply:
     try:
-        document = orjson.loads(response.content)
+        document = orjson.loads(answer.body)
     except orjson.JSONDecodeError:
-        message = f"HTTP {response.status_code}: the body is not JSON"
-        return Reply(member, INVALID, status=response.status_code, message=message, seconds=seconds)
-    return Reply(member, ANSWERED, status=response.status_code, document=document, seconds=seconds)
+        message = f"HTTP {answer.status}: the body is not JSON"
+        return Reply(member, INVALID, status=answer.status, message=message, seconds=seconds)
+    return Reply(member, ANSWERED, status=answer.status, document=document, seconds=seconds)

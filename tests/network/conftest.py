@@ -25,6 +25,7 @@ import pytest
 
 from tests.auth.oidc_provider import AUDIENCE, OpenIdProvider, free_port
 from tests.conftest import DATA_DIR, write_bff_files
+from tests.network.stub_member import free_ports
 from tests.schema_client import SCHEMA_CHECKING_HOOKS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -193,7 +194,7 @@ def network(tmp_path_factory: pytest.TempPathFactory, op: OpenIdProvider) -> Ite
     run_cli("load", "demo", "--store", f"sqlite:///{registered_store}")
     servers: list[Server] = []
     try:
-        stubs = {name: free_port() for name in FAULTY}
+        stubs = dict(zip(FAULTY, free_ports(len(FAULTY)), strict=True))
         stub_command = [sys.executable, "-m", "tests.network.stub_member",
                         *(f"{mode}:{stubs[mode]}" for mode in ("slow", "invalid-json", "invalid-map"))]  # fmt: skip
         servers.append(start("stubs", stub_command, stubs["invalid-json"], environment(), directory, "/api/info"))

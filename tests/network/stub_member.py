@@ -13,6 +13,7 @@ whose metadata (/info, /map, /configuration, /entry_types, /filtering_terms) is 
 from __future__ import annotations
 
 import json
+import socket
 import sys
 import threading
 import time
@@ -27,6 +28,18 @@ from beacon.query.framework import BeaconIdentity
 MODES = ("fixed", "slow", "invalid-json", "invalid-map")
 SLOW_SECONDS = 30.0
 STUB_DATASET = "stub-dataset"
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` different TCP ports of 127.0.0.1 that nothing listens on right now."""
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [probe.getsockname()[1] for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
 
 
 def stub_id(port: int) -> str:
