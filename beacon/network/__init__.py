@@ -64,7 +64,9 @@ def create_network_app(
     app.json.sort_keys = False
     app.url_map.merge_slashes = False
     member_metrics = operations.init_app(app)
-    fan_out = FanOut(pool_size=max(32, 4 * len(members)), observe=member_metrics.observe)
+    # Enough threads for every member of every request a worker's threads may be answering at once: a call
+    # queued behind slow members' calls would start late and be reported as a timeout.
+    fan_out = FanOut(pool_size=min(512, max(32, 16 * len(members))), observe=member_metrics.observe)
     budget = settings.network_budget
     board = MemberBoard(members, fan_out, budget, settings.network_refresh)
     identity = hub_identity(settings.info, settings.environment, settings.base_url)

@@ -251,6 +251,17 @@ def test_health_and_per_member_metrics(network: Network):
         assert re.search(rf'beacon_network_member_duration_seconds_count\{{member="{name}"\}} [1-9]', text)
 
 
+def test_a_request_every_member_refuses_is_their_error_at_the_hub_and_an_unknown_path_a_404(network: Network):
+    bad = {"meta": {"apiVersion": "2.0"}, "query": {"requestedGranularity": "everything"}}
+    refused = {name: answer_of(node, "POST", "/api/individuals", bad) for name, node in network.nodes.items()}
+    assert {answer.status_code for answer in refused.values()} == {400}
+    hub = answer_of(network.hub, "POST", "/api/individuals", bad)
+    assert hub.status_code == 400
+    assert refused["node-public"].json()["error"]["errorMessage"] in hub.json()["error"]["errorMessage"]
+    unknown = answer_of(network.hub, "GET", "/api/no_such_entry_type")
+    assert unknown.status_code == 404 and unknown.json()["error"]["errorCode"] == 404
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
