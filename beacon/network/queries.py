@@ -77,6 +77,7 @@ def _calls(
     headers = {name: request.headers[name] for name in FORWARDED_HEADERS if name in request.headers}
     headers |= {"Accept": "application/json", REQUEST_ID_HEADER: g.get("request_id", "")}
     body = request.get_data(cache=True) if request.method == "POST" else None
+    method = "GET" if request.method == "HEAD" else request.method  # a HEAD's answer is the GET's, unsent
     calls, skipped = [], []
     for metadata in members:
         if not metadata.answered:
@@ -91,7 +92,7 @@ def _calls(
             skipped.append(merge.skipped_member(metadata.member, "its /map does not offer this endpoint"))
             continue
         target = f"{url}?{query}" if query else url
-        calls.append(Call(metadata.member, target, request.method, body, headers))
+        calls.append(Call(metadata.member, target, method, body, headers))
     return calls, skipped
 
 

@@ -240,6 +240,7 @@ def test_health_and_per_member_metrics(network: Network):
     with httpx.Client(base_url=f"http://127.0.0.1:{network.hub.port}") as client:
         assert client.get("/health/live").status_code == 200
         assert client.get("/health/ready").json()["membersAnswering"] == 6  # all but the one that is down
+        assert client.head("/api/individuals").status_code == 200  # asked of the members as a GET
         ask(network.hub, "GET", "/api/individuals")
         text = client.get("/metrics").text
     calls = {(m, o): float(v) for m, o, v in re.findall(
