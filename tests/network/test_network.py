@@ -161,13 +161,17 @@ def test_the_callers_token_reaches_the_registered_node_and_only_then_its_records
 
 
 def test_a_slow_member_never_delays_the_answer_past_the_budget(network: Network):
-    # A functional bound (the brief's): the slow member sleeps 30 s; the answer must not wait for it.
-    started = time.monotonic()
-    hub = ask(network.hub, "GET", "/api/individuals?requestedGranularity=count")
-    elapsed = time.monotonic() - started
-    assert elapsed <= BUDGET + 0.5, elapsed
+    # A functional bound (the brief's): the slow member sleeps 30 s; the answer must not wait for it. The time is
+    # the hub's own (its access log), so that the test process's scheduling on a busy machine does not count.
+    hub = ask(network.hub, "GET", "/api/individuals?requestedGranularity=count", **{"X-Request-ID": "budget-1"})
     (slow,) = [member for member in hub["info"]["members"] if member["name"] == "slow"]
     assert slow["outcome"] == "timeout" and "budget" in slow["error"]
+    deadline = time.monotonic() + 5
+    while not (lines := [line for line in network.hub.log_lines() if line.get("request_id") == "budget-1"
+                         and line["logger"] == "gunicorn.access"]):  # fmt: skip
+        assert time.monotonic() < deadline, "no access log line"
+        time.sleep(0.1)
+    assert lines[0]["http"]["duration_ms"] <= (BUDGET + 0.5) * 1000, lines[0]
 
 
 def test_the_hubs_info_lists_each_members_info_and_metadata_problems(network: Network):
