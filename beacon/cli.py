@@ -404,3 +404,32 @@ def serve_command(host: str, port: int, workers: int | None) -> None:
     with reported_errors(PolicyError):
         check_startup(settings)  # fail fast, with a message, before gunicorn forks
     serve(host=host, port=port, workers=workers)
+
+
+@main.group("network")
+def network_group() -> None:
+    """Network mode: one hub answering for several member beacons."""
+
+
+@network_group.command("serve")
+@click.option(
+    "--members",
+    "members_file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="YAML list of members: `- url: https://node/api` with optional `name` and `timeout`.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5050, show_default=True, type=int, help="Port to listen on.")
+@click.option(
+    "--workers", type=click.IntRange(1), help="gunicorn worker processes (default: BEACON_WORKERS, else 2 x CPUs + 1)."
+)
+def network_serve_command(members_file: Path, host: str, port: int, workers: int | None) -> None:
+    """Serve the Beacon v2 API of a network of member beacons under /api with gunicorn."""
+    from beacon.network.members import MembersError, load_members
+    from beacon.network.serve import serve
+
+    load_settings()
+    with reported_errors(MembersError):
+        load_members(members_file)  # fail fast, naming the file, line and field, before gunicorn forks
+    serve(members_file, host=host, port=port, workers=workers)

@@ -274,6 +274,24 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "same noisy answer to the same question (repeating it averages nothing). Unset: derived from the "
         "access policy file's contents; set it when that file is public.",
     ),
+    SettingSpec(
+        "BEACON_NETWORK_MEMBERS",
+        "",
+        "Network mode (`beacon network serve`): the YAML file listing the member beacons (`- url: ...`).",
+        parse=_path,
+    ),
+    SettingSpec(
+        "BEACON_NETWORK_BUDGET",
+        "5.0",
+        "Network mode: seconds a query waits for all members together; later answers are reported as timeouts.",
+        parse=_parse_float,
+    ),
+    SettingSpec(
+        "BEACON_NETWORK_REFRESH",
+        "3600",
+        "Network mode: seconds between two fetches of the members' metadata (/info, /map, ...).",
+        parse=_parse_float,
+    ),
 )
 
 
@@ -312,6 +330,9 @@ class Settings:
     rate_limit: float = 0.0
     rate_burst: int = 20
     noise_secret: str = ""
+    network_members: Path | None = None
+    network_budget: float = 5.0
+    network_refresh: float = 3600.0
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -355,6 +376,7 @@ def _validate(settings: Settings) -> None:
         raise SettingsError("BEACON_DEFAULT_LIMIT: must be between 1 and BEACON_MAX_LIMIT")
     _validate_request_limits(settings)
     _validate_web_login(settings)
+    _validate_network(settings)
     unknown = sorted(set(settings.filters_required) - set(FILTERABLE_ENTRY_TYPES))
     if unknown:
         raise SettingsError(
@@ -368,6 +390,13 @@ def _validate(settings: Settings) -> None:
     for url in (*settings.oidc_issuers, *settings.trusted_jkus):
         if urlparse(url).scheme not in ("http", "https"):
             raise SettingsError(f"BEACON_OIDC_ISSUERS/BEACON_TRUSTED_JKUS: {url!r} is not an http(s) URL")
+
+
+def _validate_network(settings: Settings) -> None:
+    if not 0.1 <= settings.network_budget <= 600:
+        raise SettingsError(f"BEACON_NETWORK_BUDGET: must be between 0.1 and 600 s, got {settings.network_budget}")
+    if settings.network_refresh < 1:
+        raise SettingsError(f"BEACON_NETWORK_REFRESH: must be at least 1 s, got {settings.network_refresh}")
 
 
 def _validate_request_limits(settings: Settings) -> None:
