@@ -82,3 +82,19 @@ def _counts(alleles: np.ndarray) -> Counts:
     heterozygous = called & (first != second)
     homozygous = called & (first == 1) & (second == 1)
     return Counts(int(alt.sum()), int((alleles >= 0).sum()), int(alt[homozygous].sum()), int(alt[heterozygous].sum()))
+
+
+def symbolic_carried(vcf: Path, chromosome: str, start: int, end: int) -> dict[Key, int]:
+    """Symbolic single-ALT alleles (`<CN0>`...) some sample carries that overlap the 0-based half-open window,
+    with the end of their span: INFO END (the VCF's own statement), not the one-base REF."""
+    reader = cyvcf2.VCF(str(vcf))
+    found = {}
+    for variant in reader(f"{chromosome}:{start + 1}-{end}"):
+        if len(variant.ALT) != 1 or not variant.ALT[0].startswith("<"):
+            continue
+        span_end = int(variant.INFO.get("END") or variant.POS - 1 + len(variant.REF))
+        carried = any(1 in genotype[:2] for genotype in variant.genotypes)
+        if end > variant.POS - 1 and span_end > start and carried:
+            found[(variant.POS, variant.REF, variant.ALT[0])] = span_end
+    reader.close()
+    return found

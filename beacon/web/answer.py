@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from beacon import genome
+from beacon import genome, structural
 from beacon.web import populations
 
 YES, NO, CANNOT_TELL = "yes", "no", "cannot tell"
@@ -119,11 +119,13 @@ def variant_view(record: Mapping[str, Any]) -> VariantView:
         if str(item.get("id", "")).startswith(("dbSNP:", "rs"))
     )
     sources = record.get("frequencyInPopulations", [])
+    variant_id = str(record.get("variantInternalId", record.get("id", "")))
     return VariantView(
-        variant_id=str(record.get("variantInternalId", record.get("id", ""))),
-        hgvs=str(identifiers.get("genomicHGVSId", "")),
+        variant_id=variant_id,
+        # Structural and copy-number variants have no HGVS id: their span names them instead.
+        hgvs=str(identifiers.get("genomicHGVSId", "")) or _span_name(variation) or variant_id,
         rsids=rsids,
-        variant_type=str(variation.get("variantType", "")),
+        variant_type=str(variation.get("variantType", "")) or _copy_change_label(variation),
         position=_position(variation),
         genes=tuple(str(gene) for gene in attributes.get("geneIds", [])),
         consequences=tuple(_labels(attributes.get("molecularEffects", []))),
@@ -133,8 +135,44 @@ def variant_view(record: Mapping[str, Any]) -> VariantView:
     )
 
 
+COPY_CHANGE_LABELS = {
+    structural.COMPLETE_LOSS: "complete genomic deletion",
+    structural.LOW_LEVEL_LOSS: "low-level copy number loss",
+    structural.LOSS: "copy number loss",
+    structural.GAIN: "copy number gain",
+    structural.LOW_LEVEL_GAIN: "low-level copy number gain",
+    structural.HIGH_LEVEL_GAIN: "high-level copy number gain",
+}
+"""EFO's labels of the copy-number classes a VRS CopyNumberChange names (`copy_change`)."""
+
+
+def _location(variation: Mapping[str, Any]) -> Mapping[str, Any]:
+    # A VRS CopyNumberChange places itself by `subject`; alleles and legacy variations by `location`.
+    return variation.get("location") or variation.get("subject") or {}
+
+
+def _copy_change_label(variation: Mapping[str, Any]) -> str:
+    change = str(variation.get("copy_change", ""))
+    return COPY_CHANGE_LABELS.get(change.upper(), change)
+
+
+def _span_name(variation: Mapping[str, Any]) -> str:
+    """`chr:start-end` (1-based, both ends included) of a variant spanning more than its first base."""
+    location = _location(variation)
+    interval = location.get("interval", {})
+    start, end = interval.get("start", {}).get("value"), interval.get("end", {}).get("value")
+    if not isinstance(start, int) or not isinstance(end, int):
+        return ""
+    accession = str(location.get("sequence_id", "")).removeprefix("refseq:")
+    try:
+        _assembly, chromosome = genome.locate_accession(accession)
+    except ValueError:
+        chromosome = accession
+    return f"{chromosome}:{start + 1:,}-{end:,}"
+
+
 def _position(variation: Mapping[str, Any]) -> str:
-    location = variation.get("location", {})
+    location = _location(variation)
     start = location.get("interval", {}).get("start", {}).get("value")
     accession = str(location.get("sequence_id", "")).removeprefix("refseq:")
     if start is None:

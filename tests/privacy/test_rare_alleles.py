@@ -30,12 +30,15 @@ EGA_VCF = DATA_DIR / "vcf" / "synthetic_usecases_4beacon_testingV4.vcf.gz"
 
 
 def demo_alleles() -> list[dict[str, Any]]:
-    """Sequence alleles of the window: position (0-based), bases, allele count, carrier samples."""
+    """Alleles overlapping the window: position (0-based), bases, allele count, carrier samples.
+
+    Symbolic copy-number alleles (`<CN2>`...) span to their INFO END; the others span their REF."""
     vcf = cyvcf2.VCF(str(DEMO_VCF))
     found = []
     for record in vcf(f"22:{START + 1}-{END}"):
-        # Symbolic alleles (<CN2>...) are not loaded by the beacon.
-        if record.POS - 1 < START or record.POS - 1 >= END or len(record.ALT) != 1 or record.ALT[0].startswith("<"):
+        symbolic = record.ALT[0].startswith("<") if record.ALT else False
+        end = int(record.INFO["END"]) if symbolic else record.POS - 1 + len(record.REF)
+        if not (record.POS - 1 < END and end > START) or len(record.ALT) != 1:
             continue
         genotypes = record.genotype.array()[:, :2]
         carriers = {vcf.samples[i] for i in range(len(vcf.samples)) if (genotypes[i] == 1).any()}

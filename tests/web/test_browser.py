@@ -19,7 +19,7 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from beacon.demo import DEMO_DIR
-from tests.allele_counts import Counts, count_groups, read_panel
+from tests.allele_counts import Counts, count_groups, read_panel, symbolic_carried
 from tests.auth.oidc_provider import BONA_FIDE_VISAS, OpenIdProvider, free_port, grant_visa, why_unavailable
 from tests.conftest import DATA_DIR, DEMO_DATASET
 from tests.web.browser import (
@@ -200,17 +200,20 @@ def test_a_region_is_a_paged_list(page: WebDriver, demo_counts: dict) -> None:
     carried = sorted(
         key for key, counts in demo_counts.items() if counts["Total"].allele_count > 0 and first <= key[0] <= last
     )
+    # The region's copy-number alleles (<CN0>...) are listed too, named by their span (up to INFO END).
+    spans = symbolic_carried(DEMO_DIR / "cineca_uk1_chr22.vcf.gz", "22", first - 1, last)
+    carried = sorted([*carried, *spans])
     assert max(key[0] for key in demo_counts) > last  # the counted records reach past the region
     search(page, f"22:{first:,}-{last:,}")
     assert verdicts(page) == {DEMO_DATASET: "Yes"}
     assert number(page.find_element(By.CSS_SELECTOR, "#datasets tbody td.num").text) == len(carried)
     listed = [cell.text for cell in page.find_elements(By.CSS_SELECTOR, "table.variant-list tbody th")]
-    assert (
-        listed
-        == [f"NC_000022.10:g.{pos}{ref}>{alt}" for pos, ref, alt in carried[:10] if len(ref) == len(alt) == 1][
-            : len(listed)
-        ]
-    )
+    names = [
+        f"22:{key[0]:,}-{spans[key]:,}" if key in spans else f"NC_000022.10:g.{key[0]}{key[1]}>{key[2]}"
+        for key in carried[:10]
+        if key in spans or len(key[1]) == len(key[2]) == 1
+    ]
+    assert listed == names[: len(listed)]
     screenshot(page, "region-page-1")
     next_page = page.find_element(By.ID, "next-page")
     next_page.click()

@@ -50,6 +50,15 @@ def test_a_variant_is_answered_with_its_api_request(client: FlaskClient) -> None
     assert escape(document["response"]["resultSets"][0]["results"][0]["identifiers"]["genomicHGVSId"]) in html
 
 
+def test_a_copy_number_change_is_named_by_its_span_and_class(client: FlaskClient) -> None:
+    """The demo's `22 16050654 A <CN3> ... END=16063474` (the VCF text) has no HGVS id: the page names it by its span
+    (1-based, both ends included) and its EFO class (one copy more than two: low-level gain), and links that span."""
+    html = page(client, q="22:16,050,654-16,050,654")
+    assert "22:16,050,654-16,063,474" in html
+    assert "low-level copy number gain" in html
+    assert 'q=22:16,050,654-16,063,474' in html.replace("%3A", ":").replace("%2C", ",")
+
+
 def test_a_gene_on_a_node_without_annotations_cannot_tell(client: FlaskClient) -> None:
     html = page(client, q="TP53 p.Arg175His")
     assert "verdict-cannot-tell" in html and "verdict-no" not in html and "verdict-yes" not in html
