@@ -32,11 +32,13 @@ from beacon.store.base import (
     VariantStatistics,
     build_id_query,
 )
-from beacon.store.sqlite import contigs as sqlite_contigs
-from beacon.store.sqlite import inspection as sqlite_inspection
-from beacon.store.sqlite import schema as sqlite_schema
-from beacon.store.sqlite import variant_queries as sqlite_variant_queries
-from beacon.store.sqlite import variants as sqlite_variants
+from beacon.store.sqlite import (
+    contigs as sqlite_contigs,
+    inspection as sqlite_inspection,
+    schema as sqlite_schema,
+    variant_queries as sqlite_variant_queries,
+    variants as sqlite_variants,
+)
 from beacon.store.sqlite.files import (
     Access,
     Connections,
