@@ -20,8 +20,7 @@ from urllib.parse import quote
 
 import pytest
 from flask import Flask
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from beacon.query.requests import COMMON_GET_PARAMETERS
 from beacon.query.variants import G_VARIANT_PARAMETERS

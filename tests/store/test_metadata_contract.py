@@ -14,8 +14,7 @@ from beacon.store.base import (
     UnknownDatasetError,
 )
 from beacon.store.mongo import state as mongo_state
-from beacon.store.sqlite import SqliteStore
-from beacon.store.sqlite import schema as sqlite_schema
+from beacon.store.sqlite import SqliteStore, schema as sqlite_schema
 from tests.store.conftest import metadata_batch as batch
 
 FEMALE = {"id": "NCIT:C16576", "label": "female"}

@@ -14,8 +14,7 @@ import time
 import pytest
 
 from beacon.store.base import MetadataBatch, PopulationFrequency, StoreError, VariantQuery, build_id_query
-from beacon.store.mongo import state
-from beacon.store.mongo import writes as mongo_writes
+from beacon.store.mongo import state, writes as mongo_writes
 from beacon.store.mongo.state import STATE, VARIANTS, LostLock
 from beacon.store.mongo.variant_queries import VariantSet, bucket_numbers, find_filter, variant_filters
 from tests.store.test_variant_contract import MNP, SNV, variant

@@ -29,8 +29,7 @@ from beacon.store.base import (
     VariantQuery,
     build_id_query,
 )
-from beacon.store.sqlite import SqliteStore
-from beacon.store.sqlite import schema as sqlite_schema
+from beacon.store.sqlite import SqliteStore, schema as sqlite_schema
 from loaders.variant_load import load_vcf_files
 from loaders.vcf import PopulationFields, PopulationMap, VcfOptions
 from tests.conftest import DATA_DIR, assert_valid, make_settings

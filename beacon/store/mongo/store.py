@@ -53,12 +53,14 @@ from beacon.store.base import (
     VariantQuery,
     build_id_query,
 )
-from beacon.store.mongo import inspection as mongo_inspection
-from beacon.store.mongo import ontologies as mongo_ontologies
-from beacon.store.mongo import state as mongo_state
-from beacon.store.mongo import summaries as mongo_summaries
-from beacon.store.mongo import variants as mongo_variants
-from beacon.store.mongo import writes as mongo_writes
+from beacon.store.mongo import (
+    inspection as mongo_inspection,
+    ontologies as mongo_ontologies,
+    state as mongo_state,
+    summaries as mongo_summaries,
+    variants as mongo_variants,
+    writes as mongo_writes,
+)
 from beacon.store.mongo.budget import READ_BUDGET, bounded_read, remaining_budget
 from beacon.store.mongo.codec import decode_record
 from beacon.store.mongo.connection import client_options, durable_database

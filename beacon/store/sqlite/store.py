@@ -32,10 +32,13 @@ from beacon.store.base import (
     VariantStatistics,
     build_id_query,
 )
-from beacon.store.sqlite import contigs as sqlite_contigs
-from beacon.store.sqlite import inspection as sqlite_inspection
-from beacon.store.sqlite import schema as sqlite_schema
-from beacon.store.sqlite import variants as sqlite_variants
+from beacon.store.sqlite import (
+    contigs as sqlite_contigs,
+    inspection as sqlite_inspection,
+    schema as sqlite_schema,
+    variant_queries as sqlite_variant_queries,
+    variants as sqlite_variants,
+)
 from beacon.store.sqlite.files import (
     Access,
     Connections,
@@ -315,12 +318,12 @@ class SqliteStore:
         if current is None:
             return 0
         conn = self._conn()
-        if sqlite_variants.is_everything(query):
+        if sqlite_variant_queries.is_everything(query):
             return conn.execute(sqlite_schema.SELECT_CURRENT_COUNT, (query.dataset_id,)).fetchone()[0]
         return sum(
             conn.execute(sql, params).fetchone()[0]
             for table, max_span in current[1]
-            for sql, params in sqlite_variants.count_statements(table, query, max_span)
+            for sql, params in sqlite_variant_queries.count_statements(table, query, max_span)
         )
 
     @translated
@@ -332,8 +335,8 @@ class SqliteStore:
         assembly, tables = current
         selects, params = [], []
         for table, max_span in tables:
-            where, where_params = sqlite_variants.where_clause(query, max_span)
-            selects.append(sqlite_variants.select_sql(table, where, sqlite_variants.select_columns()))
+            where, where_params = sqlite_variant_queries.where_clause(query, max_span)
+            selects.append(sqlite_variant_queries.select_sql(table, where, sqlite_variants.select_columns()))
             params += where_params
         if len(selects) == 1:
             sql = selects[0] + " ORDER BY v.chromosome, v.start, v.variant_id LIMIT ? OFFSET ?"
@@ -384,8 +387,8 @@ class SqliteStore:
             return []
         selects, params = [], []
         for table, max_span in current[1]:
-            where, where_params = sqlite_variants.where_clause(query, max_span)
-            variant_rows = sqlite_variants.select_sql(table, where, "v.rowid")
+            where, where_params = sqlite_variant_queries.where_clause(query, max_span)
+            variant_rows = sqlite_variant_queries.select_sql(table, where, "v.rowid")
             carriers = f"{sqlite_variants.table_name(table)}_carriers"
             selects.append(f"SELECT biosample_id FROM {carriers} WHERE rowid_ref IN ({variant_rows})")
             params += where_params
