@@ -56,7 +56,7 @@ def test_a_copy_number_change_is_named_by_its_span_and_class(client: FlaskClient
     html = page(client, q="22:16,050,654-16,050,654")
     assert "22:16,050,654-16,063,474" in html
     assert "low-level copy number gain" in html
-    assert 'q=22:16,050,654-16,063,474' in html.replace("%3A", ":").replace("%2C", ",")
+    assert "q=22:16,050,654-16,063,474" in html.replace("%3A", ":").replace("%2C", ",")
 
 
 def test_a_gene_on_a_node_without_annotations_cannot_tell(client: FlaskClient) -> None:
