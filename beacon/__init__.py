@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None, **collaborators: Any) -> Flask:
     app.extensions[context.EXTENSION_KEY] = _build_context(settings, collaborators)
     errors.init_app(app)
     limits.init_app(app, settings.max_body_bytes)
-    protection.init_app(app)
+    protection.init_app(app, app.extensions[context.EXTENSION_KEY])
     _init_operations(app)
     CORS(
         app,
@@ -67,7 +67,7 @@ def _init_page(app: Flask, settings: Settings) -> None:
 
 def _limits_store(settings: Settings, policy: Any) -> Any:
     """The shared counters, opened only when a rate limit or a query budget needs them."""
-    from beacon.store.limits import default_limits_uri, open_limits
+    from beacon.store import default_limits_uri, open_limits
 
     if settings.rate_limit <= 0 and not getattr(policy, "has_budgets", False):
         return None

@@ -8,6 +8,7 @@ given, the number of workers.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -71,19 +72,24 @@ def metrics_directory(port: int) -> Path:
     return Path(tempfile.gettempdir()) / f"beacon-metrics-{port}"
 
 
-class _BeaconServer(BaseApplication):
-    def __init__(self, settings: dict[str, Any]) -> None:
+class GunicornServer(BaseApplication):
+    """gunicorn run in-process with these settings, its workers serving what `app_factory` makes."""
+
+    def __init__(self, settings: dict[str, Any], app_factory: Callable[[], Flask]) -> None:
         self._settings = settings
+        self._app_factory = app_factory
         super().__init__()
 
     def load_config(self) -> None:
+        """Apply the settings to gunicorn's configuration."""
         for name, value in self._settings.items():
             self.cfg.set(name, value)
 
-    def load(self) -> Any:
-        return production_app()
+    def load(self) -> Flask:
+        """The app a worker serves."""
+        return self._app_factory()
 
 
 def serve(host: str, port: int, workers: int | None = None) -> None:
     """Serve the production app on host:port under gunicorn (blocks until stopped)."""
-    _BeaconServer(gunicorn_settings(host, port, workers)).run()
+    GunicornServer(gunicorn_settings(host, port, workers), production_app).run()

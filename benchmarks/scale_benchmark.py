@@ -28,7 +28,7 @@ from pathlib import Path
 
 from beacon.store.sqlite import SqliteStore
 from benchmarks.query_benchmark import DATASET, measure, sample_queries_from_store
-from benchmarks.synthetic_vcf import POPULATIONS, record
+from benchmarks.synthetic_vcf import header, record
 from loaders.bgzf import BgzfWriter
 
 # GRCh38 primary assembly lengths of chromosomes 1-22 (the header's contig lines must match them).
@@ -41,26 +41,6 @@ ALLELES_PER_SITE = 1.03  # synthetic_vcf: 3 % of the sites have two ALTs
 EDGE = 10_000  # bases left free at both ends of each chromosome
 
 
-def header(chromosome: str, length: int) -> str:
-    """A VCF header naming the assembly, the contig with its GRCh38 length and the INFO fields."""
-    lines = [
-        "##fileformat=VCFv4.2",
-        "##reference=GRCh38",
-        f"##contig=<ID={chromosome},length={length},assembly=GRCh38>",
-        '##INFO=<ID=AC,Number=A,Type=Integer,Description="Allele count">',
-        '##INFO=<ID=AN,Number=1,Type=Integer,Description="Allele number">',
-        '##INFO=<ID=AF,Number=A,Type=Float,Description="Allele frequency">',
-    ]
-    for population in POPULATIONS:
-        lines += [
-            f'##INFO=<ID=AC_{population},Number=A,Type=Integer,Description="Allele count in {population}">',
-            f'##INFO=<ID=AN_{population},Number=1,Type=Integer,Description="Allele number in {population}">',
-            f'##INFO=<ID=AF_{population},Number=A,Type=Float,Description="Allele frequency in {population}">',
-        ]
-    lines.append("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO")
-    return "\n".join(lines) + "\n"
-
-
 def write_chromosome(path: Path, chromosome: int, sites: int) -> Path:
     """`sites` records spread over the chromosome (positions ascending, never past its length)."""
     length = GRCH38_LENGTHS[chromosome - 1]
@@ -68,7 +48,7 @@ def write_chromosome(path: Path, chromosome: int, sites: int) -> Path:
     step = max(2, (length - 2 * EDGE) // sites)
     position = EDGE
     with BgzfWriter(path, level=1) as writer:
-        writer.write(header(str(chromosome), length).encode())
+        writer.write(header(str(chromosome), length, "GRCh38").encode())
         lines = []
         for _ in range(sites):
             position += rng.randint(1, 2 * step - 1)

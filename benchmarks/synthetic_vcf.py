@@ -16,11 +16,13 @@ POPULATIONS = ("NL", "FI", "DE", "IT", "ES")
 _BASES = "ACGT"
 
 
-def header(chromosome: str, length: int) -> str:
-    """The VCF header of a synthetic file."""
+def header(chromosome: str, length: int, assembly: str | None = None) -> str:
+    """The VCF header of a synthetic file (naming its assembly, if given, as the load checks read it)."""
+    named = f",assembly={assembly}" if assembly else ""
     lines = [
         "##fileformat=VCFv4.2",
-        f"##contig=<ID={chromosome},length={length}>",
+        *([f"##reference={assembly}"] if assembly else []),
+        f"##contig=<ID={chromosome},length={length}{named}>",
         '##INFO=<ID=AC,Number=A,Type=Integer,Description="Allele count">',
         '##INFO=<ID=AN,Number=1,Type=Integer,Description="Allele number">',
         '##INFO=<ID=AF,Number=A,Type=Float,Description="Allele frequency">',

@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 bp = Blueprint("health", __name__)
 
 
-def _no_store(response: Response) -> Response:
+def no_store(response: Response) -> Response:
+    """The response marked never to be cached (health answers change from one moment to the next)."""
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -28,7 +29,7 @@ def _no_store(response: Response) -> Response:
 @bp.get("/health/live")
 def live() -> Response:
     """200 while the process can answer requests at all."""
-    return _no_store(jsonify(status="alive"))
+    return no_store(jsonify(status="alive"))
 
 
 @bp.get("/health/ready")
@@ -40,8 +41,8 @@ def ready() -> Response:
         log.warning("not ready: %s", error)
         response = jsonify(status="unavailable", reason="the data store is not available")
         response.status_code = 503
-        return _no_store(response)
-    return _no_store(jsonify(status="ready"))
+        return no_store(response)
+    return no_store(jsonify(status="ready"))
 
 
 def report_store_at_startup(store: Store) -> bool:

@@ -87,11 +87,8 @@ class Meter:
         self.charged.update(dataset_ids)
 
 
-def check_rate() -> None:
-    """429 for a client past BEACON_RATE_LIMIT requests a second (after its burst)."""
-    from beacon.api.context import beacon_context
-
-    ctx = beacon_context()
+def check_rate(ctx: Any) -> None:
+    """429 for a client past BEACON_RATE_LIMIT requests a second (after its burst); `ctx`: the BeaconContext."""
     settings = ctx.settings
     if settings.rate_limit <= 0 or ctx.counters is None or not request.path.startswith("/api"):
         return
@@ -103,6 +100,6 @@ def check_rate() -> None:
         raise TooManyRequests(f"too many requests: at most {settings.rate_limit:g} a second; slow down", wait)
 
 
-def init_app(app: Flask) -> None:
-    """Rate-limit every request before anything else is done for it."""
-    app.before_request(check_rate)
+def init_app(app: Flask, ctx: Any) -> None:
+    """Rate-limit every request before anything else is done for it (`ctx`: the app's BeaconContext)."""
+    app.before_request(lambda: check_rate(ctx))

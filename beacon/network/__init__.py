@@ -35,12 +35,7 @@ class NetworkContext:
     @property
     def request_limits(self) -> RequestLimits:
         """Bounds on bodies, URLs, JSON nesting and filters from the settings."""
-        return RequestLimits(
-            max_body_bytes=self.settings.max_body_bytes,
-            max_url_length=self.settings.max_url_length,
-            max_json_depth=self.settings.max_json_depth,
-            max_filters=self.settings.max_filters,
-        )
+        return RequestLimits.from_settings(self.settings)
 
 
 def create_network_app(

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from flask import Blueprint, Flask, Response, current_app, jsonify
 from prometheus_client import Counter, Histogram
 
-from beacon.api import metrics
+from beacon.api import health, metrics
+from beacon.api.health import no_store
 from beacon.network.fanout import Reply
 
 bp = Blueprint("network_health", __name__)
@@ -52,15 +53,8 @@ def init_app(app: Flask) -> MemberMetrics:
     return MemberMetrics(latency, outcomes)
 
 
-def _no_store(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-@bp.get("/health/live")
-def live() -> Response:
-    """200 while the process can answer requests at all."""
-    return _no_store(jsonify(status="alive"))
+# The hub is alive as a node is (the same view); readiness is its own: members rather than a store.
+bp.add_url_rule("/health/live", view_func=health.live)
 
 
 @bp.get("/health/ready")
@@ -69,8 +63,8 @@ def ready() -> Response:
     board = current_app.extensions["beacon"].board
     answering = sum(metadata.answered for metadata in board.current)
     if answering:
-        return _no_store(jsonify(status="ready", membersAnswering=answering, members=len(board.members)))
+        return no_store(jsonify(status="ready", membersAnswering=answering, members=len(board.members)))
     reason = "the members' metadata is being fetched" if not board.fetched else "no member answers"
     response = jsonify(status="unavailable", reason=reason)
     response.status_code = 503
-    return _no_store(response)
+    return no_store(response)

@@ -10,8 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gunicorn.app.base import BaseApplication
-
 if TYPE_CHECKING:
     from flask import Flask
 
@@ -42,19 +40,8 @@ def hub_gunicorn_settings(members: Path, host: str, port: int, workers: int | No
     return settings
 
 
-class _HubServer(BaseApplication):
-    def __init__(self, settings: dict[str, Any]) -> None:
-        self._settings = settings
-        super().__init__()
-
-    def load_config(self) -> None:
-        for name, value in self._settings.items():
-            self.cfg.set(name, value)
-
-    def load(self) -> Any:
-        return network_app()
-
-
 def serve(members: Path, host: str, port: int, workers: int | None = None) -> None:
     """Serve the hub on host:port under gunicorn (blocks until stopped)."""
-    _HubServer(hub_gunicorn_settings(members, host, port, workers)).run()
+    from beacon.serve import GunicornServer
+
+    GunicornServer(hub_gunicorn_settings(members, host, port, workers), network_app).run()

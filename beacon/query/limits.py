@@ -10,11 +10,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from beacon.errors import BadRequest, BodyTooLarge, UriTooLong
+
+if TYPE_CHECKING:
+    from beacon.settings import Settings
 
 # Twenty digits already exceed any bound; longer strings are not converted at all.
 _DECIMAL = re.compile(r"^[+-]?[0-9]{1,20}$")
@@ -33,6 +36,16 @@ class RequestLimits:
     max_url_length: int = 8000
     max_json_depth: int = 32
     max_filters: int = 100
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RequestLimits:
+        """The bounds the BEACON_MAX_* settings set (the node and the network hub alike)."""
+        return cls(
+            max_body_bytes=settings.max_body_bytes,
+            max_url_length=settings.max_url_length,
+            max_json_depth=settings.max_json_depth,
+            max_filters=settings.max_filters,
+        )
 
 
 def check_url_length(length: int, limits: RequestLimits) -> None:

@@ -1,8 +1,12 @@
-"""Stores behind one interface, chosen by URI: `sqlite:///PATH` (default) or `mongodb://...`."""
+"""Stores behind one interface, chosen by URI: `sqlite:///PATH` (default) or `mongodb://...`; so are the
+counters of query budgets and rate limits (`beacon.store.limits`)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from beacon.store.base import Access, Store, StoreUnavailable
+from beacon.store.limits import LimitsStore
 
 
 def open_store(uri: str, *, access: Access = "read") -> Store:
@@ -25,4 +29,24 @@ def open_store(uri: str, *, access: Access = "read") -> Store:
     raise ValueError(f"unknown store URI {uri!r}: expected sqlite:///PATH or mongodb://...")
 
 
-__all__ = ["Access", "Store", "StoreUnavailable", "open_store"]
+def default_limits_uri(store_uri: str) -> str:
+    """The limits URI used when BEACON_LIMITS_URI is unset: a file beside an SQLite store, else the store's."""
+    if store_uri.startswith("sqlite:///"):
+        return f"sqlite:///{store_uri.removeprefix('sqlite:///')}.limits.sqlite"
+    return store_uri
+
+
+def open_limits(uri: str) -> LimitsStore:
+    """The limits store a URI names (the SQLite file is created when missing)."""
+    if uri.startswith("sqlite:///"):
+        from beacon.store.sqlite.limits import SqliteLimits
+
+        return SqliteLimits(Path(uri.removeprefix("sqlite:///")))
+    if uri.startswith(("mongodb://", "mongodb+srv://")):
+        from beacon.store.mongo.limits import MongoLimits
+
+        return MongoLimits.from_uri(uri)
+    raise ValueError(f"unknown limits URI {uri!r}: expected sqlite:///PATH or mongodb://...")
+
+
+__all__ = ["Access", "Store", "StoreUnavailable", "default_limits_uri", "open_limits", "open_store"]

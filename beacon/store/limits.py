@@ -13,7 +13,6 @@ collections of `beacon.store.mongo.limits`). Both give the same answers:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import NamedTuple, Protocol
 
 
@@ -37,23 +36,3 @@ class LimitsStore(Protocol):
 
     def close(self) -> None:
         """Release connections."""
-
-
-def default_limits_uri(store_uri: str) -> str:
-    """The limits URI used when BEACON_LIMITS_URI is unset: a file beside an SQLite store, else the store's."""
-    if store_uri.startswith("sqlite:///"):
-        return f"sqlite:///{store_uri.removeprefix('sqlite:///')}.limits.sqlite"
-    return store_uri
-
-
-def open_limits(uri: str) -> LimitsStore:
-    """The limits store a URI names (the SQLite file is created when missing)."""
-    if uri.startswith("sqlite:///"):
-        from beacon.store.sqlite.limits import SqliteLimits
-
-        return SqliteLimits(Path(uri.removeprefix("sqlite:///")))
-    if uri.startswith(("mongodb://", "mongodb+srv://")):
-        from beacon.store.mongo.limits import MongoLimits
-
-        return MongoLimits.from_uri(uri)
-    raise ValueError(f"unknown limits URI {uri!r}: expected sqlite:///PATH or mongodb://...")

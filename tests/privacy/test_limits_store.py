@@ -10,7 +10,8 @@ from pathlib import Path
 import mongomock
 import pytest
 
-from beacon.store.limits import Charge, LimitsStore, default_limits_uri, open_limits
+from beacon.store import default_limits_uri, open_limits
+from beacon.store.limits import Charge, LimitsStore
 from beacon.store.mongo.limits import MongoLimits
 
 # In the future: MongoDB's TTL index drops events whose expiry has passed by the real clock.

@@ -169,9 +169,24 @@ def _incremental_loads(conn: sqlite3.Connection) -> None:
 
 
 def _add_structural_variant_tables(conn: sqlite3.Connection) -> None:
-    from beacon.store.sqlite.structural import add_structural_variant_tables
+    """Every variant table gets an (empty) mates table; those of current sets the new indexes."""
+    from beacon.store.sqlite.structural import create_mates_table, structural_index_statements
+    from beacon.store.sqlite.variants import LONG_SPAN, table_name
 
-    add_structural_variant_tables(conn)
+    # Since incremental loads (schema 11) a current set's chromosomes may live in other loads' tables.
+    rows = conn.execute(
+        "SELECT s.version, s.state = 'current' FROM variant_sets s UNION ALL SELECT c.table_version, "
+        "s.state = 'current' FROM variant_contigs c JOIN variant_sets s ON s.version = c.version"
+    ).fetchall()
+    current = {version for version, is_current in rows if is_current}
+    for version in sorted({version for version, _ in rows}):
+        table = table_name(version)
+        if not _has_table(conn, table):
+            continue  # a version whose own table was dropped: its chromosomes live in other tables
+        create_mates_table(conn, table)
+        if version in current:
+            for statement in structural_index_statements(table, LONG_SPAN):
+                conn.execute(statement)
 
 
 def _upgrade_variant_side_tables(conn: sqlite3.Connection) -> None:

@@ -75,23 +75,3 @@ def mate_clause(query: VariantQuery, _max_span: int) -> tuple[str, list[Any]]:
         query.mate_start,
         query.mate_start_max,
     ]
-
-
-def add_structural_variant_tables(conn: sqlite3.Connection) -> None:
-    """Migration: every variant table gets an (empty) mates table; those of current sets the new indexes."""
-    from beacon.store.sqlite.variants import LONG_SPAN, table_name
-
-    # Since incremental loads (schema 11) a current set's chromosomes may live in other loads' tables.
-    rows = conn.execute(
-        "SELECT s.version, s.state = 'current' FROM variant_sets s UNION ALL SELECT c.table_version, "
-        "s.state = 'current' FROM variant_contigs c JOIN variant_sets s ON s.version = c.version"
-    ).fetchall()
-    current = {version for version, is_current in rows if is_current}
-    for version in sorted({version for version, _ in rows}):
-        table = table_name(version)
-        if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone() is None:
-            continue  # a version whose own table was dropped: its chromosomes live in other tables
-        create_mates_table(conn, table)
-        if version in current:
-            for statement in structural_index_statements(table, LONG_SPAN):
-                conn.execute(statement)
