@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -120,8 +121,22 @@ def search(driver: WebDriver, text: str) -> None:
 
 def wait_for_new_page(driver: WebDriver, old: WebElement) -> None:
     """Wait until the page holding `old` is gone and the next one shows an answer."""
-    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(old))
+    WebDriverWait(driver, 30).until(lambda _driver: is_gone(old))
     WebDriverWait(driver, 30).until(expected_conditions.presence_of_element_located((By.ID, "answer")))
+
+
+def is_gone(element: WebElement) -> bool:
+    """Whether the element's page has been replaced. Asked while the old document is being torn down,
+    chromedriver may answer "Node ... does not belong to the document" instead of a stale element: gone too."""
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as error:
+        if "does not belong to the document" in str(error):
+            return True
+        raise
+    return False
 
 
 def verdicts(driver: WebDriver) -> dict[str, str]:
