@@ -20,6 +20,7 @@ import json
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 
 from beacon.store.base import PopulationFrequency, Store, VariantDocument, VariantQuery
@@ -131,11 +132,16 @@ def protected_search(
     if threshold is None:
         return store.count_variants, store.find_variants
 
+    # A record-level answer counts and then pages the same query: the matching variants are read once.
+    @lru_cache(maxsize=1)
+    def matching(whole: VariantQuery) -> list[VariantDocument]:
+        return common_variants(store, whole, protections)
+
     def count(query: VariantQuery) -> int:
-        return len(common_variants(store, query, protections))
+        return len(matching(replace(query, skip=0, limit=MAX_PROTECTED_VARIANTS)))
 
     def find(query: VariantQuery) -> list[VariantDocument]:
-        page = common_variants(store, query, protections)[query.skip : query.skip + query.limit]
+        page = matching(replace(query, skip=0, limit=MAX_PROTECTED_VARIANTS))[query.skip : query.skip + query.limit]
         return [withhold_rare_frequencies(document, threshold) for document in page]
 
     return count, find

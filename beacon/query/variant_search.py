@@ -64,17 +64,16 @@ def search_variants(
     """
 
     datasets = search.datasets(scope)
-    protections = {dataset.dataset_id: dataset.protections for dataset in datasets}
+    searches = {dataset.dataset_id: protected_search(search.store, dataset.protections) for dataset in datasets}
 
     def query(dataset_id: str) -> VariantQuery:
         return variant_request.for_dataset(dataset_id, skip=request.offset, limit=request.limit)
 
     def count(dataset_id: str) -> int:
-        return protected_search(search.store, protections[dataset_id])[0](query(dataset_id))
+        return searches[dataset_id][0](query(dataset_id))
 
     def find(dataset_id: str) -> list[Mapping[str, Any]]:
-        documents = protected_search(search.store, protections[dataset_id])[1](query(dataset_id))
-        return search.records(dataset_id, list(documents))
+        return search.records(dataset_id, list(searches[dataset_id][1](query(dataset_id))))
 
     whole = search.unfiltered or search.store
     reasons = {d.dataset_id: cannot_tell(whole, d.dataset_id, variant_request, needs_carriers) for d in datasets}

@@ -232,3 +232,30 @@ def test_a_registered_caller_sees_what_anonymous_callers_may_not(demo_store_file
     assert client.get("/api/g_variants", query_string=query, headers=registered).get_json()["responseSummary"]["exists"]
     hidden = client.get("/api/g_variants", query_string=query, headers=authenticated).get_json()
     assert hidden["responseSummary"]["exists"] is False
+
+
+def test_a_protected_count_and_its_page_read_the_matching_variants_once(demo_store_file):
+    """A record-level answer counts, then pages, the same query: one read of the store, the same variants."""
+    from dataclasses import replace
+
+    from beacon.query.privacy import Protections, protected_search
+    from beacon.store.base import VariantQuery
+
+    store = SqliteStore(demo_store_file, access="read")
+    reads = []
+
+    class CountingStore:
+        def find_variants(self, query):
+            reads.append(query)
+            return store.find_variants(query)
+
+    try:
+        count, find = protected_search(CountingStore(), Protections(min_allele_count=THRESHOLD))
+        window = VariantQuery(DEMO_DATASET, chromosome="22", kind="range", start=START, end=END, limit=5)
+        total = count(window)
+        pages = [find(replace(window, skip=skip)) for skip in range(0, total, 5)]
+        assert len(reads) == 1
+        shown = [(d.start, d.reference_bases, d.alternate_bases) for page in pages for d in page]
+        assert sorted(shown) == sorted((a["start"], a["ref"], a["alt"]) for a in ALLELES if a["ac"] >= THRESHOLD)
+    finally:
+        store.close()
