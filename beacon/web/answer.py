@@ -146,9 +146,18 @@ COPY_CHANGE_LABELS = {
 """EFO's labels of the copy-number classes a VRS CopyNumberChange names (`copy_change`)."""
 
 
-def _location(variation: Mapping[str, Any]) -> Mapping[str, Any]:
+def _place(variation: Mapping[str, Any]) -> tuple[str, str | None, int | None, int | None]:
+    """(chromosome, assembly, start, end) of a variation; the accession and None when it names no known contig."""
     # A VRS CopyNumberChange places itself by `subject`; alleles and legacy variations by `location`.
-    return variation.get("location") or variation.get("subject") or {}
+    location = variation.get("location") or variation.get("subject") or {}
+    interval = location.get("interval", {})
+    start, end = interval.get("start", {}).get("value"), interval.get("end", {}).get("value")
+    accession = str(location.get("sequence_id", "")).removeprefix("refseq:")
+    try:
+        assembly, chromosome = genome.locate_accession(accession)
+    except ValueError:
+        return accession, None, start, end
+    return chromosome, assembly, start, end
 
 
 def _copy_change_label(variation: Mapping[str, Any]) -> str:
@@ -158,29 +167,18 @@ def _copy_change_label(variation: Mapping[str, Any]) -> str:
 
 def _span_name(variation: Mapping[str, Any]) -> str:
     """`chr:start-end` (1-based, both ends included) of a variant spanning more than its first base."""
-    location = _location(variation)
-    interval = location.get("interval", {})
-    start, end = interval.get("start", {}).get("value"), interval.get("end", {}).get("value")
+    chromosome, _assembly, start, end = _place(variation)
     if not isinstance(start, int) or not isinstance(end, int):
         return ""
-    accession = str(location.get("sequence_id", "")).removeprefix("refseq:")
-    try:
-        _assembly, chromosome = genome.locate_accession(accession)
-    except ValueError:
-        chromosome = accession
     return f"{chromosome}:{start + 1:,}-{end:,}"
 
 
 def _position(variation: Mapping[str, Any]) -> str:
-    location = _location(variation)
-    start = location.get("interval", {}).get("start", {}).get("value")
-    accession = str(location.get("sequence_id", "")).removeprefix("refseq:")
+    chromosome, assembly, start, _end = _place(variation)
     if start is None:
         return ""
-    try:
-        assembly, chromosome = genome.locate_accession(accession)
-    except ValueError:
-        return f"{accession}, position {int(start) + 1:,} (1-based)"
+    if assembly is None:
+        return f"{chromosome}, position {int(start) + 1:,} (1-based)"
     return f"chromosome {chromosome} ({assembly}), position {int(start) + 1:,} (1-based)"
 
 
