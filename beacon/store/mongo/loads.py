@@ -63,6 +63,8 @@ class MongoVariantLoad:
         _require_dataset(db, self.dataset_id)
         clean_up_variant_sets(db, options)
         self.version = _claim(db, self.dataset_id, self._mode, options, frequency_source)
+        # While this load holds the claim no other commit can move the pointer: the version it adds to is fixed.
+        self._previous = _current_version(db, self._set_id) if self._mode == "add" else None
 
     def add(self, documents: Iterable[VariantDocument]) -> int:
         """Insert one batch (unordered, in chunks of INSERT_BATCH); returns how many it held."""
@@ -71,8 +73,8 @@ class MongoVariantLoad:
             _require_bson_size(document)
         self._stats.add(batch)
         self._chromosomes.update(document.chromosome for document in batch)
-        if self._mode == "add" and (previous := _current_version(self._db, self._set_id)) is not None:
-            self._present.check(self._db, previous, batch)
+        if self._previous is not None:
+            self._present.check(self._db, self._previous, batch)
         collection = self._db[state.VARIANTS]
         for first in range(0, len(batch), INSERT_BATCH):
             chunk = batch[first : first + INSERT_BATCH]
