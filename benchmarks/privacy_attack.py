@@ -27,11 +27,12 @@ def answer_score(answer: bool | None, frequency: float, beacon_size: int, delta:
     if answer is None:
         return 0.0
     f = min(max(frequency, MIN_FREQUENCY), 1 - MIN_FREQUENCY)
-    absent_without = (1 - f) ** (2 * beacon_size)
-    absent_with = delta * (1 - f) ** (2 * beacon_size - 2)
+    # In logs: (1 - f)^(2n) underflows to 0 for common alleles in large beacons.
+    log_absent_without = 2 * beacon_size * math.log1p(-f)
+    log_absent_with = math.log(delta) + (2 * beacon_size - 2) * math.log1p(-f)
     if answer:
-        return math.log(1 - absent_with) - math.log(1 - absent_without)
-    return math.log(absent_with) - math.log(absent_without)
+        return math.log1p(-math.exp(log_absent_with)) - math.log1p(-math.exp(log_absent_without))
+    return log_absent_with - log_absent_without
 
 
 def scores_after(

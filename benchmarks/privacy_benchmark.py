@@ -3,7 +3,7 @@
 Genomes are simulated from the allele frequencies of the 1000 Genomes genotypes shipped with the project
 (beacon/demo: 2504 samples, chr22): each site takes the frequency of a random demo allele, and every
 simulated person carries 0, 1 or 2 copies of it (Hardy-Weinberg). Three disjoint groups are drawn: the
-beacon's members (their allele counts, INFO AC/AN, are loaded into a fresh store), a reference panel
+beacon's members (their genotypes and INFO AC/AN are loaded into a fresh store with --case-level), a reference panel
 (the attacker's frequencies) and outsiders. Targets are members and outsiders; the attacker asks a real
 `beacon serve` (two workers) about each target's alternate alleles, rarest in the panel first, one GET per
 allele, each target from its own address (X-Forwarded-For through a trusted proxy), and scores the answers
@@ -11,7 +11,7 @@ allele, each target from its own address (X-Forwarded-For through a trusted prox
 
 For each protection it prints the attack's power at 5 % false-positive rate after each number of queries,
 and the utility: the share of lookups of alleles with an allele count of at least 5 in the beacon that a
-fresh caller still gets answered correctly (`--utility-lookups` of them, one caller).
+fresh caller still gets answered correctly, among its first 100, 500 and 2,000 lookups (`--utility-lookups`).
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ BASES = "ACGT"
 BUDGET = "query_budget: {anonymous: {queries: 1000, window: 86400}}\n"
 RARE = "rare_alleles: {min_allele_count: 5, tiers: [anonymous, registered]}\n"
 JITTERED = "rare_alleles: {min_allele_count: FLOOR, threshold_jitter: JITTER, tiers: [anonymous, registered]}\n"
+MEMBERS = "rare_alleles: {min_allele_count: 5, tiers: [anonymous, registered], member_budget: {answers: ANSWERS}}\n"
 PROTECTIONS: dict[str, str] = {
     "none": "",
     "budget": BUDGET,
@@ -48,21 +49,33 @@ PROTECTIONS: dict[str, str] = {
     "rare-jittered": JITTERED,
     "both": BUDGET + RARE,
     "noise": "",  # the dataset entry opts in (see policy_text)
+    "member-budget": MEMBERS,
+    "recommended": BUDGET + MEMBERS,
 }
-"""Policy lines of each protection; `both` is the recommended default (README: Re-identification).
-FLOOR and JITTER (rare-jittered) are --floor and --jitter: thresholds from FLOOR to FLOOR + JITTER, per allele."""
+"""Policy lines of each protection; `recommended` is the default the README recommends (Re-identification).
+FLOOR and JITTER (rare-jittered) are --floor and --jitter: thresholds from FLOOR to FLOOR + JITTER, per allele;
+ANSWERS is --member-answers."""
 
 
 @dataclass(frozen=True)
 class Population:
-    """Simulated sites and people: members' allele counts, panel frequencies and the targets' genotypes."""
+    """Simulated sites and people: members' genotypes, panel frequencies and the targets' genotypes."""
 
     frequencies: np.ndarray  # true frequency per site
-    beacon_counts: np.ndarray  # copies among the members, per site
+    genotypes: np.ndarray  # copies (members x sites) of every member of the beacon
     panel_frequencies: np.ndarray
     members: np.ndarray  # genotypes (targets x sites) of member targets
     outsiders: np.ndarray
-    size: int  # members in the beacon
+
+    @property
+    def size(self) -> int:
+        """Members in the beacon."""
+        return len(self.genotypes)
+
+    @property
+    def beacon_counts(self) -> np.ndarray:
+        """Copies among the members, per site."""
+        return self.genotypes.sum(axis=0, dtype=np.int64)
 
 
 def demo_frequencies() -> np.ndarray:
@@ -82,18 +95,10 @@ def simulate(sites: int, members: int, panel: int, targets: int, seed: int) -> P
     """Genotypes drawn under Hardy-Weinberg from demo frequencies (see the module docstring)."""
     rng = np.random.default_rng(seed)
     frequencies = rng.choice(demo_frequencies(), size=sites, replace=True)
-    beacon_counts = np.zeros(sites, dtype=np.int64)
-    member_targets = []
-    for index in range(members):
-        genotype = rng.binomial(2, frequencies)
-        beacon_counts += genotype
-        if index < targets:
-            member_targets.append(genotype)
+    genotypes = np.array([rng.binomial(2, frequencies) for _ in range(members)], dtype=np.int8)
     panel_counts = sum((rng.binomial(2, frequencies) for _ in range(panel)), np.zeros(sites, dtype=np.int64))
     outsiders = np.array([rng.binomial(2, frequencies) for _ in range(targets)])
-    return Population(
-        frequencies, beacon_counts, panel_counts / (2 * panel), np.array(member_targets), outsiders, members
-    )
+    return Population(frequencies, genotypes, panel_counts / (2 * panel), genotypes[:targets], outsiders)
 
 
 def site_query(site: int, seed: int) -> tuple[dict[str, str | int], str, str]:
@@ -104,17 +109,23 @@ def site_query(site: int, seed: int) -> tuple[dict[str, str | int], str, str]:
 
 
 def write_vcf(path: Path, population: Population, seed: int) -> None:
-    """The beacon's data: one record per site the members carry, with INFO AC and AN."""
+    """The beacon's data: one record per site the members carry, with INFO AC and AN and every member's
+    genotype (so the store knows who carries what: member budgets need it)."""
     number = 2 * population.size
+    calls = np.array(["0/0", "0/1", "1/1"])
+    counts = population.beacon_counts
     with path.open("w", encoding="utf-8") as vcf:
         vcf.write("##fileformat=VCFv4.2\n##contig=<ID=22,length=51304566>\n")
         vcf.write('##INFO=<ID=AC,Number=A,Type=Integer,Description="Allele count">\n')
         vcf.write('##INFO=<ID=AN,Number=1,Type=Integer,Description="Allele number">\n')
-        vcf.write("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n")
-        for site in np.flatnonzero(population.beacon_counts):
+        vcf.write('##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n')
+        names = "\t".join(f"M{index:05d}" for index in range(population.size))
+        vcf.write(f"#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t{names}\n")
+        for site in np.flatnonzero(counts):
             query, ref, alt = site_query(int(site), seed)
             position = int(query["start"]) + 1
-            vcf.write(f"22\t{position}\t.\t{ref}\t{alt}\t.\tPASS\tAC={population.beacon_counts[site]};AN={number}\n")
+            row = "\t".join(calls[population.genotypes[:, site]])
+            vcf.write(f"22\t{position}\t.\t{ref}\t{alt}\t.\tPASS\tAC={counts[site]};AN={number}\tGT\t{row}\n")
 
 
 def build_store(directory: Path, population: Population, seed: int) -> Path:
@@ -128,13 +139,13 @@ def build_store(directory: Path, population: Population, seed: int) -> Path:
     uri = f"sqlite:///{store}"
     for command in (
         [beacon, "load", "metadata", str(metadata), "--store", uri],
-        [beacon, "load", "vcf", str(vcf), "--dataset", DATASET, "--assembly", "GRCh37", "--store", uri],
+        [beacon, "load", "vcf", str(vcf), "--dataset", DATASET, "--assembly", "GRCh37", "--case-level", "--store", uri],
     ):
         subprocess.run(command, check=True, capture_output=True)
     return store
 
 
-def policy_text(protection: str, floor: int, jitter: int) -> str:
+def policy_text(protection: str, floor: int, jitter: int, answers: int) -> str:
     """The access policy of one protection: the dataset is PUBLIC, anonymous callers ask it."""
     dataset = f"  {DATASET}: {{level: PUBLIC}}\n"
     if protection == "noise":
@@ -142,13 +153,14 @@ def policy_text(protection: str, floor: int, jitter: int) -> str:
             f"  {DATASET}: {{level: PUBLIC, granularity: {{anonymous: boolean}}, noisy_counts: {{epsilon: 1.0}}}}\n"
         )
     lines = PROTECTIONS[protection].replace("JITTER", str(jitter)).replace("FLOOR", str(floor))
+    lines = lines.replace("ANSWERS", str(answers))
     return f"default_level: CONTROLLED\n{lines}datasets:\n{dataset}"
 
 
 class Server:
     """`beacon serve` with two workers on a free port, for one policy; stopped by `stop`."""
 
-    def __init__(self, directory: Path, store: Path, protection: str, port: int, rare: tuple[int, int]) -> None:
+    def __init__(self, directory: Path, store: Path, protection: str, port: int, rare: tuple[int, int, int]) -> None:
         policy = directory / f"policy-{protection}.yaml"
         policy.write_text(policy_text(protection, *rare), encoding="utf-8")
         env = {key: value for key, value in os.environ.items() if not key.startswith(("BEACON_", "PROMETHEUS_"))}
@@ -276,32 +288,36 @@ def ask_all(server: Server, sites: list[int], seed: int, caller: str, threads: i
     return answers
 
 
-def utility(server: Server, population: Population, seed: int, lookups: int, threads: int) -> float:
-    """Share of lookups of alleles with at least 5 copies in the beacon answered `exists: true`."""
+def utility(server: Server, population: Population, seed: int, lookups: list[int], threads: int) -> dict[int, float]:
+    """Share of lookups of alleles with at least 5 copies in the beacon answered `exists: true`, among the first
+    n lookups of one fresh caller, for each n of `lookups` (defences that count per caller hide more the more
+    one caller asks)."""
     common = [int(site) for site in np.flatnonzero(population.beacon_counts >= 5)]
-    sample = random.Random(seed).sample(common, min(lookups, len(common)))
+    sample = random.Random(seed).sample(common, min(max(lookups), len(common)))
     answers = ask_all(server, sample, seed, "10.3.0.1", threads)
-    return sum(answer is True for answer in answers) / len(answers)
+    return {n: sum(answer is True for answer in answers[:n]) / len(answers[:n]) for n in lookups}
 
 
 def main(argv: list[str] | None = None) -> None:
     """Simulate, load, serve each protection in turn, attack, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sites", type=int, default=200_000, help="simulated sites")
-    parser.add_argument("--members", type=int, default=200, help="individuals in the beacon")
-    parser.add_argument("--panel", type=int, default=500, help="individuals of the attacker's reference panel")
-    parser.add_argument("--targets", type=int, default=40, help="member targets, and as many outsiders")
+    parser.add_argument("--sites", type=int, default=150_000, help="simulated sites")
+    parser.add_argument("--members", type=int, default=1000, help="individuals in the beacon")
+    parser.add_argument("--panel", type=int, default=1000, help="individuals of the attacker's reference panel")
+    parser.add_argument("--targets", type=int, default=30, help="member targets, and as many outsiders")
     parser.add_argument("--queries", default="100,1000,10000", help="checkpoints (queries per target)")
     parser.add_argument("--protections", default=",".join(PROTECTIONS), help="which protections to run")
-    parser.add_argument("--utility-lookups", type=int, default=500)
+    parser.add_argument("--utility-lookups", default="100,500,2000", help="checkpoints (lookups of one caller)")
     parser.add_argument("--threads", type=int, default=4, help="concurrent requests of the attacker")
     parser.add_argument("--noise-queries", type=int, default=1000, help="most live queries per target (noise)")
     parser.add_argument("--floor", type=int, default=5, help="min_allele_count of rare-jittered")
     parser.add_argument("--jitter", type=int, default=20, help="threshold_jitter of rare-jittered")
+    parser.add_argument("--member-answers", type=int, default=1, help="member_budget answers (member-budget)")
     parser.add_argument("--port", type=int, default=5077)
     parser.add_argument("--seed", type=int, default=2015)
     args = parser.parse_args(argv)
     checkpoints = [int(n) for n in args.queries.split(",")]
+    lookups = [int(n) for n in args.utility_lookups.split(",")]
     population = simulate(args.sites, args.members, args.panel, args.targets, args.seed)
     with tempfile.TemporaryDirectory(prefix="privacy-benchmark-") as scratch:
         directory = Path(scratch)
@@ -311,10 +327,11 @@ def main(argv: list[str] | None = None) -> None:
             f"alleles), panel {args.panel}, {args.targets} members + {args.targets} outsiders attacked"
         )
         header = " | ".join(f"power@{n}" for n in checkpoints)
-        print(f"| protection | {header} | utility (AC>=5) | alleles asked per target |")
-        print("|" + "---|" * (len(checkpoints) + 3))
+        kept_header = " | ".join(f"utility@{n}" for n in lookups)
+        print(f"| protection | {header} | {kept_header} | alleles asked per target |")
+        print("|" + "---|" * (len(checkpoints) + len(lookups) + 2))
         for protection in args.protections.split(","):
-            server = Server(directory, store, protection, args.port, (args.floor, args.jitter))
+            server = Server(directory, store, protection, args.port, (args.floor, args.jitter, args.member_answers))
             try:
                 started = time.monotonic()
                 options = Options(args.threads)
@@ -324,12 +341,13 @@ def main(argv: list[str] | None = None) -> None:
                 elif protection == "noise":
                     options.live_limit = args.noise_queries
                 result = attack(server, population, args.seed, checkpoints, options)
-                kept = utility(server, population, args.seed, args.utility_lookups, args.threads)
+                kept = utility(server, population, args.seed, lookups, args.threads)
             finally:
                 server.stop()
             powers = " | ".join(f"{result['power'][n]:.2f}" if n in result["power"] else "-" for n in checkpoints)
             print(
-                f"| {protection} | {powers} | {kept:.3f} | {result['mean_alleles']:.0f} "
+                f"| {protection} | {powers} | {' | '.join(f'{kept[n]:.3f}' for n in lookups)} | "
+                f"{result['mean_alleles']:.0f} "
                 f"({time.monotonic() - started:.0f} s) |",
                 flush=True,
             )

@@ -80,6 +80,7 @@ def _identify(ctx: BeaconContext) -> Caller:
     key = client_key(principal, current_address(ctx.settings.trusted_proxies))
     meter = Meter(ctx.counters, ctx.policy, principal, key)
     common = {"charge": meter.charge, "question": request.path, "noise_secret": ctx.noise_secret}
+    common["member_ledger"] = meter.member_ledger
     if verdict.ignored is None:
         return Caller(principal=principal, policy=ctx.policy, **common)
     log.info("bearer token ignored, answering as anonymous: %s", verdict.ignored)

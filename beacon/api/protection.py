@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import ipaddress
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from flask import Flask, request
 
 from beacon.errors import TooManyRequests
+from beacon.query.member_budget import MemberBudget
 from beacon.store.limits import Charge, LimitsStore
 
 _CHARGED_KEY = "beacon_charged_datasets"
@@ -85,6 +86,29 @@ class Meter:
                 wait,
             )
         self.charged.update(dataset_ids)
+
+    def member_ledger(self, dataset_id: str, member_budget: MemberBudget) -> LimitsMemberLedger | None:
+        """The caller's evidence about the members of `dataset_id`, in the shared counters."""
+        if self.limits is None:
+            return None
+        return LimitsMemberLedger(self.limits, f"{self.key} {dataset_id}", member_budget)
+
+
+class LimitsMemberLedger:
+    """One caller's member budgets for one dataset (beacon.query.member_budget.MemberLedger), in the counters."""
+
+    def __init__(self, limits: LimitsStore, key: str, member_budget: MemberBudget) -> None:
+        self.limits = limits
+        self.key = key
+        self.member_budget = member_budget
+
+    def counts(self, biosamples: Collection[str]) -> dict[str, int]:
+        """How many answers each member decided for this caller."""
+        return self.limits.member_counts(self.key, biosamples, time.time()) if biosamples else {}
+
+    def charge(self, decided: Mapping[str, int], seen: Mapping[str, int]) -> frozenset[str]:
+        """Add the answers each member decided, if their counts are still `seen`."""
+        return self.limits.add_member_answers(self.key, decided, seen, self.member_budget.window, time.time())
 
 
 def check_rate(ctx: Any) -> None:

@@ -155,9 +155,10 @@ class AccessPolicy:
 
     @property
     def has_budgets(self) -> bool:
-        """Whether any dataset (or the default) has a query budget."""
+        """Whether any dataset (or the default) has a query budget or a member budget (both need counters)."""
         entries = [self.fallback, *self.datasets.values()]
-        return any(budget is not None for entry in entries for budget in entry.budgets)
+        members = any(entry.rare_alleles is not None and entry.rare_alleles.member_budget for entry in entries)
+        return members or any(budget is not None for entry in entries for budget in entry.budgets)
 
     def query_budget(self, principal: Principal, dataset_id: str) -> QueryBudget | None:
         """How many queries of `dataset_id` this caller may make per window; None: unlimited."""
@@ -172,7 +173,8 @@ class AccessPolicy:
         if threshold is None and entry.noise_epsilon is None:
             return NO_PROTECTIONS
         jitter = rare.threshold_jitter if rare is not None and threshold is not None else 0
-        return Protections(threshold, jitter, noise_epsilon=entry.noise_epsilon)
+        member_budget = rare.member_budget if rare is not None and threshold is not None else None
+        return Protections(threshold, jitter, noise_epsilon=entry.noise_epsilon, member_budget=member_budget)
 
     def privacy_info(self, dataset_id: str) -> dict[str, Any]:
         """The dataset's defences, for its record's `info.privacy` (empty when it has none)."""

@@ -4,7 +4,7 @@ In the policy file, top-level `query_budget` and `rare_alleles` apply to every d
 set its own; `noisy_counts` is set per dataset (opt-in):
 
     query_budget: {anonymous: {queries: 1000, window: 86400}, registered: {queries: 10000, window: 86400}}
-    rare_alleles: {min_allele_count: 5, tiers: [anonymous, registered]}
+    rare_alleles: {min_allele_count: 5, tiers: [anonymous, registered], member_budget: {answers: 1}}
     datasets:
       X: {level: PUBLIC, noisy_counts: {epsilon: 1.0}, query_budget: {anonymous: {queries: 100, window: 3600}}}
 """
@@ -15,10 +15,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from beacon.query.member_budget import MemberBudget
+
 TIER_NAMES = ("anonymous", "registered", "controlled")
 DEFAULT_MIN_ALLELE_COUNT = 5
 DEFAULT_RARE_TIERS = ("anonymous", "registered")
 DEFAULT_THRESHOLD_JITTER = 0
+DEFAULT_MEMBER_WINDOW = 365 * 86400.0
+"""A member's budget per caller lasts a year unless the policy says otherwise."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,8 @@ class RareAlleles:
     min_allele_count: int = DEFAULT_MIN_ALLELE_COUNT
     tiers: frozenset[str] = frozenset(DEFAULT_RARE_TIERS)
     threshold_jitter: int = DEFAULT_THRESHOLD_JITTER
+    member_budget: MemberBudget | None = None
+    """How many answers one member may decide per caller (beacon.query.member_budget); None: not counted."""
 
 
 Budgets = tuple[QueryBudget | None, QueryBudget | None, QueryBudget | None]
@@ -62,7 +68,15 @@ def parse_rare_alleles(entry: Mapping[str, Any] | None, inherited: RareAlleles |
         int(entry.get("min_allele_count", DEFAULT_MIN_ALLELE_COUNT)),
         frozenset(entry.get("tiers", DEFAULT_RARE_TIERS)),
         int(entry.get("threshold_jitter", DEFAULT_THRESHOLD_JITTER)),
+        parse_member_budget(entry.get("member_budget")),
     )
+
+
+def parse_member_budget(entry: Mapping[str, Any] | None) -> MemberBudget | None:
+    """The member budget of a `rare_alleles` entry (`{answers, window}`); None when it sets none."""
+    if entry is None:
+        return None
+    return MemberBudget(int(entry["answers"]), float(entry.get("window", DEFAULT_MEMBER_WINDOW)))
 
 
 def parse_noise(entry: Mapping[str, Any] | None) -> float | None:
@@ -88,6 +102,14 @@ def describe(budgets: Budgets, rare: RareAlleles | None, epsilon: float | None) 
             "effect": "variants with a total allele count below minAlleleCount are answered as not found, "
             "and populations in which an allele is that rare are left out of frequencies",
         }
+        if rare.member_budget is not None:
+            described["rareAlleleProtection"]["memberBudget"] = {
+                "answers": rare.member_budget.answers,
+                "windowSeconds": rare.member_budget.window,
+                "effect": "per caller, the answers each member decides (an allele shown only because of their "
+                "copies) are counted; once a member has decided this many, that caller is answered as if the "
+                "member were absent",
+            }
     if epsilon is not None:
         described["noisyCounts"] = {
             "mechanism": "Laplace noise of scale 1/epsilon added to counts, rounded, at least 0; "

@@ -14,6 +14,7 @@ from beacon.errors import NotFound
 from beacon.query.carriers import CannotTell, CarrierQuery, not_answered_info
 from beacon.query.entry_types import EntryType
 from beacon.query.granularity import Granularity, narrowest
+from beacon.query.member_budget import MemberBudget, MemberLedger
 from beacon.query.privacy import NO_PROTECTIONS, Protections, noisy_count, question_key
 from beacon.query.requests import BeaconRequest
 from beacon.query.responses import EXACT_COUNTS, CountProtection, DatasetResult
@@ -80,6 +81,8 @@ class Caller:
     question: str = ""
     """What was asked (the URL path): with the request's parameters, it seeds noisy counts."""
     noise_secret: bytes = b""
+    member_ledger: Callable[[str, MemberBudget], MemberLedger | None] = lambda dataset_id, member_budget: None
+    """Where the answers a dataset's members decided for this caller are counted (member budgets)."""
 
 
 def visible_datasets(store: Store, caller: Caller, scope: Scope) -> list[VisibleDataset]:
@@ -99,6 +102,8 @@ def visible_datasets(store: Store, caller: Caller, scope: Scope) -> list[Visible
             protections = caller.policy.protections(caller.principal, dataset_id)
             if protections != NO_PROTECTIONS:
                 protections = replace(protections, secret=caller.noise_secret)
+            if protections.member_budget is not None:
+                protections = replace(protections, ledger=caller.member_ledger(dataset_id, protections.member_budget))
             visible.append(VisibleDataset(dataset_id, ceiling, counts, protections))
     if scope.explicit and scope.dataset_ids is not None:
         seen = {dataset.dataset_id for dataset in visible}

@@ -6,6 +6,8 @@
   queries, `/g_variants/{id}`, its carriers, variant queries on individuals and biosamples). A variant
   whose count cannot be told is treated as rare. In the records of the variants still shown, a
   population whose allele count is from 1 to `min_allele_count - 1` is left out of the frequencies.
+  With a **member budget** (beacon.query.member_budget), members who have decided as many answers for
+  this caller as the budget allows count as absent: an allele they lift to the threshold is not found.
 - **Noisy counts**: a dataset's counts shown to callers who may not see its records are the true
   count plus Laplace noise of scale 1/epsilon, rounded, never below 0; `exists` follows the noisy
   count (so boolean answers are randomised too). The noise is a function of a secret, the dataset
@@ -20,9 +22,10 @@ import json
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
+from beacon.query.member_budget import MemberBudget, MemberLedger, screen_and_charge
 from beacon.store.base import PopulationFrequency, Store, VariantDocument, VariantQuery
 
 TOTAL_POPULATION = "Total"
@@ -42,6 +45,10 @@ class Protections:
     """The key of the jitter (and of noisy counts)."""
     noise_epsilon: float | None = None
     """Laplace noise of scale 1/epsilon on counts (None: exact counts)."""
+    member_budget: MemberBudget | None = None
+    """How many answers one member may decide for this caller (with rare-allele protection only)."""
+    ledger: MemberLedger | None = None
+    """Where the answers members decided for this caller are counted (bound per request with `member_budget`)."""
 
 
 NO_PROTECTIONS = Protections()
@@ -101,7 +108,22 @@ def withhold_rare_frequencies(document: VariantDocument, min_allele_count: int) 
 def common_variants(store: Store, query: VariantQuery, protections: Protections) -> list[VariantDocument]:
     """Every variant the query matches that rare-allele protection does not hide (skip/limit ignored)."""
     everything = replace(query, skip=0, limit=MAX_PROTECTED_VARIANTS)
-    return [document for document in store.find_variants(everything) if not is_rare(document, protections)]
+    found = store.find_variants(everything)
+    if protections.ledger is None:
+        return [document for document in found if not is_rare(document, protections)]
+    budget = protections.member_budget.answers if protections.member_budget else 1
+    shown, absent = screen_and_charge(found, allele_count, partial(variant_threshold, protections=protections),
+                                      protections.ledger, budget)  # fmt: skip
+    return [_without(document, absent) for document in shown]
+
+
+def _without(document: VariantDocument, spent: frozenset[str]) -> VariantDocument:
+    """A shown variant as if the members in `spent` were absent: their carriage and the frequencies (which
+    count them) are left out."""
+    if not any(biosample in spent for biosample, _ in document.carriers):
+        return document
+    kept = tuple(carrier for carrier in document.carriers if carrier[0] not in spent)
+    return replace(document, carriers=kept, frequencies=())
 
 
 def carriers_of(documents: Iterable[VariantDocument]) -> list[str]:

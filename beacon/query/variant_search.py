@@ -11,7 +11,7 @@ from beacon.errors import NotFound
 from beacon.query.carriers import CannotTell, individuals_of, missing_annotations_reason, no_case_level_data
 from beacon.query.entries import Caller, Scope, VisibleDataset, answer_per_dataset, not_answered, visible_datasets
 from beacon.query.entry_types import G_VARIANTS, EntryType
-from beacon.query.privacy import NO_PROTECTIONS, Protections, is_rare, protected_search
+from beacon.query.privacy import NO_PROTECTIONS, Protections, common_variants, protected_search
 from beacon.query.requests import BeaconRequest
 from beacon.query.responses import DatasetResult
 from beacon.query.variant_records import build_record, dataset_frequency_source
@@ -162,5 +162,4 @@ def _hidden_variant(store: Store, dataset_id: str, variant_id: str, protections:
     if protections == NO_PROTECTIONS or protections.min_allele_count is None:
         return False
     query = build_id_query(dataset_id, variant_id)
-    found = store.find_variants(query) if query is not None else []
-    return all(is_rare(document, protections) for document in found)
+    return query is None or not common_variants(store, query, protections)

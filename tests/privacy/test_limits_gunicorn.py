@@ -7,6 +7,7 @@ here they are, at exactly the numbers the policy and the settings give.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import sys
@@ -54,12 +55,13 @@ class Server:
             return False
 
 
-@pytest.fixture
-def server(tmp_path: Path, demo_store_file: Path) -> Iterator[Server]:
+@contextlib.contextmanager
+def gunicorn_server(tmp_path: Path, demo_store_file: Path, policy_text: str, **env: str) -> Iterator[Server]:
+    """A copy of the demo store served by gunicorn (two workers, each replaced after 3 requests) under a policy."""
     store = tmp_path / "beacon.sqlite"
     shutil.copy(demo_store_file, store)
     policy = tmp_path / "policy.yaml"
-    policy.write_text(POLICY, encoding="utf-8")
+    policy.write_text(policy_text, encoding="utf-8")
     port, log = free_port(), tmp_path / "gunicorn.log"
     command = [
         str(Path(sys.executable).with_name("gunicorn")),
@@ -67,13 +69,9 @@ def server(tmp_path: Path, demo_store_file: Path) -> Iterator[Server]:
         *("--max-requests", "3", "--max-requests-jitter", "0"),
         *("--env", f"PROMETHEUS_MULTIPROC_DIR={tmp_path / 'metrics'}", PRODUCTION_APP),
     ]
-    env = server_environment(f"sqlite:///{store}") | {
-        "BEACON_ACCESS_FILE": str(policy),
-        "BEACON_RATE_LIMIT": "0.001",  # one request per 1000 s: no refill during the test, however slow
-        "BEACON_RATE_BURST": "8",
-    }
+    environment = server_environment(f"sqlite:///{store}") | {"BEACON_ACCESS_FILE": str(policy)} | env
     with log.open("w") as output:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT)
     running = Server(process, port, log)
     try:
         wait_for(running.live, "gunicorn answering /health/live", running)
@@ -81,6 +79,13 @@ def server(tmp_path: Path, demo_store_file: Path) -> Iterator[Server]:
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+@pytest.fixture
+def server(tmp_path: Path, demo_store_file: Path) -> Iterator[Server]:
+    # One request per 1000 s: no refill during the test, however slow.
+    with gunicorn_server(tmp_path, demo_store_file, POLICY, BEACON_RATE_LIMIT="0.001", BEACON_RATE_BURST="8") as s:
+        yield s
 
 
 def test_budget_and_rate_limit_are_shared_by_all_workers(server, tmp_path):

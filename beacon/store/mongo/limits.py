@@ -1,8 +1,10 @@
 """Query budgets and rate-limit buckets in MongoDB (see beacon.store.limits), shared by every host.
 
-Two collections: `limits_budget_events` (one document per charged query, `expires` a date with a TTL
-index, so MongoDB drops spent events itself) and `limits_rate_buckets` (one per client). The server's
-user needs write access to these two collections only.
+Three collections: `limits_budget_events` (one document per charged query, `expires` a date with a TTL
+index, so MongoDB drops spent events itself), `limits_rate_buckets` (one per client) and
+`limits_member_answers` (one per caller, dataset and member: `_id` names all three, so concurrent upserts
+of one total meet on the `_id` index, which MongoDB retries itself; TTL on `expires`). The server's
+user needs write access to these three collections only.
 
 A budget is spent optimistically: the events are inserted first, then counted; when a budget turns
 out to be over its limit, the new events are deleted again and the query refused. Two racing queries
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import datetime
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -24,7 +26,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 from beacon.store.base import StoreUnavailable
 from beacon.store.limits import Charge
 
-EVENTS, BUCKETS = "limits_budget_events", "limits_rate_buckets"
+EVENTS, BUCKETS, ANSWERS = "limits_budget_events", "limits_rate_buckets", "limits_member_answers"
 _RETRIES = 5
 
 
@@ -63,6 +65,8 @@ class MongoLimits:
                 database = self._connect()[self._database_name]
                 database[EVENTS].create_index([("key", ASCENDING), ("expires", ASCENDING)])
                 database[EVENTS].create_index("expires", expireAfterSeconds=0)
+                database[ANSWERS].create_index([("key", ASCENDING), ("total", ASCENDING)])
+                database[ANSWERS].create_index("expires", expireAfterSeconds=0)
                 self._database = database
             return self._database
 
@@ -105,6 +109,32 @@ class MongoLimits:
         except PyMongoError as error:
             raise StoreUnavailable(f"MongoDB limits failed: {error}") from None
 
+    def member_counts(self, key: str, biosamples: Collection[str], now: float) -> dict[str, int]:
+        """The unexpired counts of these members under `key` (see LimitsStore)."""
+        try:
+            wanted = {"_id": {"$in": [f"{key}\x00{biosample}" for biosample in biosamples]}}
+            found = self._db()[ANSWERS].find(wanted | {"expires": {"$gt": _date(now)}})
+            return {document["biosample"]: int(document["total"]) for document in found}
+        except PyMongoError as error:
+            raise StoreUnavailable(f"MongoDB limits failed: {error}") from None
+
+    def add_member_answers(
+        self, key: str, decided: Mapping[str, int], seen: Mapping[str, int], window: float, now: float
+    ) -> frozenset[str]:
+        """Add decided answers to counts that are still `seen` (see LimitsStore). Each member's count changes in
+        one step (its filter holds the count seen); when one has changed, those added before it stay added,
+        which only spends budgets sooner."""
+        try:
+            collection = self._db()[ANSWERS]
+            # The TTL monitor runs once a minute: expired totals are removed here before adding to them.
+            collection.delete_many({"key": key, "expires": {"$lte": _date(now)}})
+            changed = [
+                b for b, count in decided.items() if not _add(collection, key, b, count, seen.get(b, 0), now + window)
+            ]
+            return frozenset(changed)
+        except PyMongoError as error:
+            raise StoreUnavailable(f"MongoDB limits failed: {error}") from None
+
     def close(self) -> None:
         """Nothing to release beyond the client, which pymongo closes at exit."""
         with self._lock:
@@ -119,4 +149,17 @@ def _compare_and_set(buckets: Any, key: str, found: dict[str, Any] | None, updat
         except DuplicateKeyError:
             return False
     result = buckets.update_one({"_id": key, "at": found["at"], "tokens": found["tokens"]}, {"$set": update})
+    return result.modified_count == 1
+
+
+def _add(collection: Any, key: str, biosample: str, count: int, seen: int, expires: float) -> bool:
+    """Add `count` to a member's count if it still is `seen`; False when another request changed it."""
+    if seen == 0:
+        try:
+            document = {"key": key, "biosample": biosample, "total": count, "expires": _date(expires)}
+            collection.insert_one({"_id": f"{key}\x00{biosample}", **document})
+            return True
+        except DuplicateKeyError:
+            return False
+    result = collection.update_one({"_id": f"{key}\x00{biosample}", "total": seen}, {"$inc": {"total": count}})
     return result.modified_count == 1
