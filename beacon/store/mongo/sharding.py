@@ -6,6 +6,8 @@ and `bucket: {$in: ...}`) go to the shards owning those buckets only; the ranged
 dataset version, then `start`) lets MongoDB split a dense bucket into chunks, so that the smallest
 unit a chunk cannot split is the alleles at ONE position of ONE dataset version (kilobytes), never a
 whole bucket of every dataset and version (the jumbo chunks of a key ending at `bucket`).
+`g_variant_carriers` is sharded on the same key (its chunks hold the variant's fields), so a variant's
+carriers live on the shard of the variant.
 """
 
 from __future__ import annotations
@@ -14,15 +16,21 @@ from typing import Any
 
 from pymongo.database import Database
 
-from beacon.store.mongo.state import VARIANTS
+from beacon.store.mongo.state import CARRIERS, VARIANTS
 
 SHARD_KEY: dict[str, Any] = {"assembly": 1, "chromosome": 1, "bucket": "hashed", "v": 1, "start": 1}
 """The key of `g_variants` on a sharded cluster (every stored variant holds each of its fields)."""
 
 
 def shard_variants(db: Database) -> dict[str, Any]:
-    """Shard `g_variants` on SHARD_KEY (run against mongos by a cluster manager); the server's reply."""
-    db[VARIANTS].create_index(list(SHARD_KEY.items()), name="shard_key")
+    """Shard `g_variants` and `g_variant_carriers` on SHARD_KEY (run against mongos by a cluster manager).
+
+    The server's reply for `g_variants`.
+    """
     admin = db.client.admin
     admin.command("enableSharding", db.name)
-    return admin.command("shardCollection", f"{db.name}.{VARIANTS}", key=SHARD_KEY)
+    replies = []
+    for collection in (VARIANTS, CARRIERS):
+        db[collection].create_index(list(SHARD_KEY.items()), name="shard_key")
+        replies.append(admin.command("shardCollection", f"{db.name}.{collection}", key=SHARD_KEY))
+    return replies[0]
