@@ -209,6 +209,25 @@ def test_a_load_stays_invisible_until_its_commit_and_the_replaced_version_is_del
     assert store_d.count_variants(EVERYTHING) == 2
 
 
+def test_the_carrier_chunks_of_a_version_go_with_it(store_d):
+    def chunk_versions() -> list[int]:
+        return sorted(store_d.database()[CARRIERS].distinct("v"))
+
+    load(store_d, DELETION)  # carried by S1
+    first = set_document(store_d)["current"]["version"]
+    replacing = store_d.begin_variant_load(D, replace=True)
+    replacing.add([dataclasses.replace(DELETION, carriers=(("S2", None),))])
+    second = set_document(store_d)["loading"]["version"]
+    assert chunk_versions() == [first, second]
+    replacing.abort()  # an aborted load leaves no chunk behind
+    assert chunk_versions() == [first] and store_d.variant_carriers(D, DELETION.variant_id) == ["S1"]
+    load(store_d, dataclasses.replace(DELETION, carriers=(("S2", None),)), replace=True)
+    assert chunk_versions() == [set_document(store_d)["current"]["version"]]  # the replaced version's are gone
+    assert store_d.variant_carriers(D, DELETION.variant_id) == ["S2"]
+    assert store_d.remove_dataset(D)
+    assert chunk_versions() == []
+
+
 def test_a_replaced_version_stays_until_the_grace_period_has_passed(store_d):
     store_d.write_options = dataclasses.replace(store_d.write_options, cleanup_grace=0.3)
     load(store_d, SNV)

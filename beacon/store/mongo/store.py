@@ -155,9 +155,10 @@ class MongoStore(mongo_inspection.InspectionMethods):
             self._schema_ready = True
         elif self.read_only:
             state = "not initialised" if version is None else f"at schema version {version}, older than this beacon's"
+            migration = " (it moves each variant's case-level data into g_variant_carriers)" if version else ""
             raise StoreUnavailable(
                 f"the MongoDB database {self._database_name!r} at {self.where} is {state}: "
-                "run 'beacon init' (or a load) with a user that may write"
+                f"run 'beacon init' (or a load) with a user that may write{migration}"
             )
         else:
             self._ensure_schema()
