@@ -353,6 +353,11 @@ def test_every_stored_variant_holds_the_shard_key_and_positional_filters_name_it
     load(store_d, SNV, MNP, DELETION)
     for stored in store_d.database()[VARIANTS].find({}, {"_id": 0}):
         assert set(SHARD_KEY) <= set(stored)
+    from beacon.store.mongo.sharding import CARRIER_SHARD_KEY
+
+    assert list(CARRIER_SHARD_KEY) == [*SHARD_KEY, "n"]  # a variant's chunks split apart by number
+    chunks = list(store_d.database()[CARRIERS].find({}, {"_id": 0}))
+    assert chunks and all(set(CARRIER_SHARD_KEY) <= set(chunk) for chunk in chunks)
     variant_set = VariantSet(version=7, assembly="GRCh38", max_short_span=2)
     positional = [
         VariantQuery(D, kind="range", chromosome="17", start=7_577_000, end=7_578_000),
