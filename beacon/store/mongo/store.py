@@ -12,6 +12,8 @@ Where things are:
   multi-document transactions, so one code path serves standalone servers, replica sets and sharded
   clusters; `mongo_variants`, `mongo_loads` and `mongo_ontologies` apply the same idea to variant loads (a version
   per dataset, switched by one update) and ontologies;
+- `mongo_carriers` and `mongo_variant_reads`: case-level data in bounded chunks of its own collection, and the
+  variant reads (pages, counts, the semi-join of biosample queries);
 - `mongo_budget`: the time budget of reads;
 - `docs/scaling.md`: sharding.
 

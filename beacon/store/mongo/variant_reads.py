@@ -38,7 +38,9 @@ def count_variants(db: Database, variant_set: VariantSet, query: VariantQuery) -
     )
 
 
-def find_variants(db: Database, variant_set: VariantSet, query: VariantQuery, skip: int, limit: int) -> list[Any]:
+def find_variants(
+    db: Database, variant_set: VariantSet, query: VariantQuery, skip: int, limit: int
+) -> list[VariantDocument]:
     """The matching variants in position order with skip/limit applied, their carriers as the query asks."""
     stored: list[dict[str, Any]] = []
     for carried in _carried(db, variant_set, query):
