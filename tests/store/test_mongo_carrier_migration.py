@@ -64,9 +64,12 @@ def test_beacon_init_moves_embedded_carriers_into_chunks(schema_3):
 
 def test_an_interrupted_migration_is_finished_without_duplicates(schema_3):
     db = schema_3.database()
-    version = db[VARIANTS].find_one({"variant_id": SNV.variant_id})["v"]
-    chunk = {"v": version, "variant_id": SNV.variant_id, "n": 0, "f": 0, "b": ["S2"], "z": [None]}
-    db[CARRIERS].insert_one(chunk)  # written by a `beacon init` that died before removing the array
+    stored = db[VARIANTS].find_one({"variant_id": SNV.variant_id})
+    # A `beacon init` that died after writing the chunk, before removing the array: its chunk, as it wrote it.
+    chunk_id = f"{stored['_id']}/0"
+    written = {"v": stored["v"], "variant_id": SNV.variant_id, "n": 0, "f": 0, "b": ["S2"], "z": [None]}
+    db[CARRIERS].insert_one({"_id": chunk_id, **written})
     schema_3.check()
     assert db[CARRIERS].count_documents({"variant_id": SNV.variant_id}) == 1
     assert schema_3.variant_carriers(D, SNV.variant_id) == ["S1", "S2", "S3"]
+    assert schema_3.find_variants(VariantQuery(D, kind="all", limit=1))[0].carriers[2] == ("S3", None)

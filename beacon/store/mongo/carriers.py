@@ -31,9 +31,11 @@ index), in batches of ID_BATCH ids so that no command nears 16 MB.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import suppress
 from typing import Any
 
 from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
 
 from beacon.store.base import StoreError, VariantDocument, VariantQuery
 from beacon.store.mongo import state
@@ -160,18 +162,21 @@ def copy_chunks(
 def move_embedded_carriers(db: Database) -> int:
     """Schema 4: move the `carriers` arrays of older variant documents into chunks; how many variants moved.
 
-    Idempotent (a variant's chunks are written again from its array, which is removed last), so an
-    interrupted `beacon init` is finished by the next one.
+    Each chunk is written by its own `_id` (`"<variant document _id>/<n>"`, upserted), and the array is
+    removed last: an interrupted `beacon init` is finished by the next one, and two at once write the
+    same chunks, never twice.
     """
     moved = 0
     embedded = {"carriers": {"$type": "array"}}
     fields = {"_id": 1, "v": 1, "assembly": 1, "chromosome": 1, "start": 1, "variant_id": 1, "carriers": 1}
     for stored in db[state.VARIANTS].find(embedded, fields):
         carriers = tuple((carrier["b"], carrier.get("z")) for carrier in stored["carriers"])
-        db[state.CARRIERS].delete_many({"v": stored["v"], "variant_id": stored["variant_id"]})
+        for chunk in _chunks(stored, carriers):
+            chunk_id = f"{stored['_id']}/{chunk['n']}"
+            with suppress(DuplicateKeyError):  # another `beacon init` upserted the same chunk at the same moment
+                db[state.CARRIERS].replace_one({"_id": chunk_id}, {"_id": chunk_id, **chunk}, upsert=True)
         update: dict[str, Any] = {"$unset": {"carriers": ""}}
         if carriers:
-            db[state.CARRIERS].insert_many(_chunks(stored, carriers), ordered=False)
             update["$set"] = {CARRIER_COUNT: len(carriers)}
         db[state.VARIANTS].update_one({"_id": stored["_id"]}, update)
         moved += 1
