@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache, partial
 from typing import Any
 
-from beacon.query.member_budget import MemberBudget, MemberLedger, screen_and_charge
+from beacon.query.member_budget import CANDIDATE_MARGIN, MemberBudget, MemberLedger, screen_and_charge
 from beacon.store.base import PopulationFrequency, Store, VariantDocument, VariantQuery
 
 TOTAL_POPULATION = "Total"
@@ -85,6 +85,20 @@ def variant_threshold(document: VariantDocument, protections: Protections) -> in
         return base
     digest = hmac.new(protections.secret, document.variant_id.encode(), hashlib.sha256).digest()
     return base + int.from_bytes(digest[:4], "big") % (protections.threshold_jitter + 1)
+
+
+def carriers_needed(protections: Protections) -> int:
+    """How many of a variant's carriers the protections need read (0: none).
+
+    Rare-allele protection falls back on the carriers for an allele count: with `k` read (each counting at
+    least 1) a variant carried by more counts at least `k`, so `k` = the highest threshold decides rarity as
+    all of them would. Member budgets screen alleles within CANDIDATE_MARGIN copies of their threshold,
+    which have fewer carriers than that, so those are read whole.
+    """
+    if protections.min_allele_count is None:
+        return 0
+    needed = protections.min_allele_count + protections.threshold_jitter
+    return needed + CANDIDATE_MARGIN if protections.member_budget is not None else needed
 
 
 def is_rare(document: VariantDocument, protections: Protections) -> bool:

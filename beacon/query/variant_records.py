@@ -24,6 +24,13 @@ ZYGOSITY_TERMS = {
 }
 """GENO terms for the zygosity labels the VCF loader assigns to carriers."""
 
+CASE_LEVEL_LIMIT = 1000
+"""Most carriers one record lists in `caseLevelData` (the first, in load order): a variant carried by
+hundreds of thousands of biosamples would otherwise make one record tens of MB. The record's `info`
+says when the list is cut; `/g_variants/{id}/biosamples` pages through all of them."""
+CASE_LEVEL_READ = CASE_LEVEL_LIMIT + 1
+"""The `VariantQuery.max_carriers` of record pages: one more than a record lists, to tell a cut list."""
+
 _COUNT_KEYS = (
     (2, "alleleCount"),
     (3, "alleleNumber"),
@@ -71,8 +78,20 @@ def build_record(
     if attributes:
         record["molecularAttributes"] = attributes
     if include_case_level and document.carriers:
-        record["caseLevelData"] = case_level_data(document.carriers)
+        record["caseLevelData"] = case_level_data(document.carriers[:CASE_LEVEL_LIMIT])
+        if len(document.carriers) > CASE_LEVEL_LIMIT:
+            record["info"] = {"caseLevelData": case_level_note(document.variant_id)}
     return record
+
+
+def case_level_note(variant_id: str) -> dict[str, Any]:
+    """What a record's `info` says when its `caseLevelData` lists only the first CASE_LEVEL_LIMIT carriers."""
+    return {
+        "listed": CASE_LEVEL_LIMIT,
+        "complete": False,
+        "note": f"caseLevelData lists the first {CASE_LEVEL_LIMIT} carriers of this variant only; "
+        f"/g_variants/{variant_id}/biosamples returns all of them",
+    }
 
 
 def _variation(document: VariantDocument, accession: str) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
@@ -11,10 +11,11 @@ from beacon.errors import NotFound
 from beacon.query.carriers import CannotTell, individuals_of, missing_annotations_reason, no_case_level_data
 from beacon.query.entries import Caller, Scope, VisibleDataset, answer_per_dataset, not_answered, visible_datasets
 from beacon.query.entry_types import G_VARIANTS, EntryType
-from beacon.query.privacy import NO_PROTECTIONS, Protections, common_variants, protected_search
+from beacon.query.granularity import Granularity, narrowest
+from beacon.query.privacy import NO_PROTECTIONS, Protections, carriers_needed, common_variants, protected_search
 from beacon.query.requests import BeaconRequest
 from beacon.query.responses import DatasetResult
-from beacon.query.variant_records import build_record, dataset_frequency_source
+from beacon.query.variant_records import CASE_LEVEL_READ, build_record, dataset_frequency_source
 from beacon.query.variants import VariantRequest
 from beacon.store.base import FrequencySource, RecordQuery, Store, VariantDocument, VariantQuery, build_id_query
 
@@ -65,9 +66,11 @@ def search_variants(
 
     datasets = search.datasets(scope)
     searches = {dataset.dataset_id: protected_search(search.store, dataset.protections) for dataset in datasets}
+    reading = {dataset.dataset_id: carrier_reading(dataset, request.requested_granularity) for dataset in datasets}
 
     def query(dataset_id: str) -> VariantQuery:
-        return variant_request.for_dataset(dataset_id, skip=request.offset, limit=request.limit)
+        found = variant_request.for_dataset(dataset_id, skip=request.offset, limit=request.limit)
+        return replace(found, **reading[dataset_id])
 
     def count(dataset_id: str) -> int:
         return searches[dataset_id][0](query(dataset_id))
@@ -87,6 +90,21 @@ def search_variants(
     )
     results = [*answered, *not_answered(datasets, reasons, request, G_VARIANTS)]
     return sorted(results, key=lambda result: result.dataset_id)
+
+
+def carrier_reading(dataset: VisibleDataset, requested: Granularity) -> dict[str, Any]:
+    """How much of each variant's carriers a g_variants answer reads (`VariantQuery.with_carriers`/`max_carriers`).
+
+    Records (record granularity) list at most CASE_LEVEL_LIMIT carriers, so CASE_LEVEL_READ are read;
+    answers without records read none, except what rare-allele protection needs: its allele count falls
+    back on the carriers, and with `k` carriers read (each counting at least 1) a variant carried by
+    more than `k` counts at least `k`, so `k` = the highest threshold (minimum plus jitter) decides
+    rarity exactly as all of them would.
+    """
+    needed = carriers_needed(dataset.protections)
+    if narrowest(requested, dataset.ceiling, G_VARIANTS.max_granularity) == Granularity.RECORD:
+        return {"max_carriers": max(CASE_LEVEL_READ, needed)}
+    return {"max_carriers": needed} if needed > 0 else {"with_carriers": False}
 
 
 def cannot_tell(
@@ -162,4 +180,7 @@ def _hidden_variant(store: Store, dataset_id: str, variant_id: str, protections:
     if protections == NO_PROTECTIONS or protections.min_allele_count is None:
         return False
     query = build_id_query(dataset_id, variant_id)
-    return query is None or not common_variants(store, query, protections)
+    # Enough carriers for the protections to decide (see `carrier_reading`), not all of them.
+    return query is None or not common_variants(
+        store, replace(query, max_carriers=carriers_needed(protections)), protections
+    )

@@ -23,6 +23,7 @@ from beacon.store.variant_types import (
     VariantQuery as VariantQuery,
     VariantStatistics as VariantStatistics,
     build_id_query as build_id_query,
+    carriers_wanted as carriers_wanted,
 )
 
 if TYPE_CHECKING:
@@ -243,7 +244,9 @@ class Store(Protocol):
         """How many variants match (never materialises records)."""
 
     def find_variants(self, query: VariantQuery) -> list[VariantDocument]:
-        """The matching variants, ordered by chromosome and position, with skip/limit applied."""
+        """The matching variants, ordered by chromosome and position, with skip/limit applied.
+
+        Each one's `carriers` as `carriers_wanted` cuts them (`query.with_carriers`, `query.max_carriers`)."""
 
     def variant_assemblies(self) -> set[str]:
         """Assemblies of the loaded variants (to decide whether assemblyId may be omitted)."""

@@ -166,6 +166,20 @@ class VariantQuery:
     mate_start_max: int | None = None
     skip: int = 0
     limit: int = 10
+    # What `find_variants` reads of each variant's carriers: none (`with_carriers=False`, for answers that
+    # show no case-level data), or at most `max_carriers` of them (the first in load order). Counts,
+    # carrier queries and `biosample_ids` narrowing ignore both.
+    with_carriers: bool = True
+    max_carriers: int | None = None
+
+
+def carriers_wanted(
+    carriers: tuple[tuple[str, str | None], ...], query: VariantQuery
+) -> tuple[tuple[str, str | None], ...]:
+    """The part of a variant's carriers `find_variants` returns for a query (`with_carriers`, `max_carriers`)."""
+    if not query.with_carriers:
+        return ()
+    return carriers if query.max_carriers is None else carriers[: max(query.max_carriers, 0)]
 
 
 def build_id_query(dataset_id: str, variant_id: str) -> VariantQuery | None:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from beacon.store.base import MetadataBatch, RecordQuery, TermCondition, ValueCondition, VariantQuery
+from beacon.store.mongo.carriers import carrier_filter
 from beacon.store.mongo.queries import Visibility, record_filter, wildcard_pattern
 from beacon.store.mongo.variant_queries import VariantSet, bases_match, find_filter
 
@@ -136,7 +137,7 @@ def test_filter_paths_are_data(notes):
 VARIANT_KEYS = {
     "v", "assembly", "chromosome", "bucket", "start", "end", "span", "norm_start", "norm_ref", "norm_alt",
     "reference_bases", "alternate_bases", "variant_id", "variant_type", "length", "gene_ids",
-    "gene_keys", "protein_keys", "rs_ids", "aminoacid_changes", "carriers.b",
+    "gene_keys", "protein_keys", "rs_ids", "aminoacid_changes",
     "$and", "$or", "$eq", "$in", "$gt", "$gte", "$lt", "$lte", "$regex",
 }  # fmt: skip
 VARIANT_SET = VariantSet(version=3, assembly="GRCh38", count=9, max_short_span=900, max_span=5000, max_shift=1)
@@ -164,14 +165,18 @@ def hostile_variant_queries(text: str) -> list[VariantQuery]:
 @pytest.mark.parametrize("text", HOSTILE)
 def test_hostile_text_never_becomes_a_key_of_a_variant_filter(text):
     for query in hostile_variant_queries(text):
-        assert keys_of(find_filter(query, VARIANT_SET)) <= VARIANT_KEYS
+        assert keys_of(find_filter(query, VARIANT_SET, carried=(text,))) <= VARIANT_KEYS
+        # The biosamples go to the carrier chunks first (the semi-join), also only as data.
+        assert keys_of(carrier_filter(3, query)) <= {"v", "b", "chromosome", "$eq", "$in"}
 
 
 @pytest.mark.parametrize("text", HOSTILE)
 def test_hostile_text_is_only_ever_compared_in_a_variant_filter(text):
     for query in hostile_variant_queries(text):
-        places = {key for key, value in walk(find_filter(query, VARIANT_SET)) if value == text}
+        places = {key for key, value in walk(find_filter(query, VARIANT_SET, carried=(text,))) if value == text}
         assert places and places <= {"$eq", "$in"}
+        chunk_places = {key for key, value in walk(carrier_filter(3, query)) if value == text}
+        assert chunk_places <= {"$eq", "$in"} and (query.biosample_ids is None or "$in" in chunk_places)
 
 
 def test_n_wildcards_become_anchored_patterns_of_literal_bases():

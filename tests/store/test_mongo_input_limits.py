@@ -11,6 +11,7 @@ import json
 import pytest
 
 from beacon.store.base import ValueCondition, VariantQuery
+from beacon.store.mongo.carriers import carrier_filter
 from beacon.store.mongo.queries import condition_filter, wildcard_pattern
 from beacon.store.mongo.variant_queries import VariantSet, find_filter, variant_filters
 
@@ -38,12 +39,20 @@ def test_a_huge_start_through_the_store_is_refused_before_the_server(mongo_store
 
 def test_a_large_biosample_list_is_sent_once_not_per_or_branch():
     biosamples = frozenset(f"S{i}" for i in range(5000))
+    carried = [f"GRCh38-1-{1000 + i}-A-T" for i in range(5000)]  # what the semi-join's first step found
     query = VariantQuery("D1", kind="range", chromosome="1", start=1000, end=2000, biosample_ids=biosamples)
-    assert len(variant_filters(query, LONG_VARIANTS)) == 2  # a short-variant part and a long-variant part
-    combined = find_filter(query, LONG_VARIANTS)
-    assert json.dumps(combined).count('"S4999"') == 1
-    assert [set(clause) for clause in combined["$and"]] == [{"$or"}, {"carriers.b"}]
+    assert len(variant_filters(query, LONG_VARIANTS, carried)) == 2  # a short-variant part and a long-variant part
+    assert json.dumps(carrier_filter(3, query)).count('"S4999"') == 1  # the biosamples: once, to the chunks
+    combined = find_filter(query, LONG_VARIANTS, carried)
+    assert json.dumps(combined).count('"GRCh38-1-5999-A-T"') == 1  # the variants they carry: once
+    assert [set(clause) for clause in combined["$and"]] == [{"$or"}, {"variant_id"}]
     assert all("$and" not in branch for branch in combined["$and"][0]["$or"])
+
+
+def test_a_query_naming_biosamples_is_never_built_without_their_variants():
+    query = VariantQuery("D1", kind="all", biosample_ids=frozenset({"S1"}))
+    with pytest.raises(ValueError, match="variants they carry"):
+        find_filter(query, LONG_VARIANTS)
 
 
 def test_wildcard_runs_count_once_and_many_wildcards_are_refused():

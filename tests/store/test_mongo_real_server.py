@@ -154,6 +154,32 @@ def test_no_request_path_scans_a_whole_collection(server):
         assert "COLLSCAN" not in stages, (command, stages)
 
 
+def test_the_carrier_steps_use_their_indexes(server):
+    """Case-level data (mongo_carriers): biosample -> variants on `by_carrier`, variant -> carriers on `by_variant`,
+    and the semi-join's second step on `by_variant_id`; none scans a collection."""
+    import dataclasses
+
+    from beacon.store.mongo.carriers import carrier_filter
+    from beacon.store.mongo.state import CARRIERS
+
+    store, _client = server
+    crowd = tuple((f"S{number}", "heterozygous") for number in range(25_000))  # three chunks
+    _with_variants(store, dataclasses.replace(SNV, carriers=crowd), dataclasses.replace(MNP, carriers=(("S1", None),)))
+    db = store.database()
+    variant_set = VariantSet.from_document(db[STATE].find_one({"_id": f"variants/{D}"})["current"])
+    carried = VariantQuery(D, kind="all", biosample_ids=frozenset({"S1", "S24999"}))
+    chunk_step = {"find": CARRIERS, "filter": carrier_filter(variant_set.version, carried), "hint": "by_carrier"}
+    page_step = {"find": CARRIERS, "filter": {"v": variant_set.version, "variant_id": {"$in": [SNV.variant_id]}}}
+    page_step |= {"sort": {"variant_id": 1, "n": 1}, "hint": "by_variant"}
+    variant_step = {"find": VARIANTS, "filter": find_filter(carried, variant_set, [SNV.variant_id, MNP.variant_id])}
+    variant_step |= {"sort": {"chromosome": 1, "start": 1, "variant_id": 1}, "hint": index_hint(carried), "limit": 10}
+    for command in (chunk_step, page_step, variant_step):
+        plan = _explain(db, command)
+        assert "COLLSCAN" not in _stages(plan["queryPlanner"]), (command, plan)
+        assert set(_values_of(plan, "indexName")) == {command["hint"]}, plan
+    assert store.count_variants(carried) == 2 and len(store.variant_carriers(D, SNV.variant_id)) == 25_000
+
+
 def build_range() -> VariantQuery:
     return VariantQuery(D, chromosome="17", kind="range", start=7572000, end=7577150)
 

@@ -6,7 +6,7 @@ import pytest
 
 from beacon.store.base import MetadataBatch, RecordQuery, StoreError, StoreUnavailable
 from beacon.store.mongo import MongoStore
-from beacon.store.mongo.state import ONTOLOGY_TERMS, RECORDS, SCHEMA_ID, SCHEMA_VERSION, STATE, VARIANTS
+from beacon.store.mongo.state import CARRIERS, ONTOLOGY_TERMS, RECORDS, SCHEMA_ID, SCHEMA_VERSION, STATE, VARIANTS
 from beacon.store.mongo.summaries import SUMMARIES
 
 # What the metadata queries need (see mongo_state.RECORD_INDEXES), written out by hand.
@@ -36,16 +36,19 @@ EXPECTED_VARIANT_INDEXES = {
     "by_variant_id": [("v", 1), ("variant_id", 1)],
     "by_gene": [("v", 1), ("gene_ids", 1)],
     "by_aminoacid_change": [("v", 1), ("aminoacid_changes", 1)],
-    "by_carrier": [("v", 1), ("carriers.b", 1)],
     "by_rs_id": [("v", 1), ("rs_ids", 1)],
     "by_gene_key": [("v", 1), ("gene_keys", 1)],
     "by_protein_key": [("v", 1), ("protein_keys", 1)],
 }  # fmt: skip
+# Case-level data (mongo_carriers): a variant's chunks in order, and the variants a biosample carries.
+EXPECTED_CARRIER_INDEXES = {
+    "by_variant": [("v", 1), ("variant_id", 1), ("n", 1)],
+    "by_carrier": [("v", 1), ("b", 1), ("chromosome", 1), ("start", 1), ("variant_id", 1)],
+}
 PARTIAL_FILTERS = {
     "by_long_span": {"span": {"$gt": 1000}},
     "by_gene": {"gene_ids": {"$exists": True}},
     "by_aminoacid_change": {"aminoacid_changes": {"$exists": True}},
-    "by_carrier": {"carriers.b": {"$exists": True}},
     "by_rs_id": {"rs_ids": {"$exists": True}},
     "by_gene_key": {"gene_keys": {"$exists": True}},
     "by_protein_key": {"protein_keys": {"$exists": True}},
@@ -68,6 +71,9 @@ def test_the_variant_and_ontology_indexes_are_created_too(mongo_store):
     mongo_store.check()
     variant_indexes = index_keys(mongo_store, VARIANTS)
     assert {name: variant_indexes[name] for name in EXPECTED_VARIANT_INDEXES} == EXPECTED_VARIANT_INDEXES
+    assert "by_carrier" not in variant_indexes  # variants hold no carriers since schema 4
+    carrier_indexes = index_keys(mongo_store, CARRIERS)
+    assert {name: carrier_indexes[name] for name in EXPECTED_CARRIER_INDEXES} == EXPECTED_CARRIER_INDEXES
     assert index_keys(mongo_store, ONTOLOGY_TERMS)["by_ontology"] == [("ontology", 1), ("version", 1), ("id", 1)]
     information = mongo_store.database()[VARIANTS].index_information()
     for name, partial in PARTIAL_FILTERS.items():
@@ -83,7 +89,7 @@ def test_a_database_of_the_previous_schema_is_upgraded_by_check(mongo_store):
     mongo_store._schema_ready = False
     mongo_store.check()
     assert set(EXPECTED_VARIANT_INDEXES) <= set(index_keys(mongo_store, VARIANTS))
-    assert db[STATE].find_one({"_id": SCHEMA_ID})["version"] == SCHEMA_VERSION == 3
+    assert db[STATE].find_one({"_id": SCHEMA_ID})["version"] == SCHEMA_VERSION == 4
 
 
 def test_a_database_of_schema_2_gets_the_new_record_indexes_and_its_summaries(mongo_store):

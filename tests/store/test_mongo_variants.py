@@ -15,7 +15,7 @@ import pytest
 
 from beacon.store.base import MetadataBatch, PopulationFrequency, StoreError, VariantQuery, build_id_query
 from beacon.store.mongo import state, writes as mongo_writes
-from beacon.store.mongo.state import STATE, VARIANTS, LostLock
+from beacon.store.mongo.state import CARRIERS, STATE, VARIANTS, LostLock
 from beacon.store.mongo.variant_queries import VariantSet, bucket_numbers, find_filter, variant_filters
 from tests.store.test_variant_contract import MNP, SNV, variant
 
@@ -74,8 +74,13 @@ def test_a_variant_is_stored_with_its_shard_key_and_only_the_lists_it_has(store_
         "length": 1,
         "frequencies": [["Total", 0.25, 1, 4, None, None, None]],
         "gene_ids": ["TP53"],
-        "carriers": [{"b": "S1", "z": "heterozygous"}],
+        "carrier_count": 1,  # the carriers themselves: chunks of their own collection (mongo_carriers)
     }
+    chunks = list(store_d.database()[CARRIERS].find({}, {"_id": 0}))
+    assert chunks == [
+        {"v": version, "assembly": "GRCh38", "chromosome": "17", "start": 7577199, "variant_id": DELETION.variant_id,
+         "bucket": 75, "n": 0, "f": 0, "b": ["S1"], "z": ["heterozygous"]}
+    ]  # fmt: skip
 
 
 def test_the_variant_set_document_records_what_queries_need(store_d):
@@ -204,6 +209,25 @@ def test_a_load_stays_invisible_until_its_commit_and_the_replaced_version_is_del
     assert store_d.count_variants(EVERYTHING) == 2
 
 
+def test_the_carrier_chunks_of_a_version_go_with_it(store_d):
+    def chunk_versions() -> list[int]:
+        return sorted(store_d.database()[CARRIERS].distinct("v"))
+
+    load(store_d, DELETION)  # carried by S1
+    first = set_document(store_d)["current"]["version"]
+    replacing = store_d.begin_variant_load(D, replace=True)
+    replacing.add([dataclasses.replace(DELETION, carriers=(("S2", None),))])
+    second = set_document(store_d)["loading"]["version"]
+    assert chunk_versions() == [first, second]
+    replacing.abort()  # an aborted load leaves no chunk behind
+    assert chunk_versions() == [first] and store_d.variant_carriers(D, DELETION.variant_id) == ["S1"]
+    load(store_d, dataclasses.replace(DELETION, carriers=(("S2", None),)), replace=True)
+    assert chunk_versions() == [set_document(store_d)["current"]["version"]]  # the replaced version's are gone
+    assert store_d.variant_carriers(D, DELETION.variant_id) == ["S2"]
+    assert store_d.remove_dataset(D)
+    assert chunk_versions() == []
+
+
 def test_a_replaced_version_stays_until_the_grace_period_has_passed(store_d):
     store_d.write_options = dataclasses.replace(store_d.write_options, cleanup_grace=0.3)
     load(store_d, SNV)
@@ -329,6 +353,11 @@ def test_every_stored_variant_holds_the_shard_key_and_positional_filters_name_it
     load(store_d, SNV, MNP, DELETION)
     for stored in store_d.database()[VARIANTS].find({}, {"_id": 0}):
         assert set(SHARD_KEY) <= set(stored)
+    from beacon.store.mongo.sharding import CARRIER_SHARD_KEY
+
+    assert list(CARRIER_SHARD_KEY) == [*SHARD_KEY, "n"]  # a variant's chunks split apart by number
+    chunks = list(store_d.database()[CARRIERS].find({}, {"_id": 0}))
+    assert chunks and all(set(CARRIER_SHARD_KEY) <= set(chunk) for chunk in chunks)
     variant_set = VariantSet(version=7, assembly="GRCh38", max_short_span=2)
     positional = [
         VariantQuery(D, kind="range", chromosome="17", start=7_577_000, end=7_578_000),
@@ -353,7 +382,7 @@ def test_queries_without_a_position_are_hinted_to_their_own_index(store_d):
         VariantQuery(D, kind="all", rs_id="rs28934576"): "by_rs_id",
         VariantQuery(D, kind="all", protein_id="ENSP00000269305.4:p.R175H"): "by_protein_key",
         VariantQuery(D, kind="all", aminoacid_change="V600E"): "by_aminoacid_change",
-        VariantQuery(D, kind="all", biosample_ids=carriers): "by_carrier",
+        VariantQuery(D, kind="all", biosample_ids=carriers): "by_variant_id",  # among those its chunks name
         VariantQuery(D, kind="gene", gene_id="TP53", biosample_ids=carriers): None,
         VariantQuery(D, kind="range", chromosome="17", start=1, end=9, gene_id="TP53"): None,  # bounded by position
         EVERYTHING: None,
@@ -364,3 +393,10 @@ def test_queries_without_a_position_are_hinted_to_their_own_index(store_d):
     load(store_d, DELETION)  # the hinted queries run (mongomock accepts hints; plans: the real-server harness)
     gene = VariantQuery(D, kind="gene", gene_id="TP53", limit=10)
     assert store_d.count_variants(gene) == 1 and len(store_d.find_variants(gene)) == 1
+    from beacon.store.mongo.state import CARRIER_INDEXES
+
+    # The two steps of a biosample query: the chunks by biosample (`by_carrier`), then the variants by id.
+    assert {"by_carrier", "by_variant"} <= {index.document["name"] for index in CARRIER_INDEXES}
+    carried = VariantQuery(D, kind="all", biosample_ids=carriers, limit=10)
+    assert store_d.count_variants(carried) == 1
+    assert [found.variant_id for found in store_d.find_variants(carried)] == [DELETION.variant_id]

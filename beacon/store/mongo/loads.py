@@ -22,6 +22,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from beacon.store.base import FrequencySource, LoadMode, StoreError, UnknownDatasetError, VariantDocument
 from beacon.store.mongo import incremental, state
+from beacon.store.mongo.carriers import CARRIER_COUNT, carrier_chunks, copy_chunks
 from beacon.store.mongo.queries import eq, require_text
 from beacon.store.mongo.variant_queries import LONG_SPAN, VariantSet
 from beacon.store.mongo.variants import decode_variant, encode_variant
@@ -69,8 +70,6 @@ class MongoVariantLoad:
     def add(self, documents: Iterable[VariantDocument]) -> int:
         """Insert one batch (unordered, in chunks of INSERT_BATCH); returns how many it held."""
         batch = list(documents)
-        for document in batch:
-            _require_bson_size(document)
         self._stats.add(batch)
         self._chromosomes.update(document.chromosome for document in batch)
         if self._previous is not None:
@@ -79,6 +78,9 @@ class MongoVariantLoad:
         for first in range(0, len(batch), INSERT_BATCH):
             chunk = batch[first : first + INSERT_BATCH]
             collection.insert_many([encode_variant(document, self.version) for document in chunk], ordered=False)
+        for document in batch:  # bounded chunks, so no document grows with a variant's carriers
+            if chunks := carrier_chunks(document, self.version):
+                self._db[state.CARRIERS].insert_many(chunks, ordered=False)
         self._renew_lease()
         return len(batch)
 
@@ -159,12 +161,18 @@ class MongoVariantLoad:
 
         def copied(batch: list[dict[str, Any]]) -> None:
             self._stats.add([decode_variant(stored) for stored in batch])
+            if any(stored.get(CARRIER_COUNT) for stored in batch):  # carriers are not decoded
+                self._stats.annotations.add("caseLevelData")
             self._renew_lease()  # copying 10^8 variants must not outlive the claim
 
         def encode(stored: dict[str, Any]) -> dict[str, Any]:
-            return encode_variant(decode_variant(stored), self.version)
+            encoded = encode_variant(decode_variant(stored), self.version)
+            if stored.get(CARRIER_COUNT):  # its chunks are copied by `copy_chunks`
+                encoded[CARRIER_COUNT] = stored[CARRIER_COUNT]
+            return encoded
 
         incremental.carry_over(self._db, previous, self.version, replaced, encode, copied)
+        copy_chunks(self._db, previous, self.version, replaced, self._renew_lease)
 
     def _delete_retired(self, version: int) -> None:
         time.sleep(self._options.cleanup_grace)  # readers holding the old pointer finish meanwhile
@@ -191,27 +199,6 @@ class MongoVariantLoad:
             return
         self._finished = True
         self._discard()
-
-
-MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
-"""MongoDB's limit on one document (BSONObjectTooLarge beyond it)."""
-_CARRIER_CHECK = 10_000
-"""Carriers from which a variant's stored size is estimated before it is sent."""
-
-
-def _require_bson_size(document: VariantDocument) -> None:
-    """VariantLoadError, naming the variant, when its case-level data would exceed 16 MB in one document."""
-    if len(document.carriers) < _CARRIER_CHECK:
-        return
-    # Per carrier: the array index key, `b` and `z` with their type bytes and lengths (bson.encode would
-    # cost a second encoding of every large document).
-    estimate = sum(32 + len(str(position)) + len(biosample.encode()) + len((zygosity or "").encode())
-                   for position, (biosample, zygosity) in enumerate(document.carriers))  # fmt: skip
-    if estimate > MAX_DOCUMENT_BYTES - 1024 * 1024:
-        raise VariantLoadError(
-            f"variant {document.variant_id} has {len(document.carriers)} carriers: about {estimate // 2**20} MB of "
-            "case-level data, more than one MongoDB document holds (16 MB); load it without case-level data"
-        )
 
 
 class _LoadStats:
@@ -358,7 +345,7 @@ def _delete_version(
     Deleted in batches, `keep_alive` (a lease renewal) called between two.
     """
     if _current_version(db, set_id) != version:
-        state.delete_in_batches(db, state.VARIANTS, {"v": version}, keep_alive)
+        state.delete_variant_version(db, version, keep_alive)
     entry: Any = {"version": version} if listed_in == "retired" else version
     db[state.STATE].update_one({"_id": set_id}, {"$pull": {listed_in: entry}})
 

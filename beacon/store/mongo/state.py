@@ -52,9 +52,10 @@ from beacon.store.mongo.queries import LIVE, Visibility
 from beacon.store.mongo.summaries import SUMMARIES, SUMMARY_INDEXES, build_all_summaries
 from beacon.store.mongo.variant_queries import LONG_SPAN
 
-SCHEMA_VERSION = 3  # 2: variants and ontologies; 3: record summaries, visibility in the record indexes
+SCHEMA_VERSION = 4  # 2: variants and ontologies; 3: record summaries, visibility in the record indexes; 4: carriers
 RECORDS = "records"
 VARIANTS = "g_variants"
+CARRIERS = "g_variant_carriers"
 ONTOLOGIES = "ontologies"
 ONTOLOGY_TERMS = "ontology_terms"
 STATE = "store_state"
@@ -149,12 +150,23 @@ VARIANT_INDEXES = (
         name="by_aminoacid_change",
         partialFilterExpression={"aminoacid_changes": {"$exists": True}},
     ),
+)
+# A variant's carriers in chunks of their own (`beacon.store.mongo.carriers`): read in order by variant, or
+# found by biosample in position order.
+CARRIER_INDEXES = (
+    IndexModel([("v", ASCENDING), ("variant_id", ASCENDING), ("n", ASCENDING)], name="by_variant"),
     IndexModel(
-        [("v", ASCENDING), ("carriers.b", ASCENDING)],
+        [
+            ("v", ASCENDING),
+            ("b", ASCENDING),
+            ("chromosome", ASCENDING),
+            ("start", ASCENDING),
+            ("variant_id", ASCENDING),
+        ],
         name="by_carrier",
-        partialFilterExpression={"carriers.b": {"$exists": True}},
     ),
 )
+_VARIANT_INDEXES_BEFORE_4 = ("by_carrier",)  # on `carriers.b`, which variant documents no longer hold
 ONTOLOGY_TERM_INDEXES = (
     IndexModel([("ontology", ASCENDING), ("version", ASCENDING), ("id", ASCENDING)], name="by_ontology"),
 )
@@ -186,12 +198,19 @@ def ensure_schema(db: Database) -> None:
     if version is not None and version < 3:
         _drop_indexes(db, RECORDS, _RECORD_INDEXES_BEFORE_3)  # same names, new keys
     db[RECORDS].create_indexes(list(RECORD_INDEXES))
+    if version is not None and version < 4:
+        _drop_indexes(db, VARIANTS, _VARIANT_INDEXES_BEFORE_4)
     db[VARIANTS].create_indexes([*VARIANT_INDEXES, *LOOKUP_INDEXES])
+    db[CARRIERS].create_indexes(list(CARRIER_INDEXES))
     db[ONTOLOGY_TERMS].create_indexes(list(ONTOLOGY_TERM_INDEXES))
     db[SUMMARIES].create_indexes(list(SUMMARY_INDEXES))
     _upsert(db, METADATA_ID, {"$setOnInsert": {"committed": [], "removed": [], "abandoned": []}})
     if version is not None and version < 3:
         build_all_summaries(db, RECORDS, read_visibility(db))
+    if version is not None and version < 4:
+        from beacon.store.mongo.carriers import move_embedded_carriers  # it imports this module
+
+        move_embedded_carriers(db)
     _upsert(db, SCHEMA_ID, {"$max": {"version": SCHEMA_VERSION}})
 
 
@@ -349,12 +368,18 @@ def drop_variant_sets(db: Database, dataset_id: str, keep_alive: KeepAlive = Non
     loading = document.get("loading")
     for version in variant_versions(document):
         if loading is None or version != loading["version"]:
-            delete_in_batches(db, VARIANTS, {"v": version}, keep_alive)
+            delete_variant_version(db, version, keep_alive)
     if loading is None:
         db[STATE].delete_one({"_id": document["_id"]})
     else:
         kept = {"_id": document["_id"], "kind": "variant_set", "dataset": dataset_id, "retired": []}
         db[STATE].replace_one({"_id": document["_id"]}, {**kept, "abandoned": [loading["version"]]})
+
+
+def delete_variant_version(db: Database, version: int, keep_alive: KeepAlive = None) -> None:
+    """Delete a version's variants and their carrier chunks, in batches."""
+    delete_in_batches(db, VARIANTS, {"v": version}, keep_alive)
+    delete_in_batches(db, CARRIERS, {"v": version}, keep_alive)
 
 
 def variant_versions(document: Mapping[str, Any]) -> list[int]:

@@ -12,6 +12,8 @@ Where things are:
   multi-document transactions, so one code path serves standalone servers, replica sets and sharded
   clusters; `mongo_variants`, `mongo_loads` and `mongo_ontologies` apply the same idea to variant loads (a version
   per dataset, switched by one update) and ontologies;
+- `mongo_carriers` and `mongo_variant_reads`: case-level data in bounded chunks of its own collection, and the
+  variant reads (pages, counts, the semi-join of biosample queries);
 - `mongo_budget`: the time budget of reads;
 - `docs/scaling.md`: sharding.
 
@@ -58,6 +60,7 @@ from beacon.store.mongo import (
     ontologies as mongo_ontologies,
     state as mongo_state,
     summaries as mongo_summaries,
+    variant_reads,
     variants as mongo_variants,
     writes as mongo_writes,
 )
@@ -68,10 +71,9 @@ from beacon.store.mongo.errors import AUTH_ERRORS, ErrorTranslatingLoad, store_e
 from beacon.store.mongo.loads import MongoVariantLoad
 from beacon.store.mongo.ontology_terms import OntologyTerms
 from beacon.store.mongo.queries import eq, is_whole_entity, page, record_filter
-from beacon.store.mongo.state import RECORDS, SCHEMA_VERSION, VARIANTS, WriteOptions
+from beacon.store.mongo.state import CARRIERS, RECORDS, SCHEMA_VERSION, VARIANTS, WriteOptions
 from beacon.store.mongo.summaries import Summary
-from beacon.store.mongo.variant_queries import VariantSet, find_filter, index_hint, is_everything, variant_filters
-from beacon.store.mongo.variants import ORDER
+from beacon.store.mongo.variant_queries import VariantSet
 
 if TYPE_CHECKING:
     from beacon.ontology import Ontology
@@ -155,9 +157,10 @@ class MongoStore(mongo_inspection.InspectionMethods):
             self._schema_ready = True
         elif self.read_only:
             state = "not initialised" if version is None else f"at schema version {version}, older than this beacon's"
+            migration = " (it moves each variant's case-level data into g_variant_carriers)" if version else ""
             raise StoreUnavailable(
                 f"the MongoDB database {self._database_name!r} at {self.where} is {state}: "
-                "run 'beacon init' (or a load) with a user that may write"
+                f"run 'beacon init' (or a load) with a user that may write{migration}"
             )
         else:
             self._ensure_schema()
@@ -195,7 +198,7 @@ class MongoStore(mongo_inspection.InspectionMethods):
         """
         db = self._writable()
         freed = 0
-        for name in (RECORDS, VARIANTS, mongo_state.ONTOLOGY_TERMS, mongo_state.ONTOLOGIES):
+        for name in (RECORDS, VARIANTS, CARRIERS, mongo_state.ONTOLOGY_TERMS, mongo_state.ONTOLOGIES):
             if name in db.list_collection_names(filter={"name": name}):
                 freed += int(db.command("compact", name).get("bytesFreed", 0))
         return freed
@@ -360,25 +363,20 @@ class MongoStore(mongo_inspection.InspectionMethods):
     def count_variants(self, query: VariantQuery) -> int:
         """How many variants match, counted by the server (covered by the indexes where possible)."""
         with self._current_set(query) as (db, variant_set):
-            if variant_set is None:
-                return 0
-            if is_everything(query):
-                return variant_set.count
-            hint = {"hint": name} if (name := index_hint(query)) else {}
-            return sum(db[VARIANTS].count_documents(part, **hint) for part in variant_filters(query, variant_set))
+            return 0 if variant_set is None else variant_reads.count_variants(db, variant_set, query)
 
     @store_errors
     def find_variants(self, query: VariantQuery) -> list[VariantDocument]:
-        """The matching variants ordered by chromosome and position, with skip/limit applied."""
+        """The matching variants ordered by chromosome and position, with skip/limit applied.
+
+        Their carriers are read from their chunks only when the query asks for them (`with_carriers`),
+        and only the first `max_carriers` of each.
+        """
         skip, limit = page(query.skip, query.limit)
         with self._current_set(query) as (db, variant_set):
             if variant_set is None or limit == 0:  # limit 0 would mean "no limit" to MongoDB
                 return []
-            cursor = db[VARIANTS].find(find_filter(query, variant_set), mongo_variants.STORED_FIELDS)
-            if hint := index_hint(query):
-                cursor = cursor.hint(hint)
-            cursor = cursor.sort(ORDER).skip(skip).limit(limit).batch_size(limit)
-            return [mongo_variants.decode_variant(stored) for stored in cursor]
+            return variant_reads.find_variants(db, variant_set, query, skip, limit)
 
     @store_errors
     def variant_assemblies(self) -> set[str]:
@@ -413,4 +411,4 @@ class MongoStore(mongo_inspection.InspectionMethods):
     def carriers_of_variants(self, query: VariantQuery) -> list[str]:
         """Biosample ids carrying any variant the query matches (case-level data), ordered."""
         with self._current_set(query) as (db, variant_set):
-            return [] if variant_set is None else mongo_variants.carriers_of(db, variant_set, query)
+            return [] if variant_set is None else variant_reads.carriers_of(db, variant_set, query)

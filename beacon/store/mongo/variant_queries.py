@@ -23,7 +23,7 @@ become a regular expression: anchored, every base literal, `N` matching one char
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,19 +84,24 @@ class VariantSet:
         )
 
 
-def variant_filters(query: VariantQuery, variant_set: VariantSet) -> list[dict[str, Any]]:
+Carried = Sequence[str] | None
+"""The ids of the variants a query's biosamples carry (`mongo_carriers.carried_variant_ids`), or a batch of
+them; None for a query naming no biosamples."""
+
+
+def variant_filters(query: VariantQuery, variant_set: VariantSet, carried: Carried = None) -> list[dict[str, Any]]:
     """Disjoint filters whose counts add up to the query's count (two for a range over long variants)."""
-    narrowing = _narrowing(query)
+    narrowing = _narrowing(query, carried)
     filters = _positional_parts(query, variant_set)
     return [{**part, "$and": narrowing} if narrowing else part for part in filters]
 
 
-def find_filter(query: VariantQuery, variant_set: VariantSet) -> dict[str, Any]:
+def find_filter(query: VariantQuery, variant_set: VariantSet, carried: Carried = None) -> dict[str, Any]:
     """One filter for the whole query: the positional parts joined by `$or`, the narrowing once beside them.
 
     The narrowing (e.g. a large biosample `$in`) is not copied into every `$or` branch.
     """
-    parts, narrowing = _positional_parts(query, variant_set), _narrowing(query)
+    parts, narrowing = _positional_parts(query, variant_set), _narrowing(query, carried)
     joined = parts[0] if len(parts) == 1 else {"$or": parts}
     if not narrowing:
         return joined
@@ -134,14 +139,14 @@ def index_hint(query: VariantQuery) -> str | None:
         return None
     if query.aminoacid_change is not None:
         return "by_aminoacid_change"
-    if query.biosample_ids is not None:
-        return "by_carrier"
+    if query.biosample_ids is not None:  # `variant_id` among those the biosamples carry
+        return "by_variant_id"
     return None
 
 
 def is_everything(query: VariantQuery) -> bool:
     """True for an `all` query with nothing narrowing it: its count is the version's variant count."""
-    return query.kind == "all" and not _narrowing(query)
+    return query.kind == "all" and query.biosample_ids is None and not _narrowing(query, None)
 
 
 def _sequence(query: VariantQuery, variant_set: VariantSet) -> list[dict[str, Any]]:
@@ -215,7 +220,7 @@ _KINDS: dict[str, Callable[[VariantQuery, VariantSet], list[dict[str, Any]]]] = 
 }
 
 
-def _narrowing(query: VariantQuery) -> list[dict[str, Any]]:
+def _narrowing(query: VariantQuery, carried: Carried) -> list[dict[str, Any]]:
     clauses: list[dict[str, Any]] = []
     if query.kind != "sequence" and query.alternate_bases is not None:
         alternate = bases_match(query.alternate_bases, "alternate_bases")
@@ -236,7 +241,9 @@ def _narrowing(query: VariantQuery) -> list[dict[str, Any]]:
     if query.aminoacid_change is not None:
         clauses.append({"aminoacid_changes": eq(require_text(query.aminoacid_change, "aminoacid_change"))})
     if query.biosample_ids is not None:
-        clauses.append({"carriers.b": {"$in": text_list(query.biosample_ids, "biosample_ids")}})
+        if carried is None:
+            raise ValueError("a query naming biosamples needs the ids of the variants they carry")
+        clauses.append({"variant_id": {"$in": text_list(carried, "carried variant ids")}})
     return clauses
 
 

@@ -5,7 +5,10 @@ indexes of `mongo_state.VARIANT_INDEXES` skip variants without them):
 
     {v, assembly, chromosome, bucket, start, end, span, variant_id, reference_bases, alternate_bases,
      norm_start, norm_ref, norm_alt, variant_type, length, frequencies?, rs_ids?, gene_ids?,
-     aminoacid_changes?, protein_hgvs_ids?, carriers?: [{b: biosample id, z: zygosity}]}
+     aminoacid_changes?, protein_hgvs_ids?, carrier_count?}
+
+Its carriers (case-level data) are not in it: they are chunks of `g_variant_carriers`, so that no
+document grows with them (`mongo_carriers`).
 
 `bucket` is `start // BUCKET_SIZE`, part of the shard key (docs/scaling.md). A dataset's **variant
 set document** (in `store_state`, `_id: "variants/<dataset id>"`) points at its current version:
@@ -16,8 +19,9 @@ set document** (in `store_state`, `_id: "variants/<dataset id>"`) points at its 
 **A load** (`MongoVariantLoad`), with the same semantics as the SQLite store's:
 1. claims the dataset with one conditional update setting `loading` (refused while a live load holds
    it; a load whose lease expired, or that this very process left open, is taken over as abandoned);
-2. inserts its documents under a new version number with unordered, batched `insert_many`. They are
-   invisible: readers query only the `current` version. The lease is renewed after every batch;
+2. inserts its documents (and their carrier chunks) under a new version number with unordered,
+   batched `insert_many`. They are invisible: readers query only the `current` version. The lease is
+   renewed after every batch;
 3. commits with ONE update that sets `current` to the new version (with the load's frequency
    source, if it named one), moves the previous one to `retired` and drops `loading`, only if it
    still holds the claim;
@@ -39,16 +43,13 @@ from typing import Any
 from bson.int64 import Int64
 from pymongo.database import Database
 
-from beacon.store.base import (
-    PopulationFrequency,
-    VariantDocument,
-    VariantQuery,
-)
+from beacon.store.base import PopulationFrequency, VariantDocument
 from beacon.store.mongo import state
+from beacon.store.mongo.carriers import CARRIER_COUNT
 from beacon.store.mongo.lookups import KEY_FIELDS, lookup_keys
 from beacon.store.mongo.queries import require_text
 from beacon.store.mongo.structural import decode_structure, encode_structure
-from beacon.store.mongo.variant_queries import BUCKET_SIZE, VariantSet, find_filter
+from beacon.store.mongo.variant_queries import BUCKET_SIZE, VariantSet
 
 log = logging.getLogger(__name__)
 
@@ -85,14 +86,14 @@ def encode_variant(document: VariantDocument, version: int) -> dict[str, Any]:
         if values := getattr(document, name):
             stored[name] = list(values)
     if document.carriers:
-        stored["carriers"] = [{"b": biosample, "z": zygosity} for biosample, zygosity in document.carriers]
+        stored[CARRIER_COUNT] = len(document.carriers)
     stored.update(lookup_keys(document))
     stored.update(encode_structure(document))
     return stored
 
 
 def decode_variant(stored: Mapping[str, Any]) -> VariantDocument:
-    """The VariantDocument an `encode_variant` result was made from."""
+    """The VariantDocument an `encode_variant` result was made from, without its carriers (`mongo_carriers`)."""
     return VariantDocument(
         variant_id=stored["variant_id"],
         assembly=stored["assembly"],
@@ -107,7 +108,6 @@ def decode_variant(stored: Mapping[str, Any]) -> VariantDocument:
         variant_type=stored["variant_type"],
         length=int(stored["length"]),
         frequencies=tuple(PopulationFrequency(*map(_plain, item)) for item in stored.get("frequencies", ())),
-        carriers=tuple((carrier["b"], carrier.get("z")) for carrier in stored.get("carriers", ())),
         **{name: tuple(stored.get(name, ())) for name in _LISTS},
         **decode_structure(stored),
     )
@@ -132,9 +132,3 @@ def read_variant_sets(db: Database, dataset_id: str | None = None) -> dict[str, 
         for document in documents
         if document["_id"] != state.METADATA_ID and document.get("current") and document["dataset"] not in removed
     }
-
-
-def carriers_of(db: Database, variant_set: VariantSet, query: VariantQuery) -> list[str]:
-    """Biosample ids carrying any variant a query matches in a version, ordered (distinct on the server)."""
-    found = db[state.VARIANTS].distinct("carriers.b", find_filter(query, variant_set))
-    return sorted(str(biosample) for biosample in found)

@@ -12,6 +12,7 @@ import json
 import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,7 @@ from beacon.store.base import (
     VariantQuery,
     VariantStatistics,
     build_id_query,
+    carriers_wanted,
 )
 from beacon.store.sqlite import (
     contigs as sqlite_contigs,
@@ -344,7 +346,11 @@ class SqliteStore:
             union = " UNION ALL ".join(selects)
             sql = f"SELECT * FROM ({union}) ORDER BY chromosome, start, variant_id LIMIT ? OFFSET ?"
         rows = self._conn().execute(sql, [*params, query.limit, query.skip])
-        return [sqlite_variants.decode_document(assembly, row) for row in rows]
+        documents = [sqlite_variants.decode_document(assembly, row) for row in rows]
+        if query.with_carriers and query.max_carriers is None:
+            return documents
+        # The carriers are part of the row's JSON payload: decoded anyway, cut here.
+        return [replace(document, carriers=carriers_wanted(document.carriers, query)) for document in documents]
 
     @translated
     def variant_assemblies(self) -> set[str]:
