@@ -1,5 +1,6 @@
-"""The counters behind budgets and rate limits, both backends (SQLite file, MongoDB via mongomock as a
-labelled stand-in), with explicit clock values: windows expire and buckets refill without sleeping."""
+"""The counters behind budgets, rate limits and member budgets, both backends (SQLite file, MongoDB via
+mongomock as a labelled stand-in), with explicit clock values: windows expire and buckets refill without
+sleeping."""
 
 from __future__ import annotations
 
@@ -58,3 +59,24 @@ def test_a_bucket_gives_its_burst_then_its_rate(limits):
 def test_the_default_place_of_the_counters():
     assert default_limits_uri("sqlite:///var/beacon.sqlite") == "sqlite:///var/beacon.sqlite.limits.sqlite"
     assert default_limits_uri("mongodb://h/beacon") == "mongodb://h/beacon"
+
+
+def test_counters_of_decided_answers_add_up_per_caller_and_start_afresh_after_their_window(limits):
+    now = T0
+    assert limits.add_member_answers("ip:1 d", {"s1": 1, "s2": 1}, {}, 10.0, now) == frozenset()
+    assert limits.add_member_answers("ip:1 d", {"s1": 1}, {"s1": 1}, 10.0, now + 1) == frozenset()
+    assert limits.member_counts("ip:1 d", ["s1", "s2", "s3"], now + 2) == {"s1": 2, "s2": 1}
+    assert limits.member_counts("ip:2 d", ["s1"], now + 2) == {}  # another caller
+    assert limits.member_counts("ip:1 d", ["s1"], now + 10.5) == {}  # expired
+    assert limits.add_member_answers("ip:1 d", {"s1": 1}, {}, 10.0, now + 11) == frozenset()
+    assert limits.member_counts("ip:1 d", ["s1"], now + 12) == {"s1": 1}  # a new count, not 3
+
+
+def test_a_charge_made_on_counts_another_request_changed_is_refused(limits):
+    now = T0
+    limits.add_member_answers("ip:1 d", {"s1": 1}, {}, 60.0, now)
+    # Two requests both saw s1 at 1; the first adds, the second must screen again.
+    assert limits.add_member_answers("ip:1 d", {"s1": 1}, {"s1": 1}, 60.0, now + 1) == frozenset()
+    assert limits.add_member_answers("ip:1 d", {"s1": 1}, {"s1": 1}, 60.0, now + 2) == {"s1"}
+    assert limits.add_member_answers("ip:1 d", {"s2": 1}, {"s2": 1}, 60.0, now + 2) == {"s2"}  # it has none
+    assert limits.member_counts("ip:1 d", ["s1", "s2"], now + 3) == {"s1": 2}

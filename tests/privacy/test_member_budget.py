@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import cyvcf2
-import mongomock
 import numpy as np
 import pytest
 from flask.testing import FlaskClient
@@ -25,7 +24,6 @@ from beacon.query.member_budget import MemberBudget, screen
 from beacon.query.privacy import Protections, common_variants
 from beacon.store import open_limits
 from beacon.store.base import VariantDocument, build_id_query
-from beacon.store.mongo.limits import MongoLimits
 from beacon.store.sqlite import SqliteStore
 from tests.conftest import DEMO_DATASET, make_settings
 from tests.privacy.test_limits_gunicorn import gunicorn_server
@@ -99,38 +97,6 @@ def test_screening_hides_what_spent_members_lift_and_counts_who_decided_the_rest
     # One answer cannot spend a budget twice: deciding `lifted` spends everyone's budget of 1.
     once = screen([lifted, still], count, lambda doc: THRESHOLD, {}, budget=1)
     assert [doc.variant_id for doc in once.shown] == ["lifted"]
-
-
-@pytest.fixture(params=["sqlite", "mongomock"])
-def limits(request: pytest.FixtureRequest, tmp_path: Path):
-    store = (
-        open_limits(f"sqlite:///{tmp_path / 'limits.sqlite'}")
-        if request.param == "sqlite"
-        else MongoLimits.from_client(mongomock.MongoClient(tz_aware=True))
-    )
-    yield store
-    store.close()
-
-
-def test_counters_of_decided_answers_add_up_per_caller_and_start_afresh_after_their_window(limits):
-    now = float(int(time.time()) + 3600)  # whole seconds: MongoDB dates keep milliseconds
-    assert limits.add_member_answers("ip:1 d", {"s1": 1, "s2": 1}, {}, 10.0, now) == frozenset()
-    assert limits.add_member_answers("ip:1 d", {"s1": 1}, {"s1": 1}, 10.0, now + 1) == frozenset()
-    assert limits.member_counts("ip:1 d", ["s1", "s2", "s3"], now + 2) == {"s1": 2, "s2": 1}
-    assert limits.member_counts("ip:2 d", ["s1"], now + 2) == {}  # another caller
-    assert limits.member_counts("ip:1 d", ["s1"], now + 10.5) == {}  # expired
-    assert limits.add_member_answers("ip:1 d", {"s1": 1}, {}, 10.0, now + 11) == frozenset()
-    assert limits.member_counts("ip:1 d", ["s1"], now + 12) == {"s1": 1}  # a new count, not 3
-
-
-def test_a_charge_made_on_counts_another_request_changed_is_refused(limits):
-    now = float(int(time.time()) + 3600)
-    limits.add_member_answers("ip:1 d", {"s1": 1}, {}, 60.0, now)
-    # Two requests both saw s1 at 1; the first adds, the second must screen again.
-    assert limits.add_member_answers("ip:1 d", {"s1": 1}, {"s1": 1}, 60.0, now + 1) == frozenset()
-    assert limits.add_member_answers("ip:1 d", {"s1": 1}, {"s1": 1}, 60.0, now + 2) == {"s1"}
-    assert limits.add_member_answers("ip:1 d", {"s2": 1}, {"s2": 1}, 60.0, now + 2) == {"s2"}  # it has none
-    assert limits.member_counts("ip:1 d", ["s1", "s2"], now + 3) == {"s1": 2}
 
 
 def policy(answers: int, window: float) -> str:
