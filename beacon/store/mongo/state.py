@@ -190,8 +190,11 @@ class WriteOptions:
     batch_size: int = 1000
 
 
-def ensure_schema(db: Database) -> None:
-    """Create the collections' indexes and the state document, then record the schema version."""
+def ensure_schema(db: Database, move_carriers: Callable[[Database], None]) -> None:
+    """Create the collections' indexes and the state document, then record the schema version.
+
+    `move_carriers` moves a schema-3 store's embedded carriers into their chunks (`carriers.py`, which
+    builds on this module, hence passed in) before the version says they have moved."""
     version = stored_schema_version(db)
     if version is not None and version > SCHEMA_VERSION:
         raise StoreError(f"MongoDB store schema version {version} is newer than this beacon ({SCHEMA_VERSION})")
@@ -208,9 +211,7 @@ def ensure_schema(db: Database) -> None:
     if version is not None and version < 3:
         build_all_summaries(db, RECORDS, read_visibility(db))
     if version is not None and version < 4:
-        from beacon.store.mongo.carriers import move_embedded_carriers  # it imports this module
-
-        move_embedded_carriers(db)
+        move_carriers(db)
     _upsert(db, SCHEMA_ID, {"$max": {"version": SCHEMA_VERSION}})
 
 

@@ -65,6 +65,7 @@ from beacon.store.mongo import (
     writes as mongo_writes,
 )
 from beacon.store.mongo.budget import READ_BUDGET, bounded_read, remaining_budget
+from beacon.store.mongo.carriers import move_embedded_carriers
 from beacon.store.mongo.codec import decode_record
 from beacon.store.mongo.connection import client_options, durable_database
 from beacon.store.mongo.errors import AUTH_ERRORS, ErrorTranslatingLoad, store_errors
@@ -167,7 +168,7 @@ class MongoStore(mongo_inspection.InspectionMethods):
 
     def _ensure_schema(self) -> None:
         try:
-            mongo_state.ensure_schema(self.database())
+            mongo_state.ensure_schema(self.database(), move_embedded_carriers)
         except OperationFailure as error:
             if error.code not in AUTH_ERRORS:
                 raise
