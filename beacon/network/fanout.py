@@ -59,7 +59,7 @@ class FanOut:
         """Every call's reply, in the calls' order, within `budget` seconds in all."""
         started = time.monotonic()
         futures: list[Future[Reply]] = [
-            self._threads.submit(self._ask, call, min(budget, call.member.timeout or budget)) for call in calls
+            self._threads.submit(self._ask, call, budget) for call in calls
         ]
         wait(futures, timeout=max(0.0, budget - (time.monotonic() - started)))
         replies = []
@@ -75,12 +75,15 @@ class FanOut:
                 self._observe(reply)
         return replies
 
-    def _ask(self, call: Call, timeout: float) -> Reply:
+    def _ask(self, call: Call, budget: float) -> Reply:
         started = time.monotonic()
+        timeout = min(budget, call.member.timeout or budget)
         try:
             answer = self._pool.request(call.method, call.url, call.body, call.headers, timeout)
         except PoolTimeout as error:
-            return Reply(call.member, TIMEOUT, message=str(error), seconds=_since(started))
+            # The socket may time out just before the fan-out's own deadline: say which limit it was.
+            message = f"no answer within the {budget:g} s budget" if timeout >= budget else str(error)
+            return Reply(call.member, TIMEOUT, message=message, seconds=_since(started))
         except PoolError as error:
             return Reply(call.member, ERROR, message=str(error), seconds=_since(started))
         return _decoded(call.member, answer, _since(started))
