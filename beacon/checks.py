@@ -4,7 +4,8 @@ Errors stop `beacon check` (exit 1): settings or policy files that cannot be rea
 be read, an access policy naming a dataset the store does not have (a typo there leaves the real
 dataset at the default level without a word), an info file whose `/info` the Beacon schema refuses.
 Warnings are told but do not fail: datasets the policy does not name (they get its default level),
-no policy or info file at all, info file keys that nothing reads.
+no policy or info file at all, info file keys that nothing reads, a member budget on a dataset whose
+variants were loaded without case-level data (it cannot tell who decides an answer).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ def check_configuration(settings: Settings, store: Store) -> list[Problem]:
     else:
         if policy is not None:
             problems += policy_problems(policy, dataset_ids)
+            problems += member_budget_problems(policy, store, dataset_ids)
     return sorted(problems, key=lambda problem: problem.level != "error")
 
 
@@ -72,6 +74,28 @@ def policy_problems(policy: AccessPolicy, dataset_ids: list[str]) -> list[Proble
         for name in dataset_ids
         if name not in policy.datasets
     ]
+    return problems
+
+
+def member_budget_problems(policy: AccessPolicy, store: Store, dataset_ids: list[str]) -> list[Problem]:
+    """Datasets whose policy sets a member budget but whose variants have no carriers (warnings)."""
+    from beacon.store.base import VariantQuery
+
+    problems = []
+    for dataset_id in dataset_ids:
+        rare = policy.dataset(dataset_id).rare_alleles
+        if rare is None or rare.member_budget is None:
+            continue
+        if not store.count_variants(VariantQuery(dataset_id, kind="all")):
+            continue  # nothing to protect yet
+        if "caseLevelData" not in store.variant_annotations(dataset_id):
+            problems.append(
+                Problem(
+                    "warning",
+                    f"dataset {dataset_id!r}: the policy sets a member budget, but its variants were loaded without "
+                    "case-level data (load them with --case-level): rare-allele protection alone applies",
+                )
+            )
     return problems
 
 

@@ -221,3 +221,23 @@ def test_metadata_errors_stop_listing_at_fifty(runner, tmp_path) -> None:
     assert result.stderr.count(f"error: {path}: record ") == 50
     assert "error: and 20 more bad record(s)" in result.stderr
     assert "error: 70 bad record(s): nothing was loaded" in result.stderr
+
+
+def test_a_member_budget_on_a_dataset_without_carriers_is_a_warning(runner, monkeypatch, tmp_path) -> None:
+    metadata = tmp_path / "datasets.json"
+    metadata.write_text('[{"id": "counts-only", "name": "Allele counts only"}]')
+    exac = Path(__file__).parents[1] / "data" / "vcf" / "exac.vcf.gz"
+    assert runner.invoke(main, ["load", "metadata", str(metadata)]).exit_code == 0
+    loaded = runner.invoke(main, ["load", "vcf", str(exac), "--dataset", "counts-only", "--assembly", "GRCh37"])
+    assert loaded.exit_code == 0, loaded.stderr
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        DEMO_ACCESS_POLICY.read_text()
+        + "  counts-only: {level: PUBLIC}\nrare_alleles: {min_allele_count: 5, member_budget: {answers: 1}}\n"
+    )
+    monkeypatch.setenv("BEACON_ACCESS_FILE", str(policy))
+    result = runner.invoke(main, ["check"])
+    assert result.exit_code == 0, result.stderr  # a warning, not an error
+    warned = [line for line in result.stderr.splitlines() if "member budget" in line]
+    # The demo datasets were loaded with their carriers; the ExAC counts were not.
+    assert len(warned) == 1 and "'counts-only'" in warned[0] and "--case-level" in warned[0], result.stderr
