@@ -20,7 +20,7 @@ import hashlib
 import hmac
 import json
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache, partial
 from typing import Any
@@ -181,18 +181,3 @@ def protected_search(
         return [withhold_rare_frequencies(document, threshold) for document in page]
 
     return count, find
-
-
-def protection_info(protections: Protections) -> Mapping[str, Any]:
-    """What a result set's `info` says about the defences applied to it (empty when none)."""
-    info: dict[str, Any] = {}
-    if protections.min_allele_count is not None:
-        info["rareAlleleProtection"] = {
-            "minAlleleCount": protections.min_allele_count,
-            "thresholdJitter": protections.threshold_jitter,
-            "effect": "variants with a total allele count below minAlleleCount (plus a per-variant jitter) "
-            "are answered as not found",
-        }
-    if protections.noise_epsilon is not None:
-        info["noisyCounts"] = {"mechanism": "laplace", "epsilon": protections.noise_epsilon}
-    return info
