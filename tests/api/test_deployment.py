@@ -80,6 +80,12 @@ def test_compose_takes_secrets_from_the_environment_and_gives_each_service_its_o
         assert value == "root" or value.startswith("${")
     init = (DOCKER / "mongo-init.js").read_text()
     assert '"beacon_api"' in init and 'role: "read"' in init
+    # The API user may write the limits collections only: exactly the ones the limits store uses.
+    from beacon.store.mongo import limits
+
+    written = re.search(r"const limits = \[([^\]]*)\]", init).group(1)
+    assert sorted(re.findall(r'"([a-z_]+)"', written)) == sorted((limits.EVENTS, limits.BUCKETS, limits.ANSWERS))
+    assert 'role: "beacon_limits"' in init
     assert '"beacon_loader"' in init and 'role: "readWrite"' in init
 
 
