@@ -58,9 +58,7 @@ class FanOut:
     def ask_all(self, calls: Sequence[Call], budget: float) -> list[Reply]:
         """Every call's reply, in the calls' order, within `budget` seconds in all."""
         started = time.monotonic()
-        futures: list[Future[Reply]] = [
-            self._threads.submit(self._ask, call, budget) for call in calls
-        ]
+        futures: list[Future[Reply]] = [self._threads.submit(self._ask, call, budget) for call in calls]
         wait(futures, timeout=max(0.0, budget - (time.monotonic() - started)))
         replies = []
         for call, future in zip(calls, futures, strict=True):
