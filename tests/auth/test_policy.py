@@ -188,6 +188,9 @@ def test_default_level_when_omitted_is_controlled(tmp_path: Path) -> None:
         ("- a\n- b\n", "(top level)"),
         ("", "(top level)"),
         ("datasets: {x: {level: PUBLIC}\n", "not valid YAML"),
+        ("rare_alleles: {member_budget: {answers: 0}}\n", "rare_alleles.member_budget.answers"),
+        ("rare_alleles: {member_budget: {window: 60}}\n", "rare_alleles.member_budget"),
+        ("rare_alleles: {member_budget: {answers: 1, windw: 60}}\n", "rare_alleles.member_budget"),
     ],
 )
 def test_invalid_files_name_file_and_field(tmp_path: Path, text: str, field: str) -> None:
