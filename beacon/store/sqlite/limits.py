@@ -75,8 +75,15 @@ class SqliteLimits:
         return self._in_transaction(lambda connection: _take(connection, key, rate, burst, now))
 
     def member_counts(self, key: str, biosamples: Collection[str], now: float) -> dict[str, int]:
-        """The unexpired counts of these members under `key` (see LimitsStore)."""
-        return self._in_transaction(lambda connection: _member_counts(connection, key, biosamples, now))
+        """The unexpired counts of these members under `key` (see LimitsStore).
+
+        A plain read, without the write lock every other worker waits on: a charge checks the counts
+        again inside its own transaction (`add_member_answers`), so a stale read is caught there."""
+        with self._lock:
+            try:
+                return _member_counts(self._connect(), key, biosamples, now)
+            except sqlite3.Error as error:
+                raise StoreUnavailable(f"the limits file {self.path} failed: {error}") from None
 
     def add_member_answers(
         self, key: str, decided: Mapping[str, int], seen: Mapping[str, int], window: float, now: float
