@@ -2,9 +2,10 @@
 
 Three collections: `limits_budget_events` (one document per charged query, `expires` a date with a TTL
 index, so MongoDB drops spent events itself), `limits_rate_buckets` (one per client) and
-`limits_member_answers` (one per caller, dataset and member: `_id` names all three, so concurrent upserts
-of one total meet on the `_id` index, which MongoDB retries itself; TTL on `expires`). The server's
-user needs write access to these three collections only.
+`limits_member_answers` (one per caller, dataset and member, `_id` naming all three; a count is created
+by an insert, which a concurrent insert of the same `_id` makes fail, and changed only where it still
+holds the count the request read; TTL on `expires`). The server's user needs write access to these three
+collections only.
 
 A budget is spent optimistically: the events are inserted first, then counted; when a budget turns
 out to be over its limit, the new events are deleted again and the query refused. Two racing queries
@@ -65,7 +66,7 @@ class MongoLimits:
                 database = self._connect()[self._database_name]
                 database[EVENTS].create_index([("key", ASCENDING), ("expires", ASCENDING)])
                 database[EVENTS].create_index("expires", expireAfterSeconds=0)
-                database[ANSWERS].create_index([("key", ASCENDING), ("total", ASCENDING)])
+                database[ANSWERS].create_index([("key", ASCENDING), ("expires", ASCENDING)])  # expired counts
                 database[ANSWERS].create_index("expires", expireAfterSeconds=0)
                 self._database = database
             return self._database
@@ -112,7 +113,7 @@ class MongoLimits:
     def member_counts(self, key: str, biosamples: Collection[str], now: float) -> dict[str, int]:
         """The unexpired counts of these members under `key` (see LimitsStore)."""
         try:
-            wanted = {"_id": {"$in": [f"{key}\x00{biosample}" for biosample in biosamples]}}
+            wanted = {"_id": {"$in": [_member_id(key, biosample) for biosample in biosamples]}}
             found = self._db()[ANSWERS].find(wanted | {"expires": {"$gt": _date(now)}})
             return {document["biosample"]: int(document["total"]) for document in found}
         except PyMongoError as error:
@@ -157,9 +158,14 @@ def _add(collection: Any, key: str, biosample: str, count: int, seen: int, expir
     if seen == 0:
         try:
             document = {"key": key, "biosample": biosample, "total": count, "expires": _date(expires)}
-            collection.insert_one({"_id": f"{key}\x00{biosample}", **document})
+            collection.insert_one({"_id": _member_id(key, biosample), **document})
             return True
         except DuplicateKeyError:
             return False
-    result = collection.update_one({"_id": f"{key}\x00{biosample}", "total": seen}, {"$inc": {"total": count}})
+    result = collection.update_one({"_id": _member_id(key, biosample), "total": seen}, {"$inc": {"total": count}})
     return result.modified_count == 1
+
+
+def _member_id(key: str, biosample: str) -> str:
+    """The `_id` of one member's count under one caller and dataset."""
+    return f"{key}\x00{biosample}"
