@@ -123,11 +123,10 @@ def common_variants(store: Store, query: VariantQuery, protections: Protections)
     """Every variant the query matches that rare-allele protection does not hide (skip/limit ignored)."""
     everything = replace(query, skip=0, limit=MAX_PROTECTED_VARIANTS)
     found = store.find_variants(everything)
-    if protections.ledger is None:
+    if protections.ledger is None or protections.member_budget is None:
         return [document for document in found if not is_rare(document, protections)]
-    budget = protections.member_budget.answers if protections.member_budget else 1
     shown, absent = screen_and_charge(found, allele_count, partial(variant_threshold, protections=protections),
-                                      protections.ledger, budget)  # fmt: skip
+                                      protections.ledger, protections.member_budget.answers)  # fmt: skip
     return [_without(document, absent) for document in shown]
 
 
