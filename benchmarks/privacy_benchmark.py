@@ -10,7 +10,9 @@ allele, each target from its own address (X-Forwarded-For through a trusted prox
 (benchmarks/privacy_attack.py). Answers are cached per (protection, caller): asking twice tells nothing new.
 
 For each protection it prints the attack's power at 5 % false-positive rate after each number of queries,
-and the utility: the share of lookups of alleles with an allele count of at least 5 in the beacon that a
+scored as the paper does (power@) and as an attacker who read the dataset's rare-allele threshold in its
+info (aware@; with --true-frequencies the attacker knows every allele's true frequency instead of a
+panel's), and the utility: the share of lookups of alleles with an allele count of at least 5 in the beacon that a
 fresh caller still gets answered correctly, among its first 100, 500 and 2,000 lookups (`--utility-lookups`).
 """
 
@@ -39,22 +41,27 @@ FIRST_POSITION = 16_000_000
 BASES = "ACGT"
 
 BUDGET = "query_budget: {anonymous: {queries: 1000, window: 86400}}\n"
+ROOMY_BUDGET = "query_budget: {anonymous: {queries: 10000, window: 86400}}\n"
 RARE = "rare_alleles: {min_allele_count: 5, tiers: [anonymous, registered]}\n"
+RARE_LOW = "rare_alleles: {min_allele_count: THRESHOLD, tiers: [anonymous, registered]}\n"
 JITTERED = "rare_alleles: {min_allele_count: FLOOR, threshold_jitter: JITTER, tiers: [anonymous, registered]}\n"
-MEMBERS = "rare_alleles: {min_allele_count: 5, tiers: [anonymous, registered], member_budget: {answers: ANSWERS}}\n"
+MEMBERS = (
+    "rare_alleles: {min_allele_count: THRESHOLD, tiers: [anonymous, registered], member_budget: {answers: ANSWERS}}\n"
+)
 PROTECTIONS: dict[str, str] = {
     "none": "",
     "budget": BUDGET,
     "rare-allele": RARE,
+    "rare-low": RARE_LOW,
     "rare-jittered": JITTERED,
     "both": BUDGET + RARE,
     "noise": "",  # the dataset entry opts in (see policy_text)
     "member-budget": MEMBERS,
-    "recommended": BUDGET + MEMBERS,
+    "recommended": ROOMY_BUDGET + MEMBERS,
 }
-"""Policy lines of each protection; `recommended` is the default the README recommends (Re-identification).
+"""Policy lines of each protection; `recommended` is the setting the README recommends (Re-identification).
 FLOOR and JITTER (rare-jittered) are --floor and --jitter: thresholds from FLOOR to FLOOR + JITTER, per allele;
-ANSWERS is --member-answers."""
+THRESHOLD and ANSWERS are --member-threshold and --member-answers."""
 
 
 @dataclass(frozen=True)
@@ -145,24 +152,45 @@ def build_store(directory: Path, population: Population, seed: int) -> Path:
     return store
 
 
-def policy_text(protection: str, floor: int, jitter: int, answers: int) -> str:
+@dataclass(frozen=True)
+class Thresholds:
+    """The policy's numbers: --floor, --jitter, --member-threshold and --member-answers."""
+
+    floor: int = 5
+    jitter: int = 20
+    member_threshold: int = 3
+    member_answers: int = 1
+
+    def known(self, protection: str) -> int:
+        """The threshold the attacker reads in the dataset's info (the lowest, with jitter); 1 without one."""
+        if protection in ("rare-allele", "both"):
+            return 5
+        if protection == "rare-jittered":
+            return self.floor
+        return self.member_threshold if protection in ("rare-low", "member-budget", "recommended") else 1
+
+
+def policy_text(protection: str, thresholds: Thresholds) -> str:
     """The access policy of one protection: the dataset is PUBLIC, anonymous callers ask it."""
     dataset = f"  {DATASET}: {{level: PUBLIC}}\n"
     if protection == "noise":
         dataset = (
             f"  {DATASET}: {{level: PUBLIC, granularity: {{anonymous: boolean}}, noisy_counts: {{epsilon: 1.0}}}}\n"
         )
-    lines = PROTECTIONS[protection].replace("JITTER", str(jitter)).replace("FLOOR", str(floor))
-    lines = lines.replace("ANSWERS", str(answers))
+    lines = PROTECTIONS[protection]
+    for name, value in (("JITTER", thresholds.jitter), ("FLOOR", thresholds.floor)):
+        lines = lines.replace(name, str(value))
+    for name, value in (("THRESHOLD", thresholds.member_threshold), ("ANSWERS", thresholds.member_answers)):
+        lines = lines.replace(name, str(value))
     return f"default_level: CONTROLLED\n{lines}datasets:\n{dataset}"
 
 
 class Server:
     """`beacon serve` with two workers on a free port, for one policy; stopped by `stop`."""
 
-    def __init__(self, directory: Path, store: Path, protection: str, port: int, rare: tuple[int, int, int]) -> None:
+    def __init__(self, directory: Path, store: Path, protection: str, port: int, thresholds: Thresholds) -> None:
         policy = directory / f"policy-{protection}.yaml"
-        policy.write_text(policy_text(protection, *rare), encoding="utf-8")
+        policy.write_text(policy_text(protection, thresholds), encoding="utf-8")
         env = {key: value for key, value in os.environ.items() if not key.startswith(("BEACON_", "PROMETHEUS_"))}
         env |= {
             "BEACON_STORE_URI": f"sqlite:///{store}",
@@ -211,17 +239,23 @@ class Options:
     caller nor the question (checked against live GETs of a sample)."""
 
     threads: int
+    threshold: int = 1  # what the attacker reads in the dataset's info (threshold_answer_score)
+    true_frequencies: bool = False  # the attacker knows every allele's frequency (a panel of everyone)
     live_limit: int | None = None
     visible: set[int] | None = None
 
 
 def attack(server: Server, population: Population, seed: int, checkpoints: list[int], options: Options) -> dict:
-    """Power at 5 % FPR per checkpoint: every target's alleles asked rarest first, from its own address."""
-    order = np.argsort(population.panel_frequencies, kind="stable")
+    """Power at 5 % FPR per checkpoint, of the paper's score (`power`) and of the score that knows the threshold
+    (`aware`): every target's alleles asked rarest first, from its own address."""
+    known = population.frequencies if options.true_frequencies else population.panel_frequencies
+    order = np.argsort(known, kind="stable")
     most = max(checkpoints) if options.live_limit is None else min(max(checkpoints), options.live_limit)
-    scores: dict[str, list[dict[int, float]]] = {"members": [], "outsiders": []}
+    scores: dict[str, dict[str, list[dict[int, float]]]] = {"power": {}, "aware": {}}
     asked = []
     for group, genomes in (("members", population.members), ("outsiders", population.outsiders)):
+        for kind in scores:
+            scores[kind][group] = []
         for index, genome in enumerate(genomes):
             sites = [int(site) for site in order if genome[site] > 0][:most]
             caller = f"10.{1 if group == 'members' else 2}.{index // 250}.{index % 250 + 1}"
@@ -229,15 +263,20 @@ def attack(server: Server, population: Population, seed: int, checkpoints: list[
                 answers = ask_all(server, sites, seed, caller, options.threads)
             else:
                 answers = [site in options.visible for site in sites]
-            frequencies = [float(population.panel_frequencies[site]) for site in sites]
-            scores[group].append(scores_after(answers, frequencies, population.size, checkpoints))
+            frequencies = [float(known[site]) for site in sites]
+            copies = [int(genome[site]) for site in sites]
+            scores["power"][group].append(scores_after(answers, frequencies, population.size, checkpoints))
+            aware = scores_after(answers, frequencies, population.size, checkpoints, (options.threshold, copies))
+            scores["aware"][group].append(aware)
             asked.append(len(sites))
-    power = {
-        n: power_at([s[n] for s in scores["members"]], [s[n] for s in scores["outsiders"]])
-        for n in checkpoints
-        if n <= most
-    }
-    return {"power": power, "mean_alleles": sum(asked) / len(asked)}
+    found: dict = {"mean_alleles": sum(asked) / len(asked)}
+    for kind, groups in scores.items():
+        found[kind] = {
+            n: power_at([s[n] for s in groups["members"]], [s[n] for s in groups["outsiders"]])
+            for n in checkpoints
+            if n <= most
+        }
+    return found
 
 
 def visible_sites(server: Server, sites: int, window: int = 10_000) -> set[int]:
@@ -298,8 +337,8 @@ def utility(server: Server, population: Population, seed: int, lookups: list[int
     return {n: sum(answer is True for answer in answers[:n]) / len(answers[:n]) for n in lookups}
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Simulate, load, serve each protection in turn, attack, print the table."""
+def arguments(argv: list[str] | None) -> argparse.Namespace:
+    """The benchmark's options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sites", type=int, default=150_000, help="simulated sites")
     parser.add_argument("--members", type=int, default=1000, help="individuals in the beacon")
@@ -312,45 +351,60 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--noise-queries", type=int, default=1000, help="most live queries per target (noise)")
     parser.add_argument("--floor", type=int, default=5, help="min_allele_count of rare-jittered")
     parser.add_argument("--jitter", type=int, default=20, help="threshold_jitter of rare-jittered")
+    parser.add_argument("--member-threshold", type=int, default=3, help="min_allele_count with member budgets")
     parser.add_argument("--member-answers", type=int, default=1, help="member_budget answers (member-budget)")
+    parser.add_argument(
+        "--true-frequencies", action="store_true", help="the attacker knows every allele's true frequency"
+    )
     parser.add_argument("--port", type=int, default=5077)
     parser.add_argument("--seed", type=int, default=2015)
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def run(server: Server, protection: str, population: Population, args: argparse.Namespace) -> str:
+    """Attack one protection and measure its utility: the table's row."""
+    started = time.monotonic()
     checkpoints = [int(n) for n in args.queries.split(",")]
     lookups = [int(n) for n in args.utility_lookups.split(",")]
+    thresholds = Thresholds(args.floor, args.jitter, args.member_threshold, args.member_answers)
+    options = Options(args.threads, thresholds.known(protection), args.true_frequencies)
+    if protection in ("none", "rare-allele", "rare-low", "rare-jittered"):
+        options.visible = visible_sites(server, args.sites)
+        check_visible(server, options.visible, args.sites, args.seed, args.threads)
+    elif protection == "noise":
+        options.live_limit = args.noise_queries
+    result = attack(server, population, args.seed, checkpoints, options)
+    kept = utility(server, population, args.seed, lookups, args.threads)
+    cells = [f"{result[kind][n]:.2f}" if n in result[kind] else "-" for kind in ("power", "aware") for n in checkpoints]
+    cells += [f"{kept[n]:.3f}" for n in lookups]
+    cells.append(f"{result['mean_alleles']:.0f} ({time.monotonic() - started:.0f} s)")
+    return f"| {protection} | {' | '.join(cells)} |"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Simulate, load, serve each protection in turn, attack, print the table."""
+    args = arguments(argv)
     population = simulate(args.sites, args.members, args.panel, args.targets, args.seed)
+    thresholds = Thresholds(args.floor, args.jitter, args.member_threshold, args.member_answers)
     with tempfile.TemporaryDirectory(prefix="privacy-benchmark-") as scratch:
         directory = Path(scratch)
         store = build_store(directory, population, args.seed)
+        attacker = "true frequencies" if args.true_frequencies else f"a panel of {args.panel}"
         print(
             f"sites {args.sites}, beacon {args.members} people ({int((population.beacon_counts > 0).sum())} "
-            f"alleles), panel {args.panel}, {args.targets} members + {args.targets} outsiders attacked"
+            f"alleles), attacker knows {attacker}, {args.targets} members + {args.targets} outsiders attacked"
         )
-        header = " | ".join(f"power@{n}" for n in checkpoints)
-        kept_header = " | ".join(f"utility@{n}" for n in lookups)
-        print(f"| protection | {header} | {kept_header} | alleles asked per target |")
-        print("|" + "---|" * (len(checkpoints) + len(lookups) + 2))
+        checkpoints = args.queries.split(",")
+        header = [f"power@{n}" for n in checkpoints] + [f"aware@{n}" for n in checkpoints]
+        header += [f"utility@{n}" for n in args.utility_lookups.split(",")]
+        print(f"| protection | {' | '.join(header)} | alleles asked per target |")
+        print("|" + "---|" * (len(header) + 2))
         for protection in args.protections.split(","):
-            server = Server(directory, store, protection, args.port, (args.floor, args.jitter, args.member_answers))
+            server = Server(directory, store, protection, args.port, thresholds)
             try:
-                started = time.monotonic()
-                options = Options(args.threads)
-                if protection in ("none", "rare-allele", "rare-jittered"):
-                    options.visible = visible_sites(server, args.sites)
-                    check_visible(server, options.visible, args.sites, args.seed, args.threads)
-                elif protection == "noise":
-                    options.live_limit = args.noise_queries
-                result = attack(server, population, args.seed, checkpoints, options)
-                kept = utility(server, population, args.seed, lookups, args.threads)
+                print(run(server, protection, population, args), flush=True)
             finally:
                 server.stop()
-            powers = " | ".join(f"{result['power'][n]:.2f}" if n in result["power"] else "-" for n in checkpoints)
-            print(
-                f"| {protection} | {powers} | {' | '.join(f'{kept[n]:.3f}' for n in lookups)} | "
-                f"{result['mean_alleles']:.0f} "
-                f"({time.monotonic() - started:.0f} s) |",
-                flush=True,
-            )
 
 
 if __name__ == "__main__":

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import pytest
 
-from benchmarks.privacy_attack import DELTA, answer_score, power_at, scores_after
+from benchmarks.privacy_attack import DELTA, answer_score, at_least, power_at, scores_after, threshold_answer_score
 
 
 def test_one_answer_scores_as_the_paper_s_likelihoods_say():
@@ -49,3 +50,42 @@ def test_scores_at_checkpoints_and_power_thresholds():
     # 20 outsiders at 0..19: at 5 % one may exceed the threshold, which is then 18.
     outsiders = [float(x) for x in range(20)]
     assert power_at([18.5, 17.0, 30.0, 18.0], outsiders) == 0.5
+
+
+def _tail(trials: int, frequency: float, copies: int) -> float:
+    """P(Binomial >= copies) by enumerating every outcome in exact fractions (the test's own arithmetic)."""
+    f = Fraction(str(frequency))
+    return float(sum(math.comb(trials, j) * f**j * (1 - f) ** (trials - j) for j in range(copies, trials + 1)))
+
+
+@pytest.mark.parametrize(("trials", "frequency", "copies"), [(4, 0.5, 2), (10, 0.01, 3), (2000, 0.002, 5), (6, 0.3, 0)])
+def test_binomial_tails_on_either_side_match_enumeration(trials, frequency, copies):
+    assert at_least(trials, frequency, copies) == pytest.approx(_tail(trials, frequency, copies), rel=1e-9)
+
+
+def test_a_threshold_answer_scores_as_the_binomials_say():
+    # A beacon of 2 showing alleles with 2 copies; the target has 1 copy of an allele of frequency 0.5:
+    # with it, the other person's 2 chromosomes need 1 more (P 0.75); without, 4 chromosomes need 2 (11/16).
+    shown_with, shown_without = (1 - DELTA) * 0.75, 11 / 16
+    assert threshold_answer_score(True, 0.5, 2, 2, 1) == pytest.approx(math.log(shown_with / shown_without))
+    no = math.log((1 - shown_with) / (1 - shown_without))
+    assert threshold_answer_score(False, 0.5, 2, 2, 1) == pytest.approx(no)
+    assert threshold_answer_score(None, 0.5, 2, 2, 1) == 0.0
+
+
+def test_a_hidden_private_allele_costs_a_member_little_under_a_known_threshold():
+    # Beacon of 3 showing alleles with at least 2 copies: ann's a1, a2 are shared with cat (shown), her s1, s2
+    # are hers alone (hidden). Dan is not in the beacon: all four of his alleles are "no".
+    counts = {"a1": 2, "a2": 2, "s1": 1, "s2": 1, "d1": 0, "d2": 0, "d3": 0, "d4": 0}
+
+    def score(alleles: list[str], threshold: tuple[int, list[int]] | None) -> float:
+        answers = [counts[allele] >= 2 for allele in alleles]
+        return scores_after(answers, [0.01] * 4, 3, [4], threshold)[4]
+
+    ann, dan = ["a1", "a2", "s1", "s2"], ["d1", "d2", "d3", "d4"]
+    aware = score(ann, (2, [1, 1, 1, 1])), score(dan, (2, [1, 1, 1, 1]))
+    # Each hidden allele of ann's: P(no | in) = 0.99^4 (nobody else has it), P(no | out) = 1 - P(>= 2 of 6).
+    hidden = math.log((1 - (1 - DELTA) * _tail(4, 0.01, 1)) / (1 - _tail(6, 0.01, 2)))
+    assert -1 < hidden < 0  # a "no" is weak evidence now, not log(delta) as in the paper's likelihoods
+    assert aware[0] > 0 > aware[1]
+    assert score(ann, None) < -20  # the paper's likelihoods read ann's hidden alleles as proof she is out
