@@ -57,11 +57,14 @@ PROTECTIONS: dict[str, str] = {
     "both": BUDGET + RARE,
     "noise": "",  # the dataset entry opts in (see policy_text)
     "member-budget": MEMBERS,
-    "recommended": ROOMY_BUDGET + MEMBERS,
+    "recommended": ROOMY_BUDGET + MEMBERS.replace("ANSWERS}", "ANSWERS, scope: everyone}"),
 }
 """Policy lines of each protection; `recommended` is the setting the README recommends (Re-identification).
 FLOOR and JITTER (rare-jittered) are --floor and --jitter: thresholds from FLOOR to FLOOR + JITTER, per allele;
 THRESHOLD and ANSWERS are --member-threshold and --member-answers."""
+
+
+GROUPS = ("members", "outsiders")
 
 
 @dataclass(frozen=True)
@@ -245,30 +248,37 @@ class Options:
     visible: set[int] | None = None
 
 
+def interleaved(population: Population) -> list[tuple[int, str, np.ndarray]]:
+    """The targets, a member and an outsider in turn: (index within its group, group, genome)."""
+    pairs = zip(population.members, population.outsiders, strict=True)
+    return [(i, group, genome) for i, pair in enumerate(pairs) for group, genome in zip(GROUPS, pair, strict=True)]
+
+
 def attack(server: Server, population: Population, seed: int, checkpoints: list[int], options: Options) -> dict:
     """Power at 5 % FPR per checkpoint, of the paper's score (`power`) and of the score that knows the threshold
     (`aware`): every target's alleles asked rarest first, from its own address."""
     known = population.frequencies if options.true_frequencies else population.panel_frequencies
     order = np.argsort(known, kind="stable")
     most = max(checkpoints) if options.live_limit is None else min(max(checkpoints), options.live_limit)
-    scores: dict[str, dict[str, list[dict[int, float]]]] = {"power": {}, "aware": {}}
+    scores: dict[str, dict[str, list[dict[int, float]]]] = {
+        kind: {g: [] for g in GROUPS} for kind in ("power", "aware")
+    }
     asked = []
-    for group, genomes in (("members", population.members), ("outsiders", population.outsiders)):
-        for kind in scores:
-            scores[kind][group] = []
-        for index, genome in enumerate(genomes):
-            sites = [int(site) for site in order if genome[site] > 0][:most]
-            caller = f"10.{1 if group == 'members' else 2}.{index // 250}.{index % 250 + 1}"
-            if options.visible is None:
-                answers = ask_all(server, sites, seed, caller, options.threads)
-            else:
-                answers = [site in options.visible for site in sites]
-            frequencies = [float(known[site]) for site in sites]
-            copies = [int(genome[site]) for site in sites]
-            scores["power"][group].append(scores_after(answers, frequencies, population.size, checkpoints))
-            aware = scores_after(answers, frequencies, population.size, checkpoints, (options.threshold, copies))
-            scores["aware"][group].append(aware)
-            asked.append(len(sites))
+    # Members and outsiders take turns: with budgets shared by every caller (scope everyone), each target
+    # is asked while the beacon has been asked about as many of the other kind.
+    for index, group, genome in interleaved(population):
+        sites = [int(site) for site in order if genome[site] > 0][:most]
+        caller = f"10.{1 if group == 'members' else 2}.{index // 250}.{index % 250 + 1}"
+        if options.visible is None:
+            answers = ask_all(server, sites, seed, caller, options.threads)
+        else:
+            answers = [site in options.visible for site in sites]
+        frequencies = [float(known[site]) for site in sites]
+        copies = [int(genome[site]) for site in sites]
+        scores["power"][group].append(scores_after(answers, frequencies, population.size, checkpoints))
+        aware = scores_after(answers, frequencies, population.size, checkpoints, (options.threshold, copies))
+        scores["aware"][group].append(aware)
+        asked.append(len(sites))
     found: dict = {"mean_alleles": sum(asked) / len(asked)}
     for kind, groups in scores.items():
         found[kind] = {

@@ -88,10 +88,12 @@ class Meter:
         self.charged.update(dataset_ids)
 
     def member_ledger(self, dataset_id: str, member_budget: MemberBudget) -> LimitsMemberLedger | None:
-        """The caller's evidence about the members of `dataset_id`, in the shared counters."""
+        """The caller's evidence about the members of `dataset_id`, in the shared counters (everyone's together
+        when the budget's scope is everyone: `everyone` is no client_key)."""
         if self.limits is None:
             return None
-        return LimitsMemberLedger(self.limits, f"{self.key} {dataset_id}", member_budget)
+        key = "everyone" if member_budget.everyone else self.key
+        return LimitsMemberLedger(self.limits, f"{key} {dataset_id}", member_budget)
 
 
 class LimitsMemberLedger:

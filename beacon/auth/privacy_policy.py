@@ -76,7 +76,8 @@ def parse_member_budget(entry: Mapping[str, Any] | None) -> MemberBudget | None:
     """The member budget of a `rare_alleles` entry (`{answers, window}`); None when it sets none."""
     if entry is None:
         return None
-    return MemberBudget(int(entry["answers"]), float(entry.get("window", DEFAULT_MEMBER_WINDOW)))
+    window = float(entry.get("window", DEFAULT_MEMBER_WINDOW))
+    return MemberBudget(int(entry["answers"]), window, entry.get("scope", "caller") == "everyone")
 
 
 def parse_noise(entry: Mapping[str, Any] | None) -> float | None:
@@ -106,9 +107,10 @@ def describe(budgets: Budgets, rare: RareAlleles | None, epsilon: float | None) 
             described["rareAlleleProtection"]["memberBudget"] = {
                 "answers": rare.member_budget.answers,
                 "windowSeconds": rare.member_budget.window,
-                "effect": "per caller, the answers each member decides (an allele shown only because of their "
-                "copies) are counted; once a member has decided this many, that caller is answered as if the "
-                "member were absent",
+                "scope": "everyone" if rare.member_budget.everyone else "caller",
+                "effect": "per caller (scope caller) or for all callers together (scope everyone), the answers "
+                "each member decides (an allele shown only because of their copies) are counted; once a member "
+                "has decided this many, those callers are answered as if the member were absent",
             }
     if epsilon is not None:
         described["noisyCounts"] = {

@@ -32,10 +32,12 @@ them, which means spending the budgets of several of its carriers first."""
 
 @dataclass(frozen=True)
 class MemberBudget:
-    """How many answers one member may decide for one caller in `window` seconds (from the first)."""
+    """How many answers one member may decide for one caller in `window` seconds (from the first); with
+    `everyone`, for all callers together (a caller with many addresses or accounts gets no more)."""
 
     answers: int
     window: float
+    everyone: bool = False
 
 
 class MemberLedger(Protocol):

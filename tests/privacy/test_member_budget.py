@@ -99,8 +99,8 @@ def test_screening_hides_what_spent_members_lift_and_counts_who_decided_the_rest
     assert [doc.variant_id for doc in once.shown] == ["lifted"]
 
 
-def policy(answers: int, window: float) -> str:
-    budget = f"member_budget: {{answers: {answers}, window: {window}}}"
+def policy(answers: int, window: float, scope: str = "caller") -> str:
+    budget = f"member_budget: {{answers: {answers}, window: {window}, scope: {scope}}}"
     return (
         "default_level: CONTROLLED\n"
         f"rare_alleles: {{min_allele_count: {THRESHOLD}, tiers: [anonymous], {budget}}}\n"
@@ -108,9 +108,11 @@ def policy(answers: int, window: float) -> str:
     )
 
 
-def make_client(store: Path, directory: Path, answers: int = 1, window: float = 86400) -> FlaskClient:
+def make_client(
+    store: Path, directory: Path, answers: int = 1, window: float = 86400, scope: str = "caller"
+) -> FlaskClient:
     access = directory / "policy.yaml"
-    access.write_text(policy(answers, window), encoding="utf-8")
+    access.write_text(policy(answers, window, scope), encoding="utf-8")
     limits = f"sqlite:///{directory / 'limits.sqlite'}"
     return create_app(make_settings(store, access_file=access, limits_uri=limits)).test_client()
 
@@ -184,7 +186,21 @@ def test_the_dataset_info_describes_the_member_budget(demo_store_file, tmp_path)
     document = client.get("/api/datasets", query_string={"requestedGranularity": "record"}).get_json()
     demo = next(record for record in document["response"]["collections"] if record["id"] == DEMO_DATASET)
     described = demo["info"]["privacy"]["rareAlleleProtection"]["memberBudget"]
-    assert (described["answers"], described["windowSeconds"]) == (3, 3600)
+    assert (described["answers"], described["windowSeconds"], described["scope"]) == (3, 3600, "caller")
+
+
+def test_a_budget_for_everyone_is_spent_for_every_caller(demo_store_file, tmp_path):
+    # Many addresses get no more than one: the target decided its answer for 10.0.0.1, so the first question
+    # of 10.0.0.2 about another of its pivotal alleles already finds the target absent.
+    client = make_client(demo_store_file, tmp_path, scope="everyone")
+    first, second = pivotal_alleles(TARGET)[:2]
+    assert exists(client, first, "10.0.0.1") is True
+    assert exists(client, second, "10.0.0.2") is False
+    assert exists(client, first, "10.0.0.3") is False  # shown once, to one caller, and no more
+    assert exists(client, COMMON_OF_TARGET, "10.0.0.4") is True  # what stays over the threshold without it
+    document = client.get("/api/datasets", query_string={"requestedGranularity": "record"}).get_json()
+    demo = next(record for record in document["response"]["collections"] if record["id"] == DEMO_DATASET)
+    assert demo["info"]["privacy"]["rareAlleleProtection"]["memberBudget"]["scope"] == "everyone"
 
 
 def test_member_budgets_are_shared_by_all_workers(demo_store_file, tmp_path):
