@@ -3,8 +3,8 @@
 In the policy file, top-level `query_budget` and `rare_alleles` apply to every dataset that does not
 set its own; `noisy_counts` is set per dataset (opt-in):
 
-    query_budget: {anonymous: {queries: 1000, window: 86400}, registered: {queries: 10000, window: 86400}}
-    rare_alleles: {min_allele_count: 5, tiers: [anonymous, registered], member_budget: {answers: 1}}
+    query_budget: {anonymous: {queries: 10000, window: 86400}, registered: {queries: 50000, window: 86400}}
+    rare_alleles: {min_allele_count: 3, tiers: [anonymous, registered], member_budget: {answers: 1, scope: everyone}}
     datasets:
       X: {level: PUBLIC, noisy_counts: {epsilon: 1.0}, query_budget: {anonymous: {queries: 100, window: 3600}}}
 """
