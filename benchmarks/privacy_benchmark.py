@@ -13,7 +13,9 @@ For each protection it prints the attack's power at 5 % false-positive rate afte
 scored as the paper does (power@) and as an attacker who read the dataset's rare-allele threshold in its
 info (aware@; with --true-frequencies the attacker knows every allele's true frequency instead of a
 panel's), and the utility: the share of lookups of alleles with an allele count of at least 5 in the beacon that a
-fresh caller still gets answered correctly, among its first 100, 500 and 2,000 lookups (`--utility-lookups`).
+fresh caller still gets answered correctly, among its first 100, 500 and 2,000 lookups (`--utility-lookups`),
+and the same share for a caller who asks about any allele of the beacon, most of them rare, among its first
+500, 2,000 and 6,000 lookups (`--mixed-lookups`).
 """
 
 from __future__ import annotations
@@ -29,16 +31,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import cyvcf2
 import httpx
 import numpy as np
 
 from benchmarks.privacy_attack import power_at, scores_after
-
-DEMO_VCF = Path(__file__).resolve().parents[1] / "beacon" / "demo" / "cineca_uk1_chr22.vcf.gz"
-DATASET = "privacy-benchmark"
-FIRST_POSITION = 16_000_000
-BASES = "ACGT"
+from benchmarks.privacy_population import (
+    DATASET,
+    FIRST_POSITION,
+    GROUPS,
+    Population,
+    build_store,
+    simulate,
+    site_query,
+)
 
 BUDGET = "query_budget: {anonymous: {queries: 1000, window: 86400}}\n"
 ROOMY_BUDGET = "query_budget: {anonymous: {queries: 10000, window: 86400}}\n"
@@ -57,102 +62,12 @@ PROTECTIONS: dict[str, str] = {
     "both": BUDGET + RARE,
     "noise": "",  # the dataset entry opts in (see policy_text)
     "member-budget": MEMBERS,
-    "recommended": ROOMY_BUDGET + MEMBERS.replace("ANSWERS}", "ANSWERS, scope: everyone}"),
+    "recommended": ROOMY_BUDGET + MEMBERS,
+    "member-everyone": ROOMY_BUDGET + MEMBERS.replace("ANSWERS}", "ANSWERS, scope: everyone}"),
 }
 """Policy lines of each protection; `recommended` is the setting the README recommends (Re-identification).
 FLOOR and JITTER (rare-jittered) are --floor and --jitter: thresholds from FLOOR to FLOOR + JITTER, per allele;
 THRESHOLD and ANSWERS are --member-threshold and --member-answers."""
-
-
-GROUPS = ("members", "outsiders")
-
-
-@dataclass(frozen=True)
-class Population:
-    """Simulated sites and people: members' genotypes, panel frequencies and the targets' genotypes."""
-
-    frequencies: np.ndarray  # true frequency per site
-    genotypes: np.ndarray  # copies (members x sites) of every member of the beacon
-    panel_frequencies: np.ndarray
-    members: np.ndarray  # genotypes (targets x sites) of member targets
-    outsiders: np.ndarray
-
-    @property
-    def size(self) -> int:
-        """Members in the beacon."""
-        return len(self.genotypes)
-
-    @property
-    def beacon_counts(self) -> np.ndarray:
-        """Copies among the members, per site."""
-        return self.genotypes.sum(axis=0, dtype=np.int64)
-
-
-def demo_frequencies() -> np.ndarray:
-    """Alternate allele frequencies of the demo genotypes (alleles seen at least once)."""
-    found = []
-    for record in cyvcf2.VCF(str(DEMO_VCF)):
-        genotypes = record.genotype.array()[:, :2]
-        called = int((genotypes >= 0).sum())
-        for index in range(1, len(record.ALT) + 1):
-            copies = int((genotypes == index).sum())
-            if copies and called:
-                found.append(copies / called)
-    return np.array(found)
-
-
-def simulate(sites: int, members: int, panel: int, targets: int, seed: int) -> Population:
-    """Genotypes drawn under Hardy-Weinberg from demo frequencies (see the module docstring)."""
-    rng = np.random.default_rng(seed)
-    frequencies = rng.choice(demo_frequencies(), size=sites, replace=True)
-    genotypes = np.array([rng.binomial(2, frequencies) for _ in range(members)], dtype=np.int8)
-    panel_counts = sum((rng.binomial(2, frequencies) for _ in range(panel)), np.zeros(sites, dtype=np.int64))
-    outsiders = np.array([rng.binomial(2, frequencies) for _ in range(targets)])
-    return Population(frequencies, genotypes, panel_counts / (2 * panel), genotypes[:targets], outsiders)
-
-
-def site_query(site: int, seed: int) -> tuple[dict[str, str | int], str, str]:
-    """The g_variants query of a simulated site's alternate allele (bases chosen per site, reproducibly)."""
-    ref = BASES[(site * 7 + seed) % 4]
-    alt = BASES[(BASES.index(ref) + 1 + site % 3) % 4]
-    return {"referenceName": "22", "assemblyId": "GRCh37", "start": FIRST_POSITION + 3 * site - 1}, ref, alt
-
-
-def write_vcf(path: Path, population: Population, seed: int) -> None:
-    """The beacon's data: one record per site the members carry, with INFO AC and AN and every member's
-    genotype (so the store knows who carries what: member budgets need it)."""
-    number = 2 * population.size
-    calls = np.array(["0/0", "0/1", "1/1"])
-    counts = population.beacon_counts
-    with path.open("w", encoding="utf-8") as vcf:
-        vcf.write("##fileformat=VCFv4.2\n##contig=<ID=22,length=51304566>\n")
-        vcf.write('##INFO=<ID=AC,Number=A,Type=Integer,Description="Allele count">\n')
-        vcf.write('##INFO=<ID=AN,Number=1,Type=Integer,Description="Allele number">\n')
-        vcf.write('##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n')
-        names = "\t".join(f"M{index:05d}" for index in range(population.size))
-        vcf.write(f"#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t{names}\n")
-        for site in np.flatnonzero(counts):
-            query, ref, alt = site_query(int(site), seed)
-            position = int(query["start"]) + 1
-            row = "\t".join(calls[population.genotypes[:, site]])
-            vcf.write(f"22\t{position}\t.\t{ref}\t{alt}\t.\tPASS\tAC={counts[site]};AN={number}\tGT\t{row}\n")
-
-
-def build_store(directory: Path, population: Population, seed: int) -> Path:
-    """A fresh SQLite store holding the members' allele counts as one dataset."""
-    store = directory / "beacon.sqlite"
-    vcf = directory / "beacon.vcf"
-    write_vcf(vcf, population, seed)
-    metadata = directory / "datasets.json"
-    metadata.write_text(f'[{{"id": "{DATASET}", "name": "Privacy benchmark"}}]', encoding="utf-8")
-    beacon = str(Path(sys.executable).with_name("beacon"))
-    uri = f"sqlite:///{store}"
-    for command in (
-        [beacon, "load", "metadata", str(metadata), "--store", uri],
-        [beacon, "load", "vcf", str(vcf), "--dataset", DATASET, "--assembly", "GRCh37", "--case-level", "--store", uri],
-    ):
-        subprocess.run(command, check=True, capture_output=True)
-    return store
 
 
 @dataclass(frozen=True)
@@ -170,7 +85,8 @@ class Thresholds:
             return 5
         if protection == "rare-jittered":
             return self.floor
-        return self.member_threshold if protection in ("rare-low", "member-budget", "recommended") else 1
+        members = ("rare-low", "member-budget", "recommended", "member-everyone")
+        return self.member_threshold if protection in members else 1
 
 
 def policy_text(protection: str, thresholds: Thresholds) -> str:
@@ -347,6 +263,23 @@ def utility(server: Server, population: Population, seed: int, lookups: list[int
     return {n: sum(answer is True for answer in answers[:n]) / len(answers[:n]) for n in lookups}
 
 
+def mixed_utility(
+    server: Server, population: Population, seed: int, lookups: list[int], threads: int
+) -> dict[int, float]:
+    """The same share among the first n lookups of a caller who asks about any allele of the beacon (most are
+    rare): asking about rare alleles spends members' budgets, and a spent member's copies no longer count
+    for that caller, also in alleles with 5 copies or more."""
+    present = [int(site) for site in np.flatnonzero(population.beacon_counts)]
+    sample = random.Random(seed + 1).sample(present, min(max(lookups), len(present)))
+    answers = ask_all(server, sample, seed, "10.3.0.2", threads)
+    common = [population.beacon_counts[site] >= 5 for site in sample]
+    found = {}
+    for n in lookups:
+        asked = [answer for answer, counted in zip(answers[:n], common[:n], strict=True) if counted]
+        found[n] = sum(answer is True for answer in asked) / max(len(asked), 1)
+    return found
+
+
 def arguments(argv: list[str] | None) -> argparse.Namespace:
     """The benchmark's options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -357,6 +290,7 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--queries", default="100,1000,10000", help="checkpoints (queries per target)")
     parser.add_argument("--protections", default=",".join(PROTECTIONS), help="which protections to run")
     parser.add_argument("--utility-lookups", default="100,500,2000", help="checkpoints (lookups of one caller)")
+    parser.add_argument("--mixed-lookups", default="500,2000,6000", help="checkpoints (lookups of any allele)")
     parser.add_argument("--threads", type=int, default=4, help="concurrent requests of the attacker")
     parser.add_argument("--noise-queries", type=int, default=1000, help="most live queries per target (noise)")
     parser.add_argument("--floor", type=int, default=5, help="min_allele_count of rare-jittered")
@@ -385,8 +319,10 @@ def run(server: Server, protection: str, population: Population, args: argparse.
         options.live_limit = args.noise_queries
     result = attack(server, population, args.seed, checkpoints, options)
     kept = utility(server, population, args.seed, lookups, args.threads)
+    mixed = [int(n) for n in args.mixed_lookups.split(",")]
+    mixed_kept = mixed_utility(server, population, args.seed, mixed, args.threads)
     cells = [f"{result[kind][n]:.2f}" if n in result[kind] else "-" for kind in ("power", "aware") for n in checkpoints]
-    cells += [f"{kept[n]:.3f}" for n in lookups]
+    cells += [f"{kept[n]:.3f}" for n in lookups] + [f"{mixed_kept[n]:.3f}" for n in mixed]
     cells.append(f"{result['mean_alleles']:.0f} ({time.monotonic() - started:.0f} s)")
     return f"| {protection} | {' | '.join(cells)} |"
 
@@ -407,6 +343,7 @@ def main(argv: list[str] | None = None) -> None:
         checkpoints = args.queries.split(",")
         header = [f"power@{n}" for n in checkpoints] + [f"aware@{n}" for n in checkpoints]
         header += [f"utility@{n}" for n in args.utility_lookups.split(",")]
+        header += [f"mixed@{n}" for n in args.mixed_lookups.split(",")]
         print(f"| protection | {' | '.join(header)} | alleles asked per target |")
         print("|" + "---|" * (len(header) + 2))
         for protection in args.protections.split(","):
