@@ -79,15 +79,6 @@ class Thresholds:
     member_threshold: int = 3
     member_answers: int = 1
 
-    def known(self, protection: str) -> int:
-        """The threshold the attacker reads in the dataset's info (the lowest, with jitter); 1 without one."""
-        if protection in ("rare-allele", "both"):
-            return 5
-        if protection == "rare-jittered":
-            return self.floor
-        members = ("rare-low", "member-budget", "recommended", "member-everyone")
-        return self.member_threshold if protection in members else 1
-
 
 def policy_text(protection: str, thresholds: Thresholds) -> str:
     """The access policy of one protection: the dataset is PUBLIC, anonymous callers ask it."""
@@ -142,6 +133,15 @@ class Server:
             return None
         response.raise_for_status()
         return bool(response.json()["responseSummary"]["exists"])
+
+    def known_threshold(self) -> int:
+        """The rare-allele threshold an anonymous caller reads in the dataset's info (`/datasets`, not
+        charged; with jitter, the lowest); 1 when there is none."""
+        response = self.client.get("/api/datasets", params={"requestedGranularity": "record"})
+        response.raise_for_status()
+        dataset = next(d for d in response.json()["response"]["collections"] if d["id"] == DATASET)
+        protection = dataset.get("info", {}).get("privacy", {}).get("rareAlleleProtection")
+        return int(protection["minAlleleCount"]) if protection else 1
 
     def stop(self) -> None:
         """Stop the server and close its log."""
@@ -280,6 +280,11 @@ def mixed_utility(
     return found
 
 
+def numbers(text: str) -> list[int]:
+    """A comma-separated list of checkpoints."""
+    return [int(n) for n in text.split(",")]
+
+
 def arguments(argv: list[str] | None) -> argparse.Namespace:
     """The benchmark's options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -287,10 +292,14 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--members", type=int, default=1000, help="individuals in the beacon")
     parser.add_argument("--panel", type=int, default=1000, help="individuals of the attacker's reference panel")
     parser.add_argument("--targets", type=int, default=30, help="member targets, and as many outsiders")
-    parser.add_argument("--queries", default="100,1000,10000", help="checkpoints (queries per target)")
+    parser.add_argument("--queries", type=numbers, default="100,1000,10000", help="checkpoints (queries per target)")
     parser.add_argument("--protections", default=",".join(PROTECTIONS), help="which protections to run")
-    parser.add_argument("--utility-lookups", default="100,500,2000", help="checkpoints (lookups of one caller)")
-    parser.add_argument("--mixed-lookups", default="500,2000,6000", help="checkpoints (lookups of any allele)")
+    parser.add_argument(
+        "--utility-lookups", type=numbers, default="100,500,2000", help="checkpoints (lookups of one caller)"
+    )
+    parser.add_argument(
+        "--mixed-lookups", type=numbers, default="500,2000,6000", help="checkpoints (lookups of any allele)"
+    )
     parser.add_argument("--threads", type=int, default=4, help="concurrent requests of the attacker")
     parser.add_argument("--noise-queries", type=int, default=1000, help="most live queries per target (noise)")
     parser.add_argument("--floor", type=int, default=5, help="min_allele_count of rare-jittered")
@@ -308,21 +317,19 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
 def run(server: Server, protection: str, population: Population, args: argparse.Namespace) -> str:
     """Attack one protection and measure its utility: the table's row."""
     started = time.monotonic()
-    checkpoints = [int(n) for n in args.queries.split(",")]
-    lookups = [int(n) for n in args.utility_lookups.split(",")]
-    thresholds = Thresholds(args.floor, args.jitter, args.member_threshold, args.member_answers)
-    options = Options(args.threads, thresholds.known(protection), args.true_frequencies)
+    options = Options(args.threads, server.known_threshold(), args.true_frequencies)
     if protection in ("none", "rare-allele", "rare-low", "rare-jittered"):
         options.visible = visible_sites(server, args.sites)
         check_visible(server, options.visible, args.sites, args.seed, args.threads)
     elif protection == "noise":
         options.live_limit = args.noise_queries
-    result = attack(server, population, args.seed, checkpoints, options)
-    kept = utility(server, population, args.seed, lookups, args.threads)
-    mixed = [int(n) for n in args.mixed_lookups.split(",")]
-    mixed_kept = mixed_utility(server, population, args.seed, mixed, args.threads)
-    cells = [f"{result[kind][n]:.2f}" if n in result[kind] else "-" for kind in ("power", "aware") for n in checkpoints]
-    cells += [f"{kept[n]:.3f}" for n in lookups] + [f"{mixed_kept[n]:.3f}" for n in mixed]
+    result = attack(server, population, args.seed, args.queries, options)
+    kept = utility(server, population, args.seed, args.utility_lookups, args.threads)
+    mixed = mixed_utility(server, population, args.seed, args.mixed_lookups, args.threads)
+    cells = [
+        f"{result[kind][n]:.2f}" if n in result[kind] else "-" for kind in ("power", "aware") for n in args.queries
+    ]
+    cells += [f"{kept[n]:.3f}" for n in args.utility_lookups] + [f"{mixed[n]:.3f}" for n in args.mixed_lookups]
     cells.append(f"{result['mean_alleles']:.0f} ({time.monotonic() - started:.0f} s)")
     return f"| {protection} | {' | '.join(cells)} |"
 
@@ -340,10 +347,8 @@ def main(argv: list[str] | None = None) -> None:
             f"sites {args.sites}, beacon {args.members} people ({int((population.beacon_counts > 0).sum())} "
             f"alleles), attacker knows {attacker}, {args.targets} members + {args.targets} outsiders attacked"
         )
-        checkpoints = args.queries.split(",")
-        header = [f"power@{n}" for n in checkpoints] + [f"aware@{n}" for n in checkpoints]
-        header += [f"utility@{n}" for n in args.utility_lookups.split(",")]
-        header += [f"mixed@{n}" for n in args.mixed_lookups.split(",")]
+        header = [f"{kind}@{n}" for kind in ("power", "aware") for n in args.queries]
+        header += [f"utility@{n}" for n in args.utility_lookups] + [f"mixed@{n}" for n in args.mixed_lookups]
         print(f"| protection | {' | '.join(header)} | alleles asked per target |")
         print("|" + "---|" * (len(header) + 2))
         for protection in args.protections.split(","):

@@ -4,7 +4,7 @@ In the policy file, top-level `query_budget` and `rare_alleles` apply to every d
 set its own; `noisy_counts` is set per dataset (opt-in):
 
     query_budget: {anonymous: {queries: 10000, window: 86400}, registered: {queries: 50000, window: 86400}}
-    rare_alleles: {min_allele_count: 3, tiers: [anonymous, registered], member_budget: {answers: 1, scope: everyone}}
+    rare_alleles: {min_allele_count: 3, tiers: [anonymous, registered], member_budget: {answers: 1}}
     datasets:
       X: {level: PUBLIC, noisy_counts: {epsilon: 1.0}, query_budget: {anonymous: {queries: 100, window: 3600}}}
 """
@@ -73,7 +73,7 @@ def parse_rare_alleles(entry: Mapping[str, Any] | None, inherited: RareAlleles |
 
 
 def parse_member_budget(entry: Mapping[str, Any] | None) -> MemberBudget | None:
-    """The member budget of a `rare_alleles` entry (`{answers, window}`); None when it sets none."""
+    """The member budget of a `rare_alleles` entry (`{answers, window, scope}`); None when it sets none."""
     if entry is None:
         return None
     window = float(entry.get("window", DEFAULT_MEMBER_WINDOW))
