@@ -92,8 +92,10 @@ def member_budget_problems(policy: AccessPolicy, store: Store, dataset_ids: list
             problems.append(
                 Problem(
                     "warning",
-                    f"dataset {dataset_id!r}: the policy sets a member budget, but its variants were loaded without "
-                    "case-level data (load them with --case-level): rare-allele protection alone applies",
+                    f"dataset {dataset_id!r}: its rare-allele protection (by default, or as the policy sets it) has a "
+                    "member budget, but its variants were loaded without case-level data (load them with --case-level):"
+                    f" alleles with fewer than {rare.min_allele_count} copies are hidden, and nothing more protects "
+                    "its members (README: Re-identification)",
                 )
             )
     return problems

@@ -54,6 +54,7 @@ def access_report(policy: AccessPolicy, dataset_id: str) -> dict[str, Any]:
         "securityLevel": entry.level.value,
         "tiers": {tier: ceiling.value if ceiling else "hidden" for tier, ceiling in ceilings},
         "testDataset": entry.test,
+        "privacy": policy.privacy_info(dataset_id),
     }
 
 
@@ -67,9 +68,29 @@ def report_lines(report: dict[str, Any]) -> list[str]:
     named = "" if access["namedInPolicy"] or access["policyFile"] is None else ", not named: the default level"
     lines.append(f"access ({policy}{named}): {access['securityLevel']}")
     lines += [f"  {tier}: {ceiling}" for tier, ceiling in access["tiers"].items()]
+    lines += _privacy_lines(access["privacy"])
     lines.append(f"loads: {len(report['loads'])}")
     for entry in report["loads"]:
         lines += _load_lines(entry)
+    return lines
+
+
+def _privacy_lines(privacy: dict[str, Any]) -> list[str]:
+    """The re-identification defences of the dataset (its `info.privacy`), a line each."""
+    rare = privacy.get("rareAlleleProtection")
+    if rare is None:
+        return ["  rare alleles: shown (no rare-allele protection)"]
+    lines = [f"  rare alleles: fewer than {rare['minAlleleCount']} copies not found for {', '.join(rare['tiers'])}"]
+    budget = rare.get("memberBudget")
+    if budget is not None:
+        days = budget["windowSeconds"] / 86400
+        lines.append(f"  member budget: {budget['answers']} answer(s) per {budget['scope']}, for {days:g} days")
+    lines += [
+        f"  query budget ({tier}): {spent['queries']} per {spent['windowSeconds']:g} s"
+        for tier, spent in privacy.get("queryBudget", {}).items()
+    ]
+    if "noisyCounts" in privacy:
+        lines.append(f"  noisy counts: epsilon {privacy['noisyCounts']['epsilon']}")
     return lines
 
 

@@ -138,7 +138,7 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "BEACON_ACCESS_FILE",
         "",
         "Access policy file (YAML/JSON): security level and granularity ceilings per dataset. Without "
-        "it every dataset is CONTROLLED.",
+        "it every dataset is CONTROLLED, with the default rare-allele protection (Re-identification).",
         parse=_path,
     ),
     SettingSpec("BEACON_OIDC_ISSUERS", "", "Comma-separated trusted token issuers (exact match).", parse=_list),

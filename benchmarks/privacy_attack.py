@@ -19,6 +19,7 @@ not absent), so the attack is also scored as an attacker who read the threshold 
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Sequence
 
 DELTA = 1e-6
@@ -97,3 +98,17 @@ def power_at(members: Sequence[float], outsiders: Sequence[float], false_positiv
     allowed = math.floor(false_positive_rate * len(ranked))  # outsiders allowed above the threshold
     threshold = ranked[allowed] if allowed < len(ranked) else -math.inf
     return sum(score > threshold for score in members) / len(members)
+
+
+def power_interval(
+    members: Sequence[float], outsiders: Sequence[float], seed: int, resamples: int = 1000, level: float = 0.95
+) -> tuple[float, float]:
+    """A bootstrap interval of `power_at`: members and outsiders drawn again with replacement `resamples` times
+    (the targets are a sample, and so is the threshold read from the outsiders); the middle `level` share."""
+    rng = random.Random(seed)
+    powers = sorted(
+        power_at(rng.choices(members, k=len(members)), rng.choices(outsiders, k=len(outsiders)))
+        for _ in range(resamples)
+    )
+    cut = round((1 - level) / 2 * resamples)
+    return powers[cut], powers[resamples - 1 - cut]

@@ -12,7 +12,8 @@ allele, each target from its own address (X-Forwarded-For through a trusted prox
 For each protection it prints the attack's power at 5 % false-positive rate after each number of queries,
 scored as the paper does (power@) and as an attacker who read the dataset's rare-allele threshold in its
 info (aware@; with --true-frequencies the attacker knows every allele's true frequency instead of a
-panel's), and the utility: the share of lookups of alleles with an allele count of at least 5 in the beacon that a
+panel's), with a 95 % bootstrap interval of both at the last checkpoint (the targets are a sample), and the
+utility: the share of lookups of alleles with an allele count of at least 5 in the beacon that a
 fresh caller still gets answered correctly, among its first 100, 500 and 2,000 lookups (`--utility-lookups`),
 and the same share for a caller who asks about any allele of the beacon, most of them rare, among its first
 500, 2,000 and 6,000 lookups (`--mixed-lookups`).
@@ -34,7 +35,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from benchmarks.privacy_attack import power_at, scores_after
+from benchmarks.privacy_attack import power_at, power_interval, scores_after
 from benchmarks.privacy_population import (
     DATASET,
     FIRST_POSITION,
@@ -53,19 +54,22 @@ JITTERED = "rare_alleles: {min_allele_count: FLOOR, threshold_jitter: JITTER, ti
 MEMBERS = (
     "rare_alleles: {min_allele_count: THRESHOLD, tiers: [anonymous, registered], member_budget: {answers: ANSWERS}}\n"
 )
+OFF = "rare_alleles: {enabled: false}\n"
 PROTECTIONS: dict[str, str] = {
-    "none": "",
-    "budget": BUDGET,
+    "none": OFF,
+    "default": "",
+    "budget": BUDGET + OFF,
     "rare-allele": RARE,
     "rare-low": RARE_LOW,
     "rare-jittered": JITTERED,
     "both": BUDGET + RARE,
-    "noise": "",  # the dataset entry opts in (see policy_text)
+    "noise": OFF,  # the dataset entry opts in to noise (see policy_text)
     "member-budget": MEMBERS,
     "recommended": ROOMY_BUDGET + MEMBERS,
     "member-everyone": ROOMY_BUDGET + MEMBERS.replace("ANSWERS}", "ANSWERS, scope: everyone}"),
 }
-"""Policy lines of each protection; `recommended` is the setting the README recommends (Re-identification).
+"""Policy lines of each protection; `default` sets none (what the beacon does unless told), `none` turns the
+default rare-allele protection off; `recommended` is the setting the README recommends (Re-identification).
 FLOOR and JITTER (rare-jittered) are --floor and --jitter: thresholds from FLOOR to FLOOR + JITTER, per allele;
 THRESHOLD and ANSWERS are --member-threshold and --member-answers."""
 
@@ -202,6 +206,10 @@ def attack(server: Server, population: Population, seed: int, checkpoints: list[
             for n in checkpoints
             if n <= most
         }
+        last = max(n for n in checkpoints if n <= most)
+        found[f"{kind}_interval"] = power_interval(
+            [s[last] for s in groups["members"]], [s[last] for s in groups["outsiders"]], seed
+        )
     return found
 
 
@@ -329,6 +337,7 @@ def run(server: Server, protection: str, population: Population, args: argparse.
     cells = [
         f"{result[kind][n]:.2f}" if n in result[kind] else "-" for kind in ("power", "aware") for n in args.queries
     ]
+    cells += ["{:.2f}-{:.2f}".format(*result[f"{kind}_interval"]) for kind in ("power", "aware")]
     cells += [f"{kept[n]:.3f}" for n in args.utility_lookups] + [f"{mixed[n]:.3f}" for n in args.mixed_lookups]
     cells.append(f"{result['mean_alleles']:.0f} ({time.monotonic() - started:.0f} s)")
     return f"| {protection} | {' | '.join(cells)} |"
@@ -348,6 +357,7 @@ def main(argv: list[str] | None = None) -> None:
             f"alleles), attacker knows {attacker}, {args.targets} members + {args.targets} outsiders attacked"
         )
         header = [f"{kind}@{n}" for kind in ("power", "aware") for n in args.queries]
+        header += [f"{kind} 95 % interval (last)" for kind in ("power", "aware")]
         header += [f"utility@{n}" for n in args.utility_lookups] + [f"mixed@{n}" for n in args.mixed_lookups]
         print(f"| protection | {' | '.join(header)} | alleles asked per target |")
         print("|" + "---|" * (len(header) + 2))

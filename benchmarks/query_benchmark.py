@@ -39,7 +39,7 @@ from loaders.vcf import VcfOptions
 DATASET = "bench"
 MONGO_SCHEMES = ("mongodb://", "mongodb+srv://")
 FIRST_POSITION = 10_000  # where benchmarks.synthetic_vcf starts; sites are 20.5 bases apart on average
-POLICY = "default_level: CONTROLLED\ndatasets:\n  bench: {level: PUBLIC}\n"
+POLICY = "default_level: CONTROLLED\nrare_alleles: {enabled: false}\ndatasets:\n  bench: {level: PUBLIC}\n"
 WRK_SCRIPT = """
 local paths = {}
 for line in io.lines("%s") do paths[#paths + 1] = line end

@@ -16,6 +16,7 @@ import yaml
 
 from beacon.auth.principal import Principal
 from beacon.auth.privacy_policy import (
+    DEFAULT_RARE_ALLELES,
     NO_BUDGETS,
     Budgets,
     QueryBudget,
@@ -105,12 +106,13 @@ class AccessPolicy:
     def load(cls, path: Path | None) -> AccessPolicy:
         """Read and validate a YAML/JSON policy file; None gives the secure default (all CONTROLLED)."""
         if path is None:
-            return cls(SecurityLevel.CONTROLLED, {}, None)
+            secure = DatasetPolicy.default(SecurityLevel.CONTROLLED, NO_BUDGETS, DEFAULT_RARE_ALLELES)
+            return cls(SecurityLevel.CONTROLLED, {}, None, secure)
         document = _read_document(path)
         _validate(document, path)
         default_level = SecurityLevel(document.get("default_level", SecurityLevel.CONTROLLED))
         budgets = parse_budgets(document.get("query_budget"))
-        rare = parse_rare_alleles(document.get("rare_alleles"))
+        rare = parse_rare_alleles(document.get("rare_alleles"), DEFAULT_RARE_ALLELES)
         datasets = {
             dataset_id: _dataset_policy(path, dataset_id, entry, budgets, rare)
             for dataset_id, entry in document.get("datasets", {}).items()

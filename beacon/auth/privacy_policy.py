@@ -1,7 +1,8 @@
 """The re-identification defences of the access policy: query budgets, rare-allele protection, noisy counts.
 
 In the policy file, top-level `query_budget` and `rare_alleles` apply to every dataset that does not
-set its own; `noisy_counts` is set per dataset (opt-in):
+set its own; `noisy_counts` is set per dataset (opt-in). Rare-allele protection with a member budget is on
+unless the file says otherwise (DEFAULT_RARE_ALLELES; `rare_alleles: {enabled: false}` turns it off):
 
     query_budget: {anonymous: {queries: 10000, window: 86400}, registered: {queries: 50000, window: 86400}}
     rare_alleles: {min_allele_count: 3, tiers: [anonymous, registered], member_budget: {answers: 1}}
@@ -58,17 +59,26 @@ def parse_budgets(entry: Mapping[str, Any] | None, inherited: Budgets = NO_BUDGE
     )
 
 
+DEFAULT_RARE_ALLELES = RareAlleles(3, frozenset(DEFAULT_RARE_TIERS), 0, MemberBudget(1, DEFAULT_MEMBER_WINDOW))
+"""What every dataset gets unless the policy file sets `rare_alleles` (and without a policy file): the setting
+that held the membership attack to the target of issue #16 in `make benchmark-privacy` (README)."""
+
+
 def parse_rare_alleles(entry: Mapping[str, Any] | None, inherited: RareAlleles | None = None) -> RareAlleles | None:
     """The rare-allele protection an entry sets (`{}` takes the defaults), else the inherited one."""
     if entry is None:
         return inherited
     if entry.get("enabled") is False:
         return None
+    member_budget = parse_member_budget(entry.get("member_budget"))
+    # With a member budget no allele of 5 or more copies is ever decided at 3 (a member has 1 or 2 copies);
+    # without one, 3 protects little (README: Re-identification), so the threshold it defaults to is 5.
+    threshold = DEFAULT_MIN_ALLELE_COUNT if member_budget is None else DEFAULT_RARE_ALLELES.min_allele_count
     return RareAlleles(
-        int(entry.get("min_allele_count", DEFAULT_MIN_ALLELE_COUNT)),
+        int(entry.get("min_allele_count", threshold)),
         frozenset(entry.get("tiers", DEFAULT_RARE_TIERS)),
         int(entry.get("threshold_jitter", DEFAULT_THRESHOLD_JITTER)),
-        parse_member_budget(entry.get("member_budget")),
+        member_budget,
     )
 
 

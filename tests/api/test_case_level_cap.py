@@ -51,7 +51,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> RecordingStore:
     return RecordingStore(backend)
 
 
-def client(store: RecordingStore, tmp_path: Path, rare: str = ""):
+def client(store: RecordingStore, tmp_path: Path, rare: str = "rare_alleles: {enabled: false}\n"):
     policy = tmp_path / "policy.yaml"
     policy.write_text(f"default_level: PUBLIC\n{rare}", encoding="utf-8")
     return create_app(make_settings(tmp_path / "unused.sqlite", access_file=policy), store=store).test_client()

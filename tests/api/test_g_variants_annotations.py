@@ -28,7 +28,7 @@ def annotated_client(tmp_path_factory: pytest.TempPathFactory):
     store.put_metadata(batch)
     load_vcf_files(store, [EGA_VCF], "ega-test", VcfOptions(assembly="GRCh38"))
     policy = path.parent / "policy.yaml"
-    policy.write_text("datasets:\n  ega-test: {level: PUBLIC}\n")
+    policy.write_text("rare_alleles: {enabled: false}\ndatasets:\n  ega-test: {level: PUBLIC}\n")
     return create_app(make_settings(path, access_file=policy), store=store).test_client()
 
 

@@ -93,7 +93,10 @@ def lookup_client(demo_store_file: Path, tmp_path_factory: pytest.TempPathFactor
     store.put_metadata(batch)
     load_vcf_files(store, [EGA_VCF], EGA, VcfOptions(assembly="GRCh38"))
     policy = path.parent / "policy.yaml"
-    policy.write_text(f"datasets:\n  {EGA}: {{level: PUBLIC}}\n  {DEMO_DATASET}: {{level: PUBLIC}}\n")
+    policy.write_text(
+        f"rare_alleles: {{enabled: false}}\n"
+        f"datasets:\n  {EGA}: {{level: PUBLIC}}\n  {DEMO_DATASET}: {{level: PUBLIC}}\n"
+    )
     return create_app(make_settings(path, access_file=policy), store=store).test_client()
 
 

@@ -69,7 +69,7 @@ SPEC_ENTRY_TYPES = read_json(MODELS / "beaconConfiguration.json")["entryTypes"]
 @pytest.fixture(scope="module")
 def client(experiments_store_file: Path, tmp_path_factory: pytest.TempPathFactory) -> FlaskClient:
     policy = tmp_path_factory.mktemp("policy") / "policy.yaml"
-    policy.write_text("default_level: PUBLIC\n", encoding="utf-8")
+    policy.write_text("default_level: PUBLIC\nrare_alleles: {enabled: false}\n", encoding="utf-8")
     return create_app(make_settings(experiments_store_file, access_file=policy, base_url=BASE)).test_client()
 
 

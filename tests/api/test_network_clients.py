@@ -176,7 +176,10 @@ def network_client(demo_store_file: Path, tmp_path_factory: pytest.TempPathFacto
     load_vcf_files(store, [TRIO_VCF], TRIO, VcfOptions(assembly="GRCh37"))  # no case-level data
     store.close()
     policy = directory / "policy.yaml"
-    policy.write_text("default_level: PUBLIC\ndatasets:\n  synthetic-test: {level: PUBLIC, test_dataset: true}\n")
+    policy.write_text(
+        "default_level: PUBLIC\nrare_alleles: {enabled: false}\n"
+        "datasets:\n  synthetic-test: {level: PUBLIC, test_dataset: true}\n"
+    )
     yield create_app(make_settings(path, access_file=policy)).test_client()
 
 

@@ -48,6 +48,8 @@ ANALYSES = bff(CINECA_DIR / "analyses.json") + bff(EGA_BFF_DIR / "analyses.json"
 RECORDS = {"runs": RUNS, "analyses": ANALYSES}
 BIOSAMPLES = bff(DEMO_DIR / "biosamples.json")
 MALE_IDS = frozenset(row["Subject id"] for row in cineca_rows("uk1.tsv") if row["Sex"] == "male")
+OPEN_POLICY = "default_level: PUBLIC\nrare_alleles: {enabled: false}\n"
+"""Everything public and every allele shown (these tests count the demo's rare alleles too)."""
 
 
 def policy_client(tmp_path: Path, store_file: Path, policy: str) -> FlaskClient:
@@ -59,7 +61,7 @@ def policy_client(tmp_path: Path, store_file: Path, policy: str) -> FlaskClient:
 @pytest.fixture(scope="module")
 def client(experiments_store_file: Path, tmp_path_factory: pytest.TempPathFactory) -> FlaskClient:
     """Every dataset PUBLIC: the functional tests see records."""
-    return policy_client(tmp_path_factory.mktemp("policy"), experiments_store_file, "default_level: PUBLIC\n")
+    return policy_client(tmp_path_factory.mktemp("policy"), experiments_store_file, OPEN_POLICY)
 
 
 def get(client: FlaskClient, path: str, **params: Any) -> dict[str, Any]:

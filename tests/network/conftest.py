@@ -212,10 +212,15 @@ def network(tmp_path_factory: pytest.TempPathFactory, op: OpenIdProvider) -> Ite
             server.stop()
 
 
+OPEN = "default_level: PUBLIC\nrare_alleles: {enabled: false}\n"
+"""A public node's policy; these tests are about the hub, so the default rare-allele protection is off."""
+
+
 def _start_nodes(directory: Path, registered_store: Path, op: OpenIdProvider, servers: list[Server]) -> dict:
-    public = start_node("node-public", directory, public_store(directory), "default_level: PUBLIC\n")
+    public = start_node("node-public", directory, public_store(directory), OPEN)
     servers.append(public)
-    registered_policy = (f"default_level: CONTROLLED\ndatasets:\n  {REGISTERED_DATASET}: {{level: REGISTERED}}\n"
+    registered_policy = (f"default_level: CONTROLLED\nrare_alleles: {{enabled: false}}\n"
+                         f"datasets:\n  {REGISTERED_DATASET}: {{level: REGISTERED}}\n"
                          "  synthetic-test: {level: PUBLIC, test_dataset: true}\n")  # fmt: skip
     registered = start_node(
         "node-registered", directory, registered_store, registered_policy,
@@ -223,6 +228,6 @@ def _start_nodes(directory: Path, registered_store: Path, op: OpenIdProvider, se
         BEACON_TRUSTED_JKUS=op.visa_jku, BEACON_VISA_ISSUERS=op.issuer,
     )  # fmt: skip
     servers.append(registered)
-    case = start_node("node-case", directory, case_level_store(directory), "default_level: PUBLIC\n")
+    case = start_node("node-case", directory, case_level_store(directory), OPEN)
     servers.append(case)
     return {"node-public": public, "node-registered": registered, "node-case": case}

@@ -7,7 +7,15 @@ from fractions import Fraction
 
 import pytest
 
-from benchmarks.privacy_attack import DELTA, answer_score, at_least, power_at, scores_after, threshold_answer_score
+from benchmarks.privacy_attack import (
+    DELTA,
+    answer_score,
+    at_least,
+    power_at,
+    power_interval,
+    scores_after,
+    threshold_answer_score,
+)
 
 
 def test_one_answer_scores_as_the_paper_s_likelihoods_say():
@@ -50,6 +58,19 @@ def test_scores_at_checkpoints_and_power_thresholds():
     # 20 outsiders at 0..19: at 5 % one may exceed the threshold, which is then 18.
     outsiders = [float(x) for x in range(20)]
     assert power_at([18.5, 17.0, 30.0, 18.0], outsiders) == 0.5
+
+
+def test_the_power_interval_is_a_point_when_every_resample_agrees_and_widens_with_overlap():
+    # Every member above every outsider: each resample has power 1, so the interval is (1, 1).
+    assert power_interval([10.0, 11.0, 12.0], [0.0, 1.0, 2.0], seed=1) == (1.0, 1.0)
+    # Half the members above all outsiders, half below: resamples of 4 members give 0, 1/4, ..., 1 with
+    # binomial(4, 1/2) chances, so the middle 95 % runs from 0 to 1 (P(0) = P(4) = 1/16 > 2.5 %).
+    low, high = power_interval([10.0, 11.0, -5.0, -6.0], [0.0] * 20, seed=2, resamples=4000)
+    assert (low, high) == (0.0, 1.0)
+    # 100 members, 10 above: the interval holds the estimate 0.1 and is narrower than (0, 0.3).
+    members = [10.0] * 10 + [-10.0] * 90
+    low, high = power_interval(members, [0.0] * 100, seed=3)
+    assert 0.0 < low < power_at(members, [0.0] * 100) == 0.1 < high < 0.3
 
 
 def _tail(trials: int, frequency: float, copies: int) -> float:

@@ -26,6 +26,7 @@ def budget_policy(queries: int, window: float, **tiers: dict[str, Any]) -> str:
     return "\n".join(
         [
             "default_level: CONTROLLED",
+            "rare_alleles: {enabled: false}",
             "query_budget:",
             *lines,
             "datasets:",

@@ -203,7 +203,9 @@ def test_gene_and_case_level_queries_work_on_an_old_store(old, upgraded) -> None
 def test_old_variant_payloads_make_valid_beacon_records(old, upgraded, tmp_path, validator) -> None:
     stored, path = old
     policy = tmp_path / "policy.yaml"
-    policy.write_text(f"default_level: CONTROLLED\ndatasets:\n  {DATASET}: {{level: PUBLIC}}\n")
+    policy.write_text(
+        f"default_level: CONTROLLED\nrare_alleles: {{enabled: false}}\ndatasets:\n  {DATASET}: {{level: PUBLIC}}\n"
+    )
     client = create_app(make_settings(path, access_file=policy), store=upgraded).test_client()
     for variant_id, _, _ in stored.variants:
         assert build_id_query(DATASET, variant_id) is not None

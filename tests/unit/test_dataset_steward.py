@@ -95,6 +95,25 @@ def test_show_in_text_names_the_counts_the_checksum_and_the_tiers(runner) -> Non
     assert hashlib.sha256(VCF.read_bytes()).hexdigest() in result.stdout
     assert "CONTROLLED" in result.stdout
     assert "  anonymous: boolean" in result.stdout and "  registered: count" in result.stdout
+    # The secure default protects rare alleles with a member budget (README: Re-identification).
+    assert "  rare alleles: fewer than 3 copies not found for anonymous, registered" in result.stdout
+    assert "  member budget: 1 answer(s) per caller, for 365 days" in result.stdout
+
+
+def test_show_says_which_re_identification_defences_the_policy_gives(runner, tmp_path) -> None:
+    assert "rareAlleleProtection" not in show(runner, "--policy", str(DEMO_ACCESS_POLICY))["access"]["privacy"]
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "query_budget: {anonymous: {queries: 100, window: 3600}}\n"
+        "rare_alleles: {min_allele_count: 7, tiers: [anonymous]}\n"
+        f"datasets:\n  {DEMO_DATASET}: {{level: PUBLIC, noisy_counts: {{epsilon: 0.5}}}}\n"
+    )
+    result = runner.invoke(main, ["datasets", "show", DEMO_DATASET, "--policy", str(policy)])
+    assert result.exit_code == 0, result.stderr
+    assert "  rare alleles: fewer than 7 copies not found for anonymous\n" in result.stdout
+    assert "member budget" not in result.stdout
+    assert "  query budget (anonymous): 100 per 3600 s" in result.stdout
+    assert "  noisy counts: epsilon 0.5" in result.stdout
 
 
 def test_show_keeps_every_load_in_the_history(runner) -> None:

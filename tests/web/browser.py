@@ -48,6 +48,7 @@ def policy_text(demo_dataset: str) -> str:
     """The public demo dataset and a controlled dataset hidden from anonymous callers."""
     return (
         "default_level: CONTROLLED\n"
+        "rare_alleles: {enabled: false}\n"  # the page's tests count the demo's rare alleles too
         "datasets:\n"
         f"  {demo_dataset}: {{level: PUBLIC}}\n"
         f'  {CONTROLLED}: {{level: CONTROLLED, visas: ["{CONTROLLED_GRANT}"], granularity: {{anonymous: none}}}}\n'

@@ -107,7 +107,10 @@ def test_a_node_with_two_assemblies_asks_which(demo_store_file: Path, tmp_path: 
     vcf = DATA_DIR / "vcf" / "synthetic_usecases_4beacon_testingV4.vcf.gz"
     add_dataset(store, vcf, tmp_path, dataset="grch38-set", name="A GRCh38 set", assembly="GRCh38")
     policy = tmp_path / "policy.yaml"
-    policy.write_text(f"datasets:\n  {DEMO_DATASET}: {{level: PUBLIC}}\n  grch38-set: {{level: PUBLIC}}\n")
+    policy.write_text(
+        f"rare_alleles: {{enabled: false}}\n"
+        f"datasets:\n  {DEMO_DATASET}: {{level: PUBLIC}}\n  grch38-set: {{level: PUBLIC}}\n"
+    )
     client = create_app(make_settings(store, access_file=policy)).test_client()
     assert re.search(r'<select id="assembly" name="assembly">\s*<option value="GRCh37" >GRCh37</option>\s*'
                      r'<option value="GRCh38" selected>GRCh38</option>', page(client))  # fmt: skip
