@@ -17,6 +17,11 @@ utility: the share of lookups of alleles with an allele count of at least 5 in t
 fresh caller still gets answered correctly, among its first 100, 500 and 2,000 lookups (`--utility-lookups`),
 and the same share for a caller who asks about any allele of the beacon, most of them rare, among its first
 500, 2,000 and 6,000 lookups (`--mixed-lookups`).
+
+The live attack of 100 members and 100 outsiders takes an hour per protection and its power is known only to
+within about ±0.07. For protections with one threshold and a member budget per caller, the same attack is then
+run in process on `--in-process-targets` of each (benchmarks/privacy_in_process.py: the server's own screening
+function, counts in memory), after checking that it gives every live target exactly the server's answers.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ import httpx
 import numpy as np
 
 from benchmarks.privacy_attack import power_at, power_interval, scores_after
+from benchmarks.privacy_in_process import InProcessBeacon
 from benchmarks.privacy_population import (
     DATASET,
     FIRST_POSITION,
@@ -45,6 +51,7 @@ from benchmarks.privacy_population import (
     simulate,
     site_query,
 )
+from benchmarks.privacy_utility import mixed_utility, utility
 
 BUDGET = "query_budget: {anonymous: {queries: 1000, window: 86400}}\n"
 ROOMY_BUDGET = "query_budget: {anonymous: {queries: 10000, window: 86400}}\n"
@@ -138,14 +145,41 @@ class Server:
         response.raise_for_status()
         return bool(response.json()["responseSummary"]["exists"])
 
-    def known_threshold(self) -> int:
-        """The rare-allele threshold an anonymous caller reads in the dataset's info (`/datasets`, not
-        charged; with jitter, the lowest); 1 when there is none."""
+    def ask_all(self, sites: list[int], seed: int, caller: str, threads: int) -> list[bool | None]:
+        """The answers to one caller's questions, in order; after the first refusal the caller gives up (a
+        budget spent for a day is spent), so the rest are None."""
+        answers: list[bool | None] = []
+        batch = max(threads * 8, 1)
+        with ThreadPoolExecutor(threads) as pool:
+            for start in range(0, len(sites), batch):
+                chunk = sites[start : start + batch]
+                got = list(pool.map(lambda site: self.ask(site, seed, caller), chunk))
+                answers.extend(got)
+                if any(answer is None for answer in got):
+                    return answers + [None] * (len(sites) - len(answers))
+        return answers
+
+    def rare_allele_protection(self) -> dict | None:
+        """The dataset's rare-allele protection as its info says it (`/datasets`, not charged)."""
         response = self.client.get("/api/datasets", params={"requestedGranularity": "record"})
         response.raise_for_status()
         dataset = next(d for d in response.json()["response"]["collections"] if d["id"] == DATASET)
-        protection = dataset.get("info", {}).get("privacy", {}).get("rareAlleleProtection")
+        return dataset.get("info", {}).get("privacy", {}).get("rareAlleleProtection")
+
+    def known_threshold(self) -> int:
+        """The rare-allele threshold an anonymous caller reads in the dataset's info (with jitter, the
+        lowest); 1 when there is none."""
+        protection = self.rare_allele_protection()
         return int(protection["minAlleleCount"]) if protection else 1
+
+    def in_process(self, population: Population) -> InProcessBeacon | None:
+        """The same answers in process (benchmarks/privacy_in_process.py), for a protection it covers: one
+        threshold and a member budget per caller; else None."""
+        protection = self.rare_allele_protection()
+        budget = (protection or {}).get("memberBudget")
+        if protection is None or budget is None or budget["scope"] != "caller" or protection["thresholdJitter"]:
+            return None
+        return InProcessBeacon(population, int(protection["minAlleleCount"]), int(budget["answers"]))
 
     def stop(self) -> None:
         """Stop the server and close its log."""
@@ -166,6 +200,7 @@ class Options:
     true_frequencies: bool = False  # the attacker knows every allele's frequency (a panel of everyone)
     live_limit: int | None = None
     visible: set[int] | None = None
+    in_process: InProcessBeacon | None = None  # answers from the beacon's screening in process
 
 
 def interleaved(population: Population) -> list[tuple[int, str, np.ndarray]]:
@@ -184,22 +219,26 @@ def attack(server: Server, population: Population, seed: int, checkpoints: list[
         kind: {g: [] for g in GROUPS} for kind in ("power", "aware")
     }
     asked = []
+    found_answers: dict[tuple[str, int], list[bool | None]] = {}
     # Members and outsiders take turns: with budgets shared by every caller (scope everyone), each target
     # is asked while the beacon has been asked about as many of the other kind.
     for index, group, genome in interleaved(population):
         sites = [int(site) for site in order if genome[site] > 0][:most]
         caller = f"10.{1 if group == 'members' else 2}.{index // 250}.{index % 250 + 1}"
-        if options.visible is None:
-            answers = ask_all(server, sites, seed, caller, options.threads)
+        if options.in_process is not None:
+            answers: list[bool | None] = list(options.in_process.ask_all(sites))
+        elif options.visible is None:
+            answers = server.ask_all(sites, seed, caller, options.threads)
         else:
             answers = [site in options.visible for site in sites]
+        found_answers[group, index] = answers
         frequencies = [float(known[site]) for site in sites]
         copies = [int(genome[site]) for site in sites]
         scores["power"][group].append(scores_after(answers, frequencies, population.size, checkpoints))
         aware = scores_after(answers, frequencies, population.size, checkpoints, (options.threshold, copies))
         scores["aware"][group].append(aware)
         asked.append(len(sites))
-    found: dict = {"mean_alleles": sum(asked) / len(asked)}
+    found: dict = {"mean_alleles": sum(asked) / len(asked), "answers": found_answers}
     for kind, groups in scores.items():
         found[kind] = {
             n: power_at([s[n] for s in groups["members"]], [s[n] for s in groups["outsiders"]])
@@ -240,52 +279,10 @@ def check_visible(server: Server, visible: set[int], total: int, seed: int, thre
     """Raise unless live GETs of a sample of sites agree with the range queries' answers."""
     rng = random.Random(seed)
     sample = rng.sample(sorted(visible), min(100, len(visible))) + rng.sample(range(total), 100)
-    live = ask_all(server, sample, seed, "10.5.0.1", threads)
+    live = server.ask_all(sample, seed, "10.5.0.1", threads)
     wrong = [site for site, answer in zip(sample, live, strict=True) if answer != (site in visible)]
     if wrong:
         raise RuntimeError(f"range queries and lookups disagree on sites {wrong[:5]}")
-
-
-def ask_all(server: Server, sites: list[int], seed: int, caller: str, threads: int) -> list[bool | None]:
-    """The answers to one caller's questions, in order; after the first refusal the caller gives up (a budget
-    spent for a day is spent), so the rest are None."""
-    answers: list[bool | None] = []
-    batch = max(threads * 8, 1)
-    with ThreadPoolExecutor(threads) as pool:
-        for start in range(0, len(sites), batch):
-            chunk = sites[start : start + batch]
-            got = list(pool.map(lambda site: server.ask(site, seed, caller), chunk))
-            answers.extend(got)
-            if any(answer is None for answer in got):
-                return answers + [None] * (len(sites) - len(answers))
-    return answers
-
-
-def utility(server: Server, population: Population, seed: int, lookups: list[int], threads: int) -> dict[int, float]:
-    """Share of lookups of alleles with at least 5 copies in the beacon answered `exists: true`, among the first
-    n lookups of one fresh caller, for each n of `lookups` (defences that count per caller hide more the more
-    one caller asks)."""
-    common = [int(site) for site in np.flatnonzero(population.beacon_counts >= 5)]
-    sample = random.Random(seed).sample(common, min(max(lookups), len(common)))
-    answers = ask_all(server, sample, seed, "10.3.0.1", threads)
-    return {n: sum(answer is True for answer in answers[:n]) / len(answers[:n]) for n in lookups}
-
-
-def mixed_utility(
-    server: Server, population: Population, seed: int, lookups: list[int], threads: int
-) -> dict[int, float]:
-    """The same share among the first n lookups of a caller who asks about any allele of the beacon (most are
-    rare): asking about rare alleles spends members' budgets, and a spent member's copies no longer count
-    for that caller, also in alleles with 5 copies or more."""
-    present = [int(site) for site in np.flatnonzero(population.beacon_counts)]
-    sample = random.Random(seed + 1).sample(present, min(max(lookups), len(present)))
-    answers = ask_all(server, sample, seed, "10.3.0.2", threads)
-    common = [population.beacon_counts[site] >= 5 for site in sample]
-    found = {}
-    for n in lookups:
-        asked = [answer for answer, counted in zip(answers[:n], common[:n], strict=True) if counted]
-        found[n] = sum(answer is True for answer in asked) / max(len(asked), 1)
-    return found
 
 
 def numbers(text: str) -> list[int]:
@@ -317,6 +314,12 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--true-frequencies", action="store_true", help="the attacker knows every allele's true frequency"
     )
+    parser.add_argument(
+        "--in-process-targets",
+        type=int,
+        default=500,
+        help="members and outsiders attacked in process as well, where that covers the protection",
+    )
     parser.add_argument("--port", type=int, default=5077)
     parser.add_argument("--seed", type=int, default=2015)
     return parser.parse_args(argv)
@@ -331,22 +334,37 @@ def run(server: Server, protection: str, population: Population, args: argparse.
         check_visible(server, options.visible, args.sites, args.seed, args.threads)
     elif protection == "noise":
         options.live_limit = args.noise_queries
-    result = attack(server, population, args.seed, args.queries, options)
+    result = attack(server, population.first(args.targets), args.seed, args.queries, options)
     kept = utility(server, population, args.seed, args.utility_lookups, args.threads)
     mixed = mixed_utility(server, population, args.seed, args.mixed_lookups, args.threads)
-    cells = [
-        f"{result[kind][n]:.2f}" if n in result[kind] else "-" for kind in ("power", "aware") for n in args.queries
-    ]
-    cells += ["{:.2f}-{:.2f}".format(*result[f"{kind}_interval"]) for kind in ("power", "aware")]
+    cells = power_cells(result, args.queries)
     cells += [f"{kept[n]:.3f}" for n in args.utility_lookups] + [f"{mixed[n]:.3f}" for n in args.mixed_lookups]
     cells.append(f"{result['mean_alleles']:.0f} ({time.monotonic() - started:.0f} s)")
-    return f"| {protection} | {' | '.join(cells)} |"
+    row = f"| {protection} | {' | '.join(cells)} |"
+    beacon = server.in_process(population) if len(population.members) > args.targets else None
+    if beacon is None:
+        return row
+    started = time.monotonic()
+    options = Options(args.threads, options.threshold, args.true_frequencies, in_process=beacon)
+    many = attack(server, population, args.seed, args.queries, options)
+    disagree = [target for target, live in result["answers"].items() if many["answers"][target] != live]
+    if disagree:
+        raise RuntimeError(f"{protection}: in-process answers differ from the server's for targets {disagree[:5]}")
+    cells = power_cells(many, args.queries) + ["-"] * (len(args.utility_lookups) + len(args.mixed_lookups))
+    cells.append(f"{many['mean_alleles']:.0f} ({time.monotonic() - started:.0f} s)")
+    return f"{row}\n| {protection}, in process, {len(population.members)} targets | {' | '.join(cells)} |"
+
+
+def power_cells(result: dict, checkpoints: list[int]) -> list[str]:
+    """The table's power cells of one attack: each checkpoint, then the intervals."""
+    cells = [f"{result[kind][n]:.2f}" if n in result[kind] else "-" for kind in ("power", "aware") for n in checkpoints]
+    return cells + ["{:.2f}-{:.2f}".format(*result[f"{kind}_interval"]) for kind in ("power", "aware")]
 
 
 def main(argv: list[str] | None = None) -> None:
     """Simulate, load, serve each protection in turn, attack, print the table."""
     args = arguments(argv)
-    population = simulate(args.sites, args.members, args.panel, args.targets, args.seed)
+    population = simulate(args.sites, args.members, args.panel, max(args.targets, args.in_process_targets), args.seed)
     thresholds = Thresholds(args.floor, args.jitter, args.member_threshold, args.member_answers)
     with tempfile.TemporaryDirectory(prefix="privacy-benchmark-") as scratch:
         directory = Path(scratch)

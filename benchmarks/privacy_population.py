@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cyvcf2
@@ -33,6 +33,10 @@ class Population:
     def size(self) -> int:
         """Members in the beacon."""
         return len(self.genotypes)
+
+    def first(self, targets: int) -> Population:
+        """The same beacon and panel with only the first `targets` members and outsiders as targets."""
+        return replace(self, members=self.members[:targets], outsiders=self.outsiders[:targets])
 
     @property
     def beacon_counts(self) -> np.ndarray:
