@@ -269,8 +269,11 @@ def press(driver: WebDriver, *keys: str) -> str:
 
 
 def test_keyboard_only(page: WebDriver) -> None:
+    # The search box has the focus at the start: `autofocus` applies when the page is next rendered, which
+    # on a busy machine can come after `get` returned (the load event), so the test waits for it.
+    WebDriverWait(page, 10).until(lambda driver: driver.switch_to.active_element.get_attribute("id") == "q")
     box = page.switch_to.active_element
-    assert box.get_attribute("id") == "q"  # the search box has the focus at the start
+    assert box.get_attribute("id") == "q"
     # Typed and sent with Enter; nothing is read until the next page has replaced this one (a focused element
     # read while the page goes is stale).
     ActionChains(page).send_keys(FORMS[0], Keys.ENTER).perform()
