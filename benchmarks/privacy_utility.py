@@ -5,14 +5,18 @@ for one who asks about any allele of the beacon."""
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
 from benchmarks.privacy_population import Population
 
-if TYPE_CHECKING:  # the server runs the lookups; it imports this module
-    from benchmarks.privacy_benchmark import Server
+
+class Server(Protocol):
+    """The beacon asked (benchmarks.privacy_benchmark.Server)."""
+
+    def ask_all(self, sites: list[int], seed: int, caller: str, threads: int) -> list[bool | None]:
+        """One caller's answers to its questions about these sites, in order (None: refused)."""
 
 
 def utility(server: Server, population: Population, seed: int, lookups: list[int], threads: int) -> dict[int, float]:

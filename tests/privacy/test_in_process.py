@@ -8,6 +8,7 @@ import pytest
 from benchmarks.privacy_benchmark import main
 from benchmarks.privacy_in_process import InProcessBeacon
 from benchmarks.privacy_population import Population
+from tests.auth.oidc_provider import free_port
 
 
 def population(genotypes: list[list[int]]) -> Population:
@@ -42,7 +43,7 @@ def test_the_benchmark_checks_in_process_answers_against_the_server(capsys: pyte
     # other answers from the server than in process.
     sizes = ["--sites", "4000", "--members", "100", "--panel", "100", "--targets", "5", "--in-process-targets", "20"]
     lookups = ["--queries", "10,100", "--utility-lookups", "10", "--mixed-lookups", "50"]
-    main([*sizes, *lookups, "--protections", "default,member-everyone", "--port", "5098"])
+    main([*sizes, *lookups, "--protections", "default,member-everyone", "--port", str(free_port())])
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
     names = [row.split(" | ")[0].removeprefix("| ") for row in rows[1:]]
     assert names == ["default", "default, in process, 20 targets", "member-everyone"]
