@@ -3,7 +3,7 @@
 Over HTTP, 100 members and 100 outsiders take an hour per protection, and the power measured on them has a
 95 % interval about 0.15 wide: too wide to tell 0.05 from 0.15. Here each answer comes from the function the
 server's searches call (`beacon.query.member_budget.screen_and_charge`), on the variant as the server reads
-it (its carriers only when its count is within CANDIDATE_MARGIN copies of the threshold), with each caller's
+it (its first `beacon.query.privacy.carriers_needed` carriers, in the VCF's sample order), with each caller's
 member counts in memory instead of the limits store. It covers rare-allele protection with a member budget per
 caller and one threshold for every allele (no jitter; a query budget that the attack stays within is not
 modelled); privacy_benchmark checks its answers against the live server's for every target both attacked.
@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from beacon.query.member_budget import CANDIDATE_MARGIN, screen_and_charge
+from beacon.query.member_budget import MemberBudget, screen_and_charge
+from beacon.query.privacy import Protections, carriers_needed
 from beacon.store.variant_types import VariantDocument
 from benchmarks.privacy_population import Population
 
@@ -50,17 +51,18 @@ class InProcessBeacon:
         self.names = [f"M{index:05d}" for index in range(population.size)]  # the VCF's samples (write_vcf)
         self.threshold = threshold
         self.answers = answers
+        budget = MemberBudget(answers, window=float("inf"))
+        self.carriers_read = carriers_needed(Protections(threshold, member_budget=budget))
         self.documents: dict[int, VariantDocument] = {}
 
     def document(self, site: int) -> VariantDocument:
-        """The site's variant as a search reads it: carriers only near the threshold (variant_search)."""
+        """The site's variant as a search reads it: its first carriers, as many as the protection needs."""
         if site not in self.documents:
-            carriers: tuple[tuple[str, str | None], ...] = ()
-            if self.counts[site] < self.threshold + CANDIDATE_MARGIN:
-                column = self.columns[site]
-                carriers = tuple(
-                    (self.names[i], "homozygous" if column[i] == 2 else "heterozygous") for i in np.flatnonzero(column)
-                )
+            column = self.columns[site]
+            carriers = tuple(
+                (self.names[i], "homozygous" if column[i] == 2 else "heterozygous")
+                for i in np.flatnonzero(column)[: self.carriers_read]
+            )
             self.documents[site] = VariantDocument(
                 str(site), "GRCh37", "22", site, site + 1, "A", "C", site, "A", "C", "SNP", 1, carriers=carriers
             )
