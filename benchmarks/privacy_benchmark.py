@@ -166,21 +166,6 @@ class Server:
         dataset = next(d for d in response.json()["response"]["collections"] if d["id"] == DATASET)
         return dataset.get("info", {}).get("privacy", {}).get("rareAlleleProtection")
 
-    def known_threshold(self) -> int:
-        """The rare-allele threshold an anonymous caller reads in the dataset's info (with jitter, the
-        lowest); 1 when there is none."""
-        protection = self.rare_allele_protection()
-        return int(protection["minAlleleCount"]) if protection else 1
-
-    def in_process(self, population: Population) -> InProcessBeacon | None:
-        """The same answers in process (benchmarks/privacy_in_process.py), for a protection it covers: one
-        threshold and a member budget per caller; else None."""
-        protection = self.rare_allele_protection()
-        budget = (protection or {}).get("memberBudget")
-        if protection is None or budget is None or budget["scope"] != "caller" or protection["thresholdJitter"]:
-            return None
-        return InProcessBeacon(population, int(protection["minAlleleCount"]), int(budget["answers"]))
-
     def stop(self) -> None:
         """Stop the server and close its log."""
         self.client.close()
@@ -326,33 +311,54 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
 
 
 def run(server: Server, protection: str, population: Population, args: argparse.Namespace) -> str:
-    """Attack one protection and measure its utility: the table's row."""
+    """Attack one protection and measure its utility: the table's row (and the in-process one, if it covers it)."""
     started = time.monotonic()
-    options = Options(args.threads, server.known_threshold(), args.true_frequencies)
+    rare = server.rare_allele_protection()
+    threshold = int(rare["minAlleleCount"]) if rare else 1  # what the attacker reads; with jitter, the lowest
+    # With a member budget an answer depends on the caller's earlier questions: ask them one at a time, in
+    # the attack's order (concurrent requests would be answered in whatever order they arrive).
+    threads = 1 if rare and "memberBudget" in rare else args.threads
+    options = Options(threads, threshold, args.true_frequencies)
     if protection in ("none", "rare-allele", "rare-low", "rare-jittered"):
         options.visible = visible_sites(server, args.sites)
         check_visible(server, options.visible, args.sites, args.seed, args.threads)
     elif protection == "noise":
         options.live_limit = args.noise_queries
     result = attack(server, population.first(args.targets), args.seed, args.queries, options)
-    kept = utility(server, population, args.seed, args.utility_lookups, args.threads)
-    mixed = mixed_utility(server, population, args.seed, args.mixed_lookups, args.threads)
+    kept = utility(server, population, args.seed, args.utility_lookups, threads)
+    mixed = mixed_utility(server, population, args.seed, args.mixed_lookups, threads)
     cells = power_cells(result, args.queries)
     cells += [f"{kept[n]:.3f}" for n in args.utility_lookups] + [f"{mixed[n]:.3f}" for n in args.mixed_lookups]
     cells.append(f"{result['mean_alleles']:.0f} ({time.monotonic() - started:.0f} s)")
     row = f"| {protection} | {' | '.join(cells)} |"
-    beacon = server.in_process(population) if len(population.members) > args.targets else None
+    beacon = in_process_beacon(rare, population) if len(population.members) > args.targets else None
     if beacon is None:
         return row
+    options = Options(threads, threshold, args.true_frequencies, in_process=beacon)
+    return f"{row}\n{in_process_row(server, protection, population, args, options, result['answers'])}"
+
+
+def in_process_beacon(rare: dict | None, population: Population) -> InProcessBeacon | None:
+    """The same answers in process (benchmarks/privacy_in_process.py), for a protection it covers (`rare`, as
+    the dataset's info says it): one threshold and a member budget per caller; else None."""
+    budget = (rare or {}).get("memberBudget")
+    if rare is None or budget is None or budget["scope"] != "caller" or rare["thresholdJitter"]:
+        return None
+    return InProcessBeacon(population, int(rare["minAlleleCount"]), int(budget["answers"]))
+
+
+def in_process_row(
+    server: Server, protection: str, population: Population, args: argparse.Namespace, options: Options, live: dict
+) -> str:
+    """The attack in process on every target, after checking it gave the live targets the server's answers."""
     started = time.monotonic()
-    options = Options(args.threads, options.threshold, args.true_frequencies, in_process=beacon)
     many = attack(server, population, args.seed, args.queries, options)
-    disagree = [target for target, live in result["answers"].items() if many["answers"][target] != live]
+    disagree = [target for target, answers in live.items() if many["answers"][target] != answers]
     if disagree:
         raise RuntimeError(f"{protection}: in-process answers differ from the server's for targets {disagree[:5]}")
     cells = power_cells(many, args.queries) + ["-"] * (len(args.utility_lookups) + len(args.mixed_lookups))
     cells.append(f"{many['mean_alleles']:.0f} ({time.monotonic() - started:.0f} s)")
-    return f"{row}\n| {protection}, in process, {len(population.members)} targets | {' | '.join(cells)} |"
+    return f"| {protection}, in process, {len(population.members)} targets | {' | '.join(cells)} |"
 
 
 def power_cells(result: dict, checkpoints: list[int]) -> list[str]:
