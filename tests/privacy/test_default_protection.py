@@ -44,6 +44,13 @@ def client_for(store: Path, directory: Path, policy: str | None) -> FlaskClient:
     return create_app(make_settings(store, access_file=access, limits_uri=limits)).test_client()
 
 
+def demo_privacy(client: FlaskClient) -> dict[str, Any]:
+    """The demo dataset's `info.privacy` in `/datasets` (empty when it has no defences)."""
+    document = client.get("/api/datasets", query_string={"requestedGranularity": "record"}).get_json()
+    demo = next(record for record in document["response"]["collections"] if record["id"] == DEMO_DATASET)
+    return demo["info"].get("privacy", {})
+
+
 @pytest.mark.parametrize("policy", POLICIES.values(), ids=POLICIES.keys())
 def test_by_default_rare_alleles_are_not_found_and_a_member_decides_one_answer(demo_store_file, tmp_path, policy):
     client = client_for(demo_store_file, tmp_path, policy)
@@ -61,9 +68,7 @@ def test_by_default_rare_alleles_are_not_found_and_a_member_decides_one_answer(d
 @pytest.mark.parametrize("policy", POLICIES.values(), ids=POLICIES.keys())
 def test_the_dataset_info_describes_the_default_protection(demo_store_file, tmp_path, policy):
     client = client_for(demo_store_file, tmp_path, policy)
-    document = client.get("/api/datasets", query_string={"requestedGranularity": "record"}).get_json()
-    demo = next(record for record in document["response"]["collections"] if record["id"] == DEMO_DATASET)
-    described = demo["info"]["privacy"]["rareAlleleProtection"]
+    described = demo_privacy(client)["rareAlleleProtection"]
     assert (described["minAlleleCount"], described["tiers"]) == (THRESHOLD, ["anonymous", "registered"])
     budget = described["memberBudget"]
     assert (budget["answers"], budget["windowSeconds"], budget["scope"]) == (1, YEAR, "caller")
@@ -75,9 +80,7 @@ def test_a_policy_turns_the_default_off(demo_store_file, tmp_path):
     singleton = next(a for a in ALLELES if a["ac"] == 1)
     assert exists(client, singleton, "10.0.0.1")
     assert all(exists(client, allele, "10.0.0.1") for allele in pivotal(TARGET))
-    document = client.get("/api/datasets", query_string={"requestedGranularity": "record"}).get_json()
-    demo = next(record for record in document["response"]["collections"] if record["id"] == DEMO_DATASET)
-    assert "rareAlleleProtection" not in demo["info"].get("privacy", {})
+    assert "rareAlleleProtection" not in demo_privacy(client)
 
 
 @pytest.mark.parametrize(
@@ -89,8 +92,6 @@ def test_a_policy_entry_without_a_threshold_takes_3_with_a_member_budget_and_5_w
 ):
     policy = f"rare_alleles: {entry}\ndatasets:\n  {DEMO_DATASET}: {{level: PUBLIC}}\n"
     client = client_for(demo_store_file, tmp_path, policy)
-    document = client.get("/api/datasets", query_string={"requestedGranularity": "record"}).get_json()
-    demo = next(record for record in document["response"]["collections"] if record["id"] == DEMO_DATASET)
-    described = demo["info"]["privacy"]["rareAlleleProtection"]
+    described = demo_privacy(client)["rareAlleleProtection"]
     assert described["minAlleleCount"] == threshold
     assert described.get("memberBudget", {}).get("answers") == budget
